@@ -1,0 +1,290 @@
+"""Typed results of the static analysis: locations, evidence, per-pass findings and the Analysis itself.
+
+Every type here is a frozen, slotted dataclass. Detection lives in the pass modules, rendering (text, JSON)
+in `report.py`; nothing here knows how to find or print anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+#: Longest code excerpt kept as evidence; longer segments are cut with an ellipsis.
+MAX_EXCERPT = 160
+
+
+class Confidence(str, enum.Enum):
+    """How sure a finding is: `certain` (the code says so), `likely` (conditional or indirect), `guess`."""
+
+    CERTAIN = "certain"
+    LIKELY = "likely"
+    GUESS = "guess"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in the user's code.
+
+    `path` is POSIX and relative to the analysis root; `line` is 1-based and `col` 0-based (as `ast` gives
+    them); `cell` is the 1-based position of a notebook cell, counting every cell as Jupyter shows them.
+    """
+
+    path: str
+    line: int
+    col: int = 0
+    cell: int | None = None
+
+    def sort_key(self) -> tuple[str, int, int, int]:
+        return (self.path, self.cell or 0, self.line, self.col)
+
+    def render(self) -> str:
+        cell = f"[{self.cell}]" if self.cell is not None else ""
+        return f"{self.path}{cell}:{self.line}:{self.col + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a finding exists: where, the code that caused it, and a short reason a person can check."""
+
+    location: Location
+    code: str
+    reason: str
+
+
+def excerpt(text: str) -> str:
+    """Collapse a source segment to one line of at most MAX_EXCERPT characters."""
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= MAX_EXCERPT else one_line[: MAX_EXCERPT - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Input that could not be (fully) analysed. The rest of the analysis still stands."""
+
+    location: Location
+    message: str
+
+
+# --------------------------------------------------------------------------------------------------- imports
+
+
+class ImportKind(str, enum.Enum):
+    IMPORT = "import"  # import a.b
+    FROM = "from"  # from a.b import c
+    DYNAMIC = "dynamic"  # importlib.import_module("a.b") / __import__("a")
+    PIP_MAGIC = "pip_magic"  # %pip install x / !pip install x in a notebook
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFinding:
+    """One absolute import statement (or dynamic import with a literal name) in one file.
+
+    `module` is the full dotted module (`google.cloud.storage`); for `from a import b` it is `a`, and
+    `names` holds the imported names (`b`), since `from google.cloud import storage` imports a package.
+    `optional` is true under a `try/except ImportError` (or ModuleNotFoundError / Exception) guard;
+    `nested` is true inside a function or class body.
+    """
+
+    kind: ImportKind
+    module: str
+    names: tuple[str, ...]
+    location: Location
+    evidence: str
+    confidence: Confidence
+    optional: bool = False
+    nested: bool = False
+    level: int = 0  # > 0 for relative imports (always local)
+
+
+# --------------------------------------------------------------------------------------------------- packages
+
+
+class PackageStatus(str, enum.Enum):
+    PREINSTALLED = "preinstalled"  # in the Container Runtime image chosen by the compute verdict
+    TO_INSTALL = "to_install"  # must go to pip_requirements (and so needs PyPI access)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFinding:
+    """A third-party distribution the job needs, with the imports that require it."""
+
+    import_name: str
+    distribution: str
+    status: PackageStatus
+    optional: bool
+    evidence: tuple[Evidence, ...]
+    resolved_by: str  # curated | installed | declared | pip_magic | identity
+    confidence: Confidence
+    requirement: str | None = None  # the declared specifier, e.g. "xgboost>=2.0", when one was declared
+    runtime_version: str | None = None  # version in the runtime image when preinstalled
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredRequirement:
+    """A dependency declared in requirements.txt, pyproject.toml or a notebook %pip line."""
+
+    name: str  # canonical distribution name
+    specifier: str  # the full requirement line as written, credentials redacted
+    location: Location
+
+
+# --------------------------------------------------------------------------------------------------- compute
+
+
+class ComputeTarget(str, enum.Enum):
+    GPU = "GPU"
+    CPU = "CPU"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuFinding:
+    """One piece of code that uses (or explicitly forbids) a GPU."""
+
+    signal: str  # a GpuSignal value from compute.py, e.g. "cuda_call", "device_map", "booster_gpu"
+    location: Location
+    evidence: str
+    reason: str
+    confidence: Confidence
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MultiNodeHint:
+    """The code is written for several nodes (Ray, Snowflake distributors, DDP launchers)."""
+
+    framework: str  # ray | snowflake_distributor | torch_distributed | ...
+    suggested_instances: int
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeVerdict:
+    recommendation: ComputeTarget
+    confidence: Confidence
+    reason: str
+    evidence: tuple[GpuFinding, ...]
+    multi_node: MultiNodeHint | None = None
+    needs_large_memory: bool = False
+
+
+# --------------------------------------------------------------------------------------------------- network
+
+
+class NetworkCategory(str, enum.Enum):
+    """Closed vocabulary of outbound access kinds; the public JSON contract uses exactly these values."""
+
+    PYPI = "pypi"
+    HUGGINGFACE = "huggingface"
+    PYTORCH_HUB = "pytorch_hub"
+    TORCHVISION_DOWNLOAD = "torchvision_download"
+    TFHUB = "tfhub"
+    KERAS_DOWNLOAD = "keras_download"
+    NLTK = "nltk"
+    SKLEARN_DOWNLOAD = "sklearn_download"
+    WANDB = "wandb"
+    MLFLOW = "mlflow"
+    COMET = "comet"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    S3 = "s3"
+    GCS = "gcs"
+    AZURE = "azure"
+    HTTP = "http"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFinding:
+    """One piece of code that reaches out to the network."""
+
+    category: NetworkCategory
+    hosts: tuple[str, ...]
+    location: Location
+    evidence: str
+    reason: str
+    confidence: Confidence
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkNeed:
+    """All findings of one category merged: the hosts an EAI must allow, and why."""
+
+    category: NetworkCategory
+    hosts: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    confidence: Confidence
+
+
+# --------------------------------------------------------------------------------------------------- io
+
+
+class IoKind(str, enum.Enum):
+    OUTPUT_ARG = "output_arg"  # a CLI option that names an output location
+    HARDCODED_OUTPUT = "hardcoded_output"  # a literal path written to
+    LOCAL_INPUT = "local_input"  # a literal local path read from (will not exist in the job unless shipped)
+    SETS_RETURN = "sets_return"  # the script assigns __return__
+    SNOWPARK_SESSION = "snowpark_session"  # the script opens or uses a Snowpark session
+    ENTRYPOINT_CALL = "entrypoint_call"  # `if __name__ == "__main__": main()` (where __return__ can be captured)
+
+
+@dataclass(frozen=True, slots=True)
+class IoFinding:
+    kind: IoKind
+    location: Location
+    evidence: str
+    detail: str  # option name ("--output-dir"), literal path, or function name
+    confidence: Confidence
+    hint: str | None = None
+    default: str | None = None  # the option's default value, when it has a literal one
+    exists_locally: bool | None = None  # for LOCAL_INPUT: whether the file is inside the project tree
+
+
+@dataclass(frozen=True, slots=True)
+class IoReport:
+    output_args: tuple[IoFinding, ...]
+    hardcoded_outputs: tuple[IoFinding, ...]
+    local_inputs: tuple[IoFinding, ...]
+    sets_return: bool
+    return_evidence: tuple[IoFinding, ...]
+    uses_snowpark: bool
+    snowpark_evidence: tuple[IoFinding, ...]
+    entrypoint_call: IoFinding | None = None
+
+
+# --------------------------------------------------------------------------------------------------- method
+
+
+class SubmitMethod(str, enum.Enum):
+    SUBMIT_FILE = "submit_file"
+    SUBMIT_DIRECTORY = "submit_directory"
+    SUBMIT_FROM_STAGE = "submit_from_stage"
+    REMOTE = "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class MethodRecommendation:
+    method: SubmitMethod
+    reason: str
+
+
+# --------------------------------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the static analysis found for one entrypoint. Its JSON form is a public contract."""
+
+    root: str  # absolute path of the project root (the folder, or the file's parent)
+    entrypoint: str  # POSIX path relative to root
+    files: tuple[str, ...]  # analysed files, relative to root, entrypoint first
+    compute: ComputeVerdict
+    packages: tuple[PackageFinding, ...]
+    local_modules: tuple[str, ...]  # dotted names of first-party modules the entrypoint imports
+    network: tuple[NetworkNeed, ...]
+    io: IoReport
+    method: MethodRecommendation
+    declared: tuple[DeclaredRequirement, ...] = ()
+    requirements_file: str | None = None  # relative path of the requirements.txt that travels with the code
+    data_files: tuple[str, ...] = ()  # local input files found inside the project tree
+    problems: tuple[Problem, ...] = ()
+    runtime: str = field(default="")  # the runtime package list used, e.g. "2.10-cpu-py3.11"

@@ -1,0 +1,105 @@
+"""Alias-aware name resolution: turn `t.cuda.is_available` into `torch.cuda.is_available`.
+
+Every pass that matches library calls needs this, so it is computed once per file (`names_of`) and
+shared. It is deliberately flat: imports anywhere in the file (module level, functions, try blocks)
+bind names for the whole file. That over-approximates scoping, which is the right error for evidence
+gathering: a shadowed alias is far rarer than a function-local `import torch`.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterator
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+class Names:
+    """Local name -> fully qualified dotted name, from the import statements of one module."""
+
+    __slots__ = ("aliases",)
+
+    def __init__(self, tree: ast.AST) -> None:
+        aliases: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".", 1)[0]
+                        aliases.setdefault(head, head)
+            elif isinstance(node, ast.ImportFrom):
+                base = ("." * node.level) + (node.module or "")
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    target = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
+                    aliases[alias.asname or alias.name] = target
+        self.aliases = aliases
+
+    def qualname(self, node: ast.AST, *, allow_builtins: bool = True) -> str | None:
+        """Return the dotted name an expression refers to, or None when its head is not an import.
+
+        `Name` and `Attribute` chains resolve through the import aliases; an unimported builtin
+        (`open`, `print`) resolves to itself when `allow_builtins` is set. Calls and subscripts in the
+        chain (`torch.device("cuda").type`) stop resolution and give None.
+        """
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.aliases.get(node.id)
+        if head is None:
+            if allow_builtins and node.id in _BUILTINS and not parts:
+                return node.id
+            return None
+        parts.append(head)
+        return ".".join(reversed(parts))
+
+    def call_name(self, call: ast.Call) -> str | None:
+        return self.qualname(call.func)
+
+    def imports(self, prefix: str) -> bool:
+        """True when some alias points into `prefix` (a top-level module or dotted prefix)."""
+        return any(target == prefix or target.startswith(prefix + ".") for target in self.aliases.values())
+
+
+def attr_chain(node: ast.AST) -> list[str]:
+    """`a.b.c` -> ["a", "b", "c"]; the head may be any expression (then it is omitted)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return list(reversed(parts))
+
+
+def literal_str(node: ast.AST | None) -> str | None:
+    """The value of a string constant (or an f-string with no placeholders), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
+        return "".join(str(v.value) for v in node.values)  # type: ignore[attr-defined]
+    return None
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def docstring_nodes(tree: ast.AST) -> Iterator[ast.Constant]:
+    """String constants that are docstrings (first statement of a module, class or function body)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    yield body[0].value

@@ -1,0 +1,19 @@
+"""The knowledge every pass needs, as frozen types built from skill/data (see mljobs.skill.knowledge).
+
+Passes take their part of `Rules` as an argument, so tests can hand them tiny inline tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .compute import ComputeRules
+from .network import NetworkRules
+from .packages import PackageRules
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    packages: PackageRules
+    compute: ComputeRules
+    network: NetworkRules

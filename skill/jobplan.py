@@ -1,0 +1,98 @@
+"""The JobPlan: every decision about one job, as a value with a canonical JSON form and a stable hash.
+
+The hash is what a confirmation is bound to: change any field (pool, EAIs, args, requirements...)
+and a token issued for the old plan no longer fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from mljobs.analyzers.model import SubmitMethod
+
+from .redact import redact
+
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """A complete, validated description of one ML Job submission.
+
+    `source` is the absolute local path of the file or folder (or the stage path for submit_from_stage);
+    `entrypoint` is relative to a folder source (the file name for submit_file).
+    """
+
+    backend: str  # "snowflake" | "local"
+    method: SubmitMethod
+    source: str
+    entrypoint: str
+    compute_pool: str
+    stage_name: str  # fully qualified: @DB.SCHEMA.STAGE
+    name: str  # job name, a valid identifier
+    database: str | None = None
+    schema: str | None = None
+    instance_family: str | None = None
+    args: tuple[str, ...] = ()
+    pip_requirements: tuple[str, ...] = ()
+    external_access_integrations: tuple[str, ...] = ()
+    env_vars: tuple[tuple[str, str], ...] = ()  # sorted (name, value) pairs
+    target_instances: int = 1
+    min_instances: int = 1
+    spec_overrides: dict[str, Any] | None = field(default=None, hash=False)
+    runtime_environment: str | None = None
+    query_warehouse: str | None = None
+    function_name: str | None = None  # for method=remote: the function to run
+    requirements_file: str | None = None  # a requirements.txt inside the source folder that travels with it
+    artifact_repositories: tuple[str, ...] = ()
+    comment: str | None = None
+    version: int = PLAN_VERSION
+
+    def to_dict(self, *, redacted: bool = False) -> dict[str, Any]:
+        """Plain JSON-able dict. With `redacted`, credentials in any string value are replaced by ***."""
+        data = asdict(self)
+        data["method"] = self.method.value
+        data["env_vars"] = {k: v for k, v in self.env_vars}
+        for key in ("args", "pip_requirements", "external_access_integrations", "artifact_repositories"):
+            data[key] = list(data[key])
+        return _redact_tree(data) if redacted else data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobPlan:
+        """Inverse of `to_dict` (unknown keys are rejected so a typo cannot silently drop a setting).
+
+        Raises:
+            ValueError: unknown keys or a bad method.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown plan fields: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        values["method"] = SubmitMethod(values["method"])
+        env = values.get("env_vars") or {}
+        values["env_vars"] = tuple(sorted(env.items() if isinstance(env, dict) else (tuple(p) for p in env)))
+        for key in ("args", "pip_requirements", "external_access_integrations", "artifact_repositories"):
+            values[key] = tuple(values.get(key) or ())
+        return cls(**values)
+
+    def canonical_json(self) -> str:
+        """Sorted-key, compact JSON of the full (unredacted) plan: the input of `plan_hash`."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    def plan_hash(self) -> str:
+        """SHA-256 hex of the canonical JSON; equal plans hash equal across processes and runs."""
+        return hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+
+
+def _redact_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_tree(v) for v in value]
+    return value
