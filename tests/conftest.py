@@ -64,3 +64,9 @@ def make_notebook(cells: list[tuple[str, str]], language: str = "python") -> str
             ],
         }
     )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio only (the MCP SDK's transport of choice)."""
+    return "asyncio"
