@@ -102,6 +102,7 @@ class AccountFacts:
     eais: tuple[ExternalAccessIntegration, ...] = ()
     stages: tuple[Stage, ...] = ()
     grants: Grants = field(default_factory=Grants)
+    cloud: str | None = None  # "aws" | "azure" | "gcp" when discovery could tell (CURRENT_REGION()); None = unknown
     client_python: str = "3.11"  # major.minor of the interpreter that will submit (selects the runtime)
     notes: tuple[str, ...] = ()  # what discovery could not read, for the user
 
