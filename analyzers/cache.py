@@ -1,0 +1,117 @@
+"""Per-file scan results and the cache that lets an unchanged file skip reading, parsing and scanning.
+
+`analyze` runs every per-file pass once per file and keeps the results in a `FileScan`. A `FileCache`
+stores FileScans keyed by `FileKey`: the project root, the file's relative path, its size and mtime, and a
+context fingerprint (scanner version + rules + the project's file list, which `scan_io` consults). Any
+change to one of these is a miss, so a hit is always safe to reuse. The disk-backed implementation lives in
+`mljobs.server.analysis_cache` (analyzers do no I/O of their own beyond reading the user's files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+from .model import ImportFinding, Location, NetworkFinding, Problem
+
+if TYPE_CHECKING:
+    from .compute import ComputeScan
+    from .io import IoScan
+
+#: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
+SCANNER_VERSION = "1"
+
+
+class FileKey(NamedTuple):
+    """Identity of one file's scan: same key, same FileScan."""
+
+    root: str  # absolute, resolved project root
+    path: str  # POSIX, relative to root
+    size: int
+    mtime_ns: int
+    context: str  # fingerprint of scanner version, rules and project file list (see `context_fingerprint`)
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """Every per-file pass's result for one file. Picklable, so it can be cached and built in a process pool.
+
+    `parsed` is False when the file could not be read or parsed; then the pass results are empty and
+    `problems` says why. `magics` are a notebook's `%`/`!` lines (for `%pip install` requirements).
+    """
+
+    path: str
+    module: str
+    parsed: bool
+    imports: tuple[ImportFinding, ...] = ()
+    compute: ComputeScan | None = None
+    network: tuple[NetworkFinding, ...] = ()
+    io: IoScan | None = None
+    magics: tuple[tuple[Location, str], ...] = ()
+    problems: tuple[Problem, ...] = ()
+    is_notebook: bool = False
+
+
+@runtime_checkable
+class FileCache(Protocol):
+    """Where FileScans are kept between analyses. Implementations must tolerate any key (a miss is fine)."""
+
+    def get(self, key: FileKey) -> FileScan | None:
+        """The FileScan stored under exactly this key, or None."""
+
+    def put(self, key: FileKey, scan: FileScan) -> None:
+        """Store a scan; it may replace an older scan of the same (root, path)."""
+
+    def commit(self) -> None:
+        """Persist what `put` stored (a no-op for in-memory caches). Never raises for storage faults."""
+
+
+class MemoryFileCache:
+    """A FileCache in a dict, one entry per (root, path): a new put replaces the file's previous scan."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[FileKey, FileScan]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: FileKey) -> FileScan | None:
+        entry = self._entries.get((key.root, key.path))
+        if entry is not None and entry[0] == key:
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        return None
+
+    def put(self, key: FileKey, scan: FileScan) -> None:
+        self._entries[(key.root, key.path)] = (key, scan)
+
+    def commit(self) -> None:
+        return None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_FINGERPRINTS: dict[int, tuple[Any, str]] = {}
+
+
+def rules_fingerprint(rules: Any) -> str:
+    """A stable digest of a Rules value (its repr: frozen dataclasses of literal tables), memoised per object."""
+    memo = _FINGERPRINTS.get(id(rules))
+    if memo is not None and memo[0] is rules:
+        return memo[1]
+    digest = hashlib.sha1(repr(rules).encode("utf-8", "surrogatepass")).hexdigest()
+    _FINGERPRINTS.clear()  # keep only the latest: rules are loaded once per process
+    _FINGERPRINTS[id(rules)] = (rules, digest)
+    return digest
+
+
+def context_fingerprint(rules: Any, project_files: Iterable[str]) -> str:
+    """The `FileKey.context` for one analysis: scanner version, rules digest and the sorted file list."""
+    h = hashlib.sha1(SCANNER_VERSION.encode())
+    h.update(rules_fingerprint(rules).encode())
+    for name in sorted(project_files):
+        h.update(b"\0" + name.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()

@@ -1,0 +1,165 @@
+"""The imports pass: every import statement and literal dynamic import of one file, with its context.
+
+One `ast.NodeVisitor` keeps explicit context counters: inside a function or class body (`nested`), inside
+an import guard (`optional`: the body or `else` of `try` with an `except ImportError` /
+`ModuleNotFoundError` / `Exception` / bare handler, `with contextlib.suppress(ImportError)`, or
+`if TYPE_CHECKING:`). Relative imports are reported with `level > 0` (they are always local). Stdlib,
+local and third-party classification is left to the packages pass and the project resolver.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .model import Confidence, ImportFinding, ImportKind
+from .source import SourceFile
+
+#: Exceptions whose handler makes the guarded imports optional.
+GUARD_EXCEPTIONS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+#: Calls that import a module named by their first argument.
+DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "importlib.__import__"})
+_SUPPRESS = frozenset({"contextlib.suppress"})
+_TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
+
+
+def _exception_names(node: ast.expr | None) -> list[str]:
+    if node is None:
+        return []
+    elts = node.elts if isinstance(node, ast.Tuple) else [node]
+    names = []
+    for elt in elts:
+        if isinstance(elt, ast.Name):
+            names.append(elt.id)
+        elif isinstance(elt, ast.Attribute):
+            names.append(elt.attr)  # builtins.ImportError
+    return names
+
+
+def _is_import_guard(handlers: list[ast.ExceptHandler]) -> bool:
+    for handler in handlers:
+        if handler.type is None:  # bare `except:`
+            return True
+        if any(name in GUARD_EXCEPTIONS for name in _exception_names(handler.type)):
+            return True
+    return False
+
+
+class _ImportVisitor(ast.NodeVisitor):
+    """Collects ImportFindings in source order; all findings are made in `_report`."""
+
+    def __init__(self, src: SourceFile) -> None:
+        self.src = src
+        self.findings: list[ImportFinding] = []
+        self._nested = 0  # depth of function / class bodies
+        self._optional = 0  # depth of import guards
+
+    def _report(self, node: ast.AST, kind: ImportKind, module: str, names: tuple[str, ...], level: int = 0) -> None:
+        optional = self._optional > 0
+        nested = self._nested > 0
+        self.findings.append(
+            ImportFinding(
+                kind=kind,
+                module=module,
+                names=names,
+                location=self.src.loc(node),
+                evidence=self.src.code(node),
+                confidence=Confidence.LIKELY if (optional or nested) else Confidence.CERTAIN,
+                optional=optional,
+                nested=nested,
+                level=level,
+            )
+        )
+
+    # ----------------------------------------------------------------------------- statements
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._report(node, ImportKind.IMPORT, alias.name, ())
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = tuple(alias.name for alias in node.names)
+        self._report(node, ImportKind.FROM, node.module or "", names, node.level)
+
+    def _visit_scope(self, node: ast.AST) -> None:
+        self._nested += 1
+        self.generic_visit(node)
+        self._nested -= 1
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _visit_scope
+
+    def _visit_guarded(self, stmts: list[ast.stmt]) -> None:
+        self._optional += 1
+        for stmt in stmts:
+            self.visit(stmt)
+        self._optional -= 1
+
+    def visit_Try(self, node: ast.Try) -> None:
+        if _is_import_guard(node.handlers):
+            self._visit_guarded(node.body)
+            for handler in node.handlers:
+                self.visit(handler)  # the fallback runs when the guarded import fails: not optional
+            self._visit_guarded(node.orelse)  # runs only when the guarded import worked
+            for stmt in node.finalbody:
+                self.visit(stmt)
+        else:
+            self.generic_visit(node)
+
+    visit_TryStar = visit_Try
+
+    def visit_With(self, node: ast.With) -> None:
+        suppressing = False
+        for item in node.items:
+            expr = item.context_expr
+            if isinstance(expr, ast.Call) and self.src.names.qualname(expr.func) in _SUPPRESS:
+                if any(name in GUARD_EXCEPTIONS for arg in expr.args for name in _exception_names(arg)):
+                    suppressing = True
+            self.visit(item)
+        if suppressing:
+            self._visit_guarded(node.body)
+        else:
+            for stmt in node.body:
+                self.visit(stmt)
+
+    visit_AsyncWith = visit_With
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        if self.src.names.qualname(test, allow_builtins=False) in _TYPE_CHECKING or (
+            isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+        ):
+            self._visit_guarded(node.body)  # never executed at run time
+            for stmt in node.orelse:
+                self.visit(stmt)
+        else:
+            self.generic_visit(node)
+
+    # ----------------------------------------------------------------------------- expressions
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if node.args and isinstance(node.func, (ast.Name, ast.Attribute)):
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.strip("."):
+                if self.src.names.qualname(node.func) in DYNAMIC_IMPORTS:
+                    name = first.value
+                    level = len(name) - len(name.lstrip("."))
+                    self._report(node, ImportKind.DYNAMIC, name[level:], (), level)
+        self.generic_visit(node)
+
+
+def scan_imports(src: SourceFile) -> tuple[ImportFinding, ...]:
+    """Return every import of one parsed file, in source order.
+
+    Args:
+        src: the parsed file (script or notebook).
+
+    Returns:
+        One ImportFinding per imported module: `import a, b` gives two; `from x import y, z` gives one
+        with `names=("y", "z")`; a relative import has `level > 0` and `module` without the dots ("" for
+        `from . import y`); `importlib.import_module("a.b")` / `__import__("a")` with a literal name give
+        kind DYNAMIC (non-literal names are not reported). Findings inside a function or class have
+        `nested=True`; inside an import guard or `if TYPE_CHECKING:` `optional=True`; either makes the
+        confidence `likely`, otherwise it is `certain`.
+    """
+    visitor = _ImportVisitor(src)
+    visitor.visit(src.tree)
+    return tuple(visitor.findings)
