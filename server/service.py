@@ -1,0 +1,324 @@
+"""The core operations behind both the CLI and the MCP tools: analyze, plan, submit, follow, clean up.
+
+Everything with a side effect takes a `Confirmation` (from a redeemed token, an accepted elicitation,
+`--yes` or a prompt); the service refuses to act without one. Backends are created lazily: the
+Snowflake session only opens when a Snowflake operation runs, and snowflake-ml-python (slow to
+import) is imported only then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mljobs.analyzers import analyze as run_analysis
+from mljobs.analyzers.errors import AnalysisInputError
+from mljobs.analyzers.model import Analysis
+from mljobs.skill.diagnosis import Diagnosis, diagnose
+from mljobs.skill.facts import AccountFacts
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.knowledge import load_rules
+from mljobs.skill.redact import redact
+
+from .backends.base import Backend, JobInfo, JobResult, JobStatus
+from .checkpoints import Checkpoints, Confirmation
+from .errors import BackendError, JobNotFoundError, NotConfirmedError, UsageError
+from .settings import Settings
+from .store import JobRecord, JobStore
+from .waiting import WaitOutcome, WaitProgress, wait_for_job
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("local", "snowflake")
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """What a person (or model) wants to know about a job at a glance."""
+
+    job_id: str
+    backend: str
+    status: JobStatus
+    name: str | None = None
+    compute_pool: str | None = None
+    created_at: float | None = None
+    finished_at: float | None = None
+    message: str | None = None
+    log_tail: str | None = None
+    result: JobResult | None = None
+    history: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    job_id: str
+    backend: str
+    status: JobStatus
+    plan_hash: str
+    confirmation: Confirmation
+
+
+@dataclass
+class Service:
+    """One per process (CLI run or MCP server). Thread-safe: MCP runs sync tools in worker threads."""
+
+    settings: Settings = field(default_factory=Settings)
+    backend_factory: Callable[[str, Settings], Backend] | None = None
+    sleep: Callable[[float], None] | None = None
+    _backends: dict[str, Backend] = field(default_factory=dict, init=False, repr=False)
+    _facts: dict[str, AccountFacts] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _store: JobStore | None = field(default=None, init=False, repr=False)
+    _checkpoints: Checkpoints | None = field(default=None, init=False, repr=False)
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def store(self) -> JobStore:
+        with self._lock:
+            if self._store is None:
+                self.settings.ensure_state_dir()
+                self._store = JobStore(self.settings.store_path)
+            return self._store
+
+    @property
+    def checkpoints(self) -> Checkpoints:
+        with self._lock:
+            if self._checkpoints is None:
+                self._checkpoints = Checkpoints(self.store)
+            return self._checkpoints
+
+    def default_backend_name(self) -> str:
+        """The configured backend, else Snowflake when a connection is configured, else the local pool."""
+        if self.settings.backend:
+            return self._check_backend_name(self.settings.backend)
+        from .connection import is_configured
+
+        return "snowflake" if is_configured(self.settings) else "local"
+
+    def backend(self, name: str | None = None) -> Backend:
+        name = self._check_backend_name(name) if name else self.default_backend_name()
+        with self._lock:
+            if name not in self._backends:
+                factory = self.backend_factory or _default_backend_factory
+                self._backends[name] = factory(name, self.settings)
+            return self._backends[name]
+
+    @staticmethod
+    def _check_backend_name(name: str) -> str:
+        if name not in BACKENDS:
+            raise UsageError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
+        return name
+
+    def _backend_for(self, job_id: str) -> tuple[Backend, JobRecord | None]:
+        record = self.store.find(job_id)
+        return self.backend(record.backend if record else None), record
+
+    # ------------------------------------------------------------------ analysis and planning
+    def analyze(self, path: str | Path, entrypoint: str | None = None, *, all_files: bool = False) -> Analysis:
+        """Static analysis of a script, folder or notebook.
+
+        Raises:
+            UsageError: the path cannot be analysed (missing, no entrypoint, unreadable).
+        """
+        try:
+            return run_analysis(path, entrypoint, rules=load_rules(), cache=self._analysis_cache(), all_files=all_files)
+        except AnalysisInputError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def _analysis_cache(self) -> Any:
+        try:
+            from .analysis_cache import DiskCache
+
+            return DiskCache(self.settings.cache_dir)
+        except Exception as exc:  # noqa: BLE001 - a broken cache must never stop an analysis
+            log.warning("analysis cache unavailable: %s", exc)
+            return None
+
+    def facts(self, backend: str | None = None, *, refresh: bool = False) -> AccountFacts:
+        """What the backend offers for planning (discovered once per process unless `refresh`)."""
+        name = self._check_backend_name(backend) if backend else self.default_backend_name()
+        with self._lock:
+            if refresh or name not in self._facts:
+                self._facts[name] = self.backend(name).facts()
+            return self._facts[name]
+
+    def plan(self, path: str | Path, entrypoint: str | None = None, *, choices: Any = None, backend: str | None = None):
+        """Analyse, discover and plan in one step; returns the skill's PlanResult."""
+        from mljobs.skill.plan import PlanChoices, plan_job
+
+        analysis = self.analyze(path, entrypoint)
+        name = self._check_backend_name(backend) if backend else self.default_backend_name()
+        facts = self.facts(name)
+        choices = choices or PlanChoices()
+        try:
+            return plan_job(analysis, facts, replace(choices, backend=name) if hasattr(choices, "backend") else choices)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+
+    # ------------------------------------------------------------------ confirmation
+    def issue_token(self, action: str, subject: str) -> str:
+        return self.checkpoints.issue(action, subject)
+
+    def confirm(self, action: str, subject: str, *, token: str | None = None, method: str | None = None) -> Confirmation:
+        """Turn a token (redeemed, single use) or an explicit user confirmation into a Confirmation.
+
+        Raises:
+            NotConfirmedError: no token and no method, or the token does not fit.
+        """
+        if token:
+            return self.checkpoints.redeem(token, action, subject)
+        if method in {"elicitation", "cli_yes", "cli_prompt", "auto_accept"}:
+            return self.checkpoints.record(action, subject, method)
+        raise NotConfirmedError(f"{action} needs the user's confirmation (a preview token or --yes)")
+
+    # ------------------------------------------------------------------ side effects
+    def submit(self, plan: JobPlan, confirmation: Confirmation) -> Submission:
+        """Submit a confirmed plan and record it in the store.
+
+        Raises:
+            NotConfirmedError: the confirmation is for another action or another plan.
+        """
+        plan_hash = plan.plan_hash()
+        if confirmation.action != "submit" or confirmation.subject != plan_hash:
+            raise NotConfirmedError("the confirmation does not match this plan; preview it again")
+        backend = self.backend(plan.backend)
+        job_id = backend.submit(plan)
+        try:
+            status = backend.status(job_id)
+        except Exception as exc:  # noqa: BLE001 - the job exists; a failed first read is not fatal
+            log.warning("first status read of %s failed: %s", job_id, exc)
+            status = JobStatus.PENDING
+        self.store.add(
+            job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
+            plan_hash=plan_hash, confirmation=confirmation.to_dict(), payload_location=plan.stage_name,
+        )
+        return Submission(job_id, backend.name, status, plan_hash, confirmation)
+
+    def cancel(self, job_id: str, confirmation: Confirmation) -> JobStatus:
+        self._check_confirmation(confirmation, "cancel", job_id)
+        backend, _ = self._backend_for(job_id)
+        backend.cancel(job_id)
+        return self.refresh_status(job_id)
+
+    def delete(self, job_id: str, confirmation: Confirmation) -> None:
+        self._check_confirmation(confirmation, "delete", job_id)
+        backend, record = self._backend_for(job_id)
+        backend.delete(job_id)
+        if record:
+            self.store.delete(job_id)
+
+    @staticmethod
+    def _check_confirmation(confirmation: Confirmation, action: str, subject: str) -> None:
+        if confirmation.action != action or confirmation.subject != subject:
+            raise NotConfirmedError(f"the confirmation is not for {action} of {subject}; confirm again")
+
+    # ------------------------------------------------------------------ follow-up
+    def refresh_status(self, job_id: str) -> JobStatus:
+        backend, record = self._backend_for(job_id)
+        status = backend.status(job_id)
+        if record:
+            self.store.update_status(job_id, status.value)
+        return status
+
+    def status(self, job_id: str, *, with_logs: bool = True) -> JobView:
+        """Live status (recorded in the store), plus a log tail, and the result once the job is terminal."""
+        backend, record = self._backend_for(job_id)
+        status = self.refresh_status(job_id)
+        tail = result = None
+        if with_logs:
+            tail = self._tail(backend, job_id, verbose=status in (JobStatus.FAILED, JobStatus.INTERNAL_ERROR))
+        if status is JobStatus.DONE or status is JobStatus.FAILED:
+            try:
+                result = backend.result(job_id)
+            except BackendError as exc:
+                log.info("no result for %s: %s", job_id, exc)
+        record = self.store.find(job_id)
+        history = tuple((h.status, h.at) for h in self.store.history(job_id)) if record else ()
+        return JobView(
+            job_id=job_id, backend=backend.name, status=status, name=record.name if record else None,
+            compute_pool=(record.plan or {}).get("compute_pool") if record else None,
+            created_at=record.created_at if record else None, finished_at=record.finished_at if record else None,
+            message=record.message if record else None, log_tail=tail, result=result, history=history,
+        )
+
+    def _tail(self, backend: Backend, job_id: str, *, verbose: bool) -> str | None:
+        try:
+            text = backend.logs(job_id, verbose=verbose)
+        except (BackendError, JobNotFoundError) as exc:
+            return f"(logs unavailable: {exc})"
+        return redact("\n".join(text.splitlines()[-LOG_TAIL_LINES:]))
+
+    def wait(
+        self, job_id: str, *, timeout: float | None = None, on_progress: Callable[[WaitProgress], None] | None = None
+    ) -> WaitOutcome:
+        kwargs: dict[str, Any] = {"timeout": timeout, "on_progress": on_progress}
+        if self.sleep:
+            kwargs["sleep"] = self.sleep
+        return wait_for_job(lambda: self.refresh_status(job_id), **kwargs)
+
+    def logs(self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False) -> str:
+        backend, _ = self._backend_for(job_id)
+        return redact(backend.logs(job_id, instance_id=instance_id, limit=limit, verbose=verbose))
+
+    def result(self, job_id: str) -> JobResult:
+        backend, _ = self._backend_for(job_id)
+        return backend.result(job_id)
+
+    def jobs(self, limit: int = 50, *, refresh: bool = True) -> list[JobView]:
+        """Jobs from the store, newest first; non-terminal ones get their live status."""
+        views = []
+        for record in self.store.list(limit=limit):
+            status = JobStatus(record.status)
+            if refresh and not status.terminal:
+                try:
+                    status = self.refresh_status(record.job_id)
+                except Exception as exc:  # noqa: BLE001 - one unreachable backend must not hide the list
+                    log.warning("could not refresh %s: %s", record.job_id, exc)
+            views.append(
+                JobView(
+                    job_id=record.job_id, backend=record.backend, status=status, name=record.name,
+                    compute_pool=(record.plan or {}).get("compute_pool"), created_at=record.created_at,
+                    finished_at=record.finished_at, message=record.message,
+                )
+            )
+        return views
+
+    def backend_jobs(self, backend: str | None = None, limit: int = 50) -> list[JobInfo]:
+        return self.backend(backend).list(limit)
+
+    def diagnose(self, job_id: str) -> Diagnosis:
+        """Cause and fix for a failed job, from its status, message and verbose logs."""
+        backend, record = self._backend_for(job_id)
+        status = self.refresh_status(job_id)
+        try:
+            logs = backend.logs(job_id, verbose=True)
+        except (BackendError, JobNotFoundError) as exc:
+            logs = f"(logs unavailable: {exc})"
+        plan = None
+        if record and record.plan:
+            try:
+                plan = JobPlan.from_dict(record.plan)
+            except (TypeError, ValueError) as exc:
+                log.info("stored plan of %s is not usable: %s", job_id, exc)
+        facts = self._facts.get(backend.name)
+        rules = load_rules()
+        return diagnose(
+            status.value, logs, plan=plan, facts=facts, message=record.message if record else None,
+            distribution_of=rules.packages.distribution_of,
+        )
+
+
+def _default_backend_factory(name: str, settings: Settings) -> Backend:
+    if name == "local":
+        from .backends.local import LocalBackend
+
+        return LocalBackend(settings)
+    from .backends.snowflake import SnowflakeBackend
+    from .connection import SessionFactory
+
+    return SnowflakeBackend(SessionFactory(settings))
