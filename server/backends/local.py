@@ -1,0 +1,640 @@
+"""The local pool: ML Jobs run on this machine, with the Container Runtime's contract (stage-like layout,
+statuses, banners, `__return__` results, EAI-limited network), when no Snowflake account is configured.
+
+Each job is a folder `<jobs_dir>/<NAME>_<8hex>/` (job id `LOCAL.JOBS.<NAME>_<8hex>`):
+
+    app/                   the payload (the file, or the folder minus .git/.venv/__pycache__/node_modules)
+    system/                mljobs_launcher.py + mljobs_netguard.py (copies: a job survives an mljobs upgrade)
+    output/                MLRS_STAGE_RESULT_PATH: the job's artifacts
+    logs/instance-0.log    stdout + stderr of the job process
+    plan.json launch.json  the plan, and what the launcher needs from it
+    status.json            written atomically by the launcher and by this backend, under status.lock
+    result.json            ResultDTO (result_extra.pkl beside it for values that are not JSON)
+    venv/                  only when the job has pip requirements
+
+The job process is detached (own session and process group), so it outlives the CLI or server that
+started it; `status()` turns a job whose process vanished without a final status into FAILED.
+
+Multi-node: the machine is one node. `target_instances > 1` runs a single instance and says so (a WARNING
+line in the log and `JobInfo.extra["warning"]`); `min_instances > 1` is refused at submit, the way
+Snowflake refuses a min_instances above the pool's max_nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mljobs.analyzers.model import SubmitMethod
+from mljobs.skill.facts import (
+    AccountFacts,
+    ComputePool,
+    FamilyKind,
+    Grants,
+    InstanceFamily,
+    Stage,
+)
+from mljobs.skill.jobplan import JobPlan
+
+from ..errors import BackendError, JobNotFoundError, UsageError
+from ..local_eais import LocalEaiConfig, load_local_eais
+from ..runner import launcher
+from ..settings import Settings
+from .base import InstanceStatus, JobInfo, JobResult, JobStatus
+
+log = logging.getLogger(__name__)
+
+POOL_NAME = "LOCAL"
+DATABASE, SCHEMA = "LOCAL", "JOBS"
+STAGE_NAME = f"{DATABASE}.{SCHEMA}.PAYLOAD"
+ID_PREFIX = f"{DATABASE}.{SCHEMA}."
+SKIPPED_DIRS = frozenset({".git", ".venv", "__pycache__", "node_modules"})
+_DIR_RE = re.compile(r"^([A-Z_][A-Z0-9_]*)_([0-9a-f]{8})$")
+_STARTUP_GRACE = 60.0  # a PENDING job with no process recorded after this long never started
+_INSTANCE_STATES = {  # job status -> SHOW SERVICE INSTANCES-style instance status
+    JobStatus.PENDING: "PENDING",
+    JobStatus.RUNNING: "READY",
+    JobStatus.DONE: "SUCCEEDED",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.CANCELLING: "TERMINATING",
+    JobStatus.CANCELLED: "FAILED",
+}
+VANISHED = "the job process vanished (killed or machine restarted)"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuInfo:
+    count: int = 0
+    type: str | None = None
+    memory_gib: float | None = None
+
+
+def probe_gpus() -> GpuInfo:
+    """GPUs from `nvidia-smi -L` (and total memory from its query mode); none when it is missing or fails."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return GpuInfo()
+    try:
+        listing = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return GpuInfo()
+    names = [m.group(1) for m in re.finditer(r"^GPU \d+: (.+?)(?: \(UUID.*)?$", listing.stdout, re.M)]
+    if listing.returncode != 0 or not names:
+        return GpuInfo()
+    memory = None
+    try:
+        query = subprocess.run(
+            [exe, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        mib = [float(x) for x in query.stdout.split() if x.replace(".", "", 1).isdigit()]
+        memory = round(sum(mib) / 1024, 1) if mib else None
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return GpuInfo(len(names), names[0], memory)
+
+
+def machine_vcpus() -> int:
+    """CPUs this process may use (affinity-aware where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def machine_memory_gib() -> float:
+    """Physical memory from /proc/meminfo (MemTotal), else sysconf pages x page size."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / (1024 * 1024)
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+class LocalBackend:
+    """The `Backend` protocol on this machine: one pool `LOCAL` with one node.
+
+    Args:
+        settings: where the jobs folder lives (`settings.jobs_dir`).
+        eai_config: the local EAIs; read from `<state_dir>/local_eais.yaml` (or defaults) when None.
+        python: the interpreter that runs jobs (the "runtime image").
+        cancel_grace: seconds between SIGTERM and SIGKILL on cancel.
+        gpu_probe: how GPUs are found (default `nvidia-smi`); injected in tests.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        eai_config: LocalEaiConfig | None = None,
+        python: str = sys.executable,
+        cancel_grace: float = 10.0,
+        gpu_probe: Callable[[], GpuInfo] = probe_gpus,
+    ) -> None:
+        self._settings = settings
+        self._eai_config = eai_config
+        self._python = python
+        self._grace = cancel_grace
+        self._gpu_probe = gpu_probe
+        self._gpus: GpuInfo | None = None
+        self._python_version: str | None = None
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def eais(self) -> LocalEaiConfig:
+        if self._eai_config is None:
+            self._eai_config = load_local_eais(self._settings)
+        return self._eai_config
+
+    def family(self) -> InstanceFamily:
+        """This machine as an instance family `LOCAL_<n>CPU_<m>GIB[_GPU]`."""
+        if self._gpus is None:
+            self._gpus = self._gpu_probe()
+        vcpu, memory = machine_vcpus(), machine_memory_gib()
+        gpu = self._gpus.count > 0
+        name = f"LOCAL_{vcpu}CPU_{round(memory)}GIB" + ("_GPU" if gpu else "")
+        return InstanceFamily(
+            name=name,
+            vcpu=float(vcpu),
+            memory_gib=round(memory, 1),
+            gpu_count=self._gpus.count,
+            gpu_type=self._gpus.type,
+            gpu_memory_gib=self._gpus.memory_gib,
+            credits_per_hour=0.0,
+            kind=FamilyKind.GPU if gpu else FamilyKind.CPU,
+            source="machine",
+        )
+
+    def facts(self) -> AccountFacts:
+        """The machine as one pool LOCAL (ACTIVE while jobs run), the local EAIs, a stage, full grants."""
+        family = self.family()
+        running = sum(1 for info in self.list(limit=10_000) if not info.status.terminal)
+        eais = self.eais.to_facts()
+        pool = ComputePool(
+            name=POOL_NAME,
+            state="ACTIVE" if running else "IDLE",
+            instance_family=family.name,
+            min_nodes=1,
+            max_nodes=1,
+            active_nodes=1 if running else 0,
+            idle_nodes=0 if running else 1,
+            target_nodes=1,
+            num_jobs=running,
+            owner=_user(),
+            comment="this machine (mljobs local pool)",
+            has_usage=True,
+        )
+        notes = ["local pool: jobs run on this machine as one node; EAIs come from the local EAI config"]
+        if family.gpu_count == 0:
+            notes.append("no GPU found (nvidia-smi missing or reports none)")
+        return AccountFacts(
+            backend="local",
+            database=DATABASE,
+            schema=SCHEMA,
+            role="LOCAL_USER",
+            pools=(pool,),
+            families=(family,),
+            eais=eais,
+            stages=(Stage(STAGE_NAME),),
+            grants=Grants(
+                role="LOCAL_USER",
+                database_usage=True,
+                schema_usage=True,
+                create_service=True,
+                create_stage=True,
+                pool_usage=(POOL_NAME,),
+                eai_usage=tuple(e.name for e in eais),
+            ),
+            client_python=self._client_python(),
+            notes=tuple(notes),
+        )
+
+    def _client_python(self) -> str:
+        if self._python_version is None:
+            if os.path.realpath(self._python) == os.path.realpath(sys.executable):
+                self._python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+            else:
+                out = subprocess.run(
+                    [self._python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                self._python_version = out.stdout.strip() or "unknown"
+        return self._python_version
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, plan: JobPlan) -> str:
+        """Copy the payload into a new job folder and start the detached job process; return the job id.
+
+        Raises:
+            UsageError: min_instances > 1, another pool than LOCAL, an EAI the local config does not
+                define, a missing source or entrypoint, method=remote without a function name, or a
+                stage source.
+            BackendError: the job folder could not be written or the process could not start.
+        """
+        self._validate(plan)
+        name = _job_name(plan.name)
+        job_dir = self._settings.jobs_dir / f"{name}_{secrets.token_hex(4)}"
+        while job_dir.exists():
+            job_dir = self._settings.jobs_dir / f"{name}_{secrets.token_hex(4)}"
+        job_id = ID_PREFIX + job_dir.name
+        warnings = []
+        if plan.target_instances > 1:
+            warnings.append(
+                f"target_instances={plan.target_instances} was requested, but the local pool is one machine: "
+                "running 1 instance (instance 0); multi-node code sees a single node"
+            )
+        try:
+            self._settings.ensure_state_dir()
+            for sub in ("app", "output", "logs", "system"):
+                (job_dir / sub).mkdir(parents=True)
+            self._copy_payload(plan, job_dir / "app")
+            runner_dir = Path(launcher.__file__).parent
+            shutil.copy2(runner_dir / "launcher.py", job_dir / "system" / launcher.LAUNCHER_NAME)
+            shutil.copy2(runner_dir / "netguard.py", job_dir / "system" / launcher.NETGUARD_NAME)
+            created = time.time()
+            launcher._write_json_atomic(job_dir / "plan.json", plan.to_dict())
+            launcher._write_json_atomic(job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
+            launcher._write_json_atomic(
+                job_dir / launcher.STATUS_FILE,
+                {
+                    "status": JobStatus.PENDING.value,
+                    "job_id": job_id,
+                    "name": plan.name,
+                    "created_at": created,
+                    "target_instances": plan.target_instances,
+                    "warnings": warnings,
+                },
+            )
+            log_file = open(job_dir / "logs" / launcher.LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+        except OSError as exc:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise BackendError(f"could not prepare the local job folder {job_dir}: {exc}") from exc
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("MLJOBS_NETGUARD", None)
+        try:
+            with log_file:
+                proc = subprocess.Popen(
+                    [self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
+                    cwd=job_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                    env=env,
+                )
+        except OSError as exc:
+            launcher.update_status(job_dir, "FAILED", finished_at=time.time(), message=f"could not start: {exc}")
+            raise BackendError(f"could not start the local job process with {self._python}: {exc}") from exc
+        self._children[job_id] = proc
+        launcher.update_status(job_dir, None, pid=proc.pid, pid_start=launcher.proc_start_ticks(proc.pid))
+        log.info("local job %s started (pid %d)", job_id, proc.pid)
+        return job_id
+
+    def _validate(self, plan: JobPlan) -> None:
+        if plan.min_instances > 1:
+            raise UsageError(
+                f"min_instances={plan.min_instances} cannot be met: the local pool is one machine (max_nodes=1). "
+                "Set min_instances to 1 (the job then runs one instance) or submit to a Snowflake compute pool."
+            )
+        if plan.compute_pool.strip('"').upper() != POOL_NAME:
+            raise UsageError(f"the local backend has one compute pool, {POOL_NAME}; the plan names {plan.compute_pool!r}")
+        unknown = [e for e in plan.external_access_integrations if self.eais.get(e) is None]
+        if unknown:
+            where = self.eais.path or "the built-in defaults"
+            known = ", ".join(sorted(self.eais.eais)) or "none"
+            raise UsageError(
+                f"external access integration(s) {', '.join(unknown)} do not exist locally (known: {known}; "
+                f"from {where}); add them to the local EAI config (docs/local-pool.md) or pick a known one"
+            )
+        if plan.method is SubmitMethod.REMOTE and not plan.function_name:
+            raise UsageError("method=remote needs the plan's function_name (the function to run)")
+        source = Path(plan.source)
+        if plan.source.startswith("@") or not source.exists():
+            raise UsageError(
+                f"the payload {plan.source!r} is not a local file or folder; the local pool runs local code only "
+                "(for a stage payload, submit to Snowflake)"
+            )
+
+    def _copy_payload(self, plan: JobPlan, app: Path) -> None:
+        source = Path(plan.source).resolve()
+        if source.is_file():
+            shutil.copy2(source, app / source.name)
+            entry_rel = source.name if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
+        else:
+            shutil.copytree(
+                source, app, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*SKIPPED_DIRS), symlinks=True
+            )
+            entry_rel = plan.entrypoint
+        if not (app / entry_rel).is_file():
+            raise UsageError(f"the entrypoint {entry_rel!r} is not in the payload {plan.source}")
+
+    def _launch_config(self, plan: JobPlan, job_id: str, warnings: list[str]) -> dict[str, Any]:
+        source = Path(plan.source)
+        entrypoint = source.name if source.is_file() and plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
+        return {
+            "job_id": job_id,
+            "method": plan.method.value,
+            "entrypoint": entrypoint,
+            "function_name": plan.function_name,
+            "args": list(plan.args),
+            "env_vars": dict(plan.env_vars),
+            "pip_requirements": list(plan.pip_requirements),
+            "requirements_file": plan.requirements_file,
+            "artifact_repositories": list(plan.artifact_repositories),
+            "job_eais": self.eais.hosts_by_name(plan.external_access_integrations),
+            "known_eais": self.eais.hosts_by_name(),
+            "target_instances": plan.target_instances,
+            "warnings": warnings,
+        }
+
+    # ------------------------------------------------------------------ follow-up
+
+    def _job_dir(self, job_id: str) -> Path:
+        text = job_id.strip().strip('"')
+        if text.upper().startswith(ID_PREFIX):
+            text = text[len(ID_PREFIX) :]
+        name, _, suffix = text.rpartition("_")
+        folder = f"{name.upper()}_{suffix.lower()}"
+        if not _DIR_RE.match(folder):
+            raise JobNotFoundError(f"{job_id!r} is not a local job id (they look like {ID_PREFIX}TRAIN_1a2b3c4d)")
+        job_dir = self._settings.jobs_dir / folder
+        if not (job_dir / launcher.STATUS_FILE).is_file():
+            raise JobNotFoundError(f"no local job {job_id!r} in {self._settings.jobs_dir}; list jobs to see the ids")
+        return job_dir
+
+    def _reap_children(self) -> None:
+        for job_id, proc in list(self._children.items()):
+            if proc.poll() is not None:
+                del self._children[job_id]
+
+    def _record(self, job_dir: Path) -> dict[str, Any]:
+        """The status record after reconciling it with the job's process (see `status`)."""
+        self._reap_children()
+        record = launcher.read_status(job_dir)
+        status = record.get("status")
+        pid, start = record.get("pid"), record.get("pid_start")
+        now = time.time()
+        if status in ("PENDING", "RUNNING"):
+            if pid is None:
+                if now - float(record.get("created_at") or now) > _STARTUP_GRACE:
+                    record = launcher.update_status(
+                        job_dir,
+                        "FAILED",
+                        only_from=frozenset({"PENDING"}),
+                        finished_at=now,
+                        message="the job process never started (the submitting process died)",
+                    )
+            elif not launcher.process_alive(pid, start):
+                record = launcher.update_status(
+                    job_dir, "FAILED", only_from=frozenset({"PENDING", "RUNNING"}), finished_at=now, message=VANISHED
+                )
+        elif status == "CANCELLING":
+            requested = float(record.get("cancel_requested_at") or now)
+            if pid and launcher.group_alive(pid):
+                if now - requested >= self._grace:
+                    _kill_group(pid, signal.SIGKILL)
+                    record = launcher.update_status(
+                        job_dir,
+                        "CANCELLED",
+                        only_from=frozenset({"CANCELLING"}),
+                        finished_at=now,
+                        message="cancelled (killed after the grace period)",
+                    )
+            else:
+                record = launcher.update_status(
+                    job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=now, message="cancelled"
+                )
+        return record
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's status; a PENDING/RUNNING job whose process is gone becomes FAILED (never RUNNING forever)."""
+        return JobStatus(self._record(self._job_dir(job_id)).get("status", "PENDING"))
+
+    def instances(self, job_id: str) -> list[InstanceStatus]:
+        record = self._record(self._job_dir(job_id))
+        status = JobStatus(record.get("status", "PENDING"))
+        return [InstanceStatus(0, _INSTANCE_STATES.get(status, status.value), record.get("message"))]
+
+    def logs(self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False) -> str:
+        """The job's output. Without `verbose`, only the text between the "ML job started" and "ML job
+        finished" banners (all of it while the start banner has not appeared, so a setup failure is still
+        visible); `limit > 0` keeps the last `limit` lines.
+
+        Raises:
+            JobNotFoundError: unknown job, or an instance other than 0 (the local pool runs one).
+        """
+        job_dir = self._job_dir(job_id)
+        if instance_id not in (None, 0):
+            raise JobNotFoundError(f"local jobs run one instance (0); there is no instance {instance_id}")
+        try:
+            text = (job_dir / "logs" / launcher.LOG_FILE).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        if not verbose:
+            text = filter_banners(text)
+        if limit > 0:
+            text = "\n".join(text.splitlines()[-limit:])
+        return text
+
+    def result(self, job_id: str) -> JobResult:
+        """The return value (or error) of a terminal job, and the files under its output folder.
+
+        Raises:
+            BackendError: the job is not terminal yet, its result file is unreadable, or the value could
+                not be serialised or loaded back.
+        """
+        job_dir = self._job_dir(job_id)
+        record = self._record(job_dir)
+        status = JobStatus(record.get("status", "PENDING"))
+        if not status.terminal:
+            raise BackendError(f"job {job_id} is {status.value}; its result exists once it is DONE or FAILED: wait for it")
+        artifacts = tuple(sorted(str(p) for p in (job_dir / "output").rglob("*") if p.is_file()))
+        path = job_dir / launcher.RESULT_FILE
+        if not path.is_file():
+            reason = record.get("message") or f"the job ended {status.value} without writing a result"
+            return JobResult(success=False, error=reason, artifacts=artifacts)
+        try:
+            dto = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"could not read the result of {job_id} ({path}): {exc}") from exc
+        meta = dto.get("metadata") or {}
+        if not dto.get("success"):
+            return JobResult(
+                success=False,
+                error=meta.get("repr") or record.get("message") or "the job failed",
+                traceback=meta.get("traceback"),
+                artifacts=artifacts,
+            )
+        if dto.get("serialize_error"):
+            raise BackendError(
+                f"job {job_id} succeeded but its return value ({meta.get('type')}) could not be saved: "
+                f"{dto['serialize_error']}; return JSON or picklable values, or write files to MLRS_STAGE_RESULT_PATH"
+            )
+        value = dto.get("value")
+        protocol = dto.get("protocol")
+        if protocol:
+            extra = job_dir / protocol["manifest"]["path"]
+            try:
+                with open(extra, "rb") as fh:
+                    value = pickle.load(fh)  # noqa: S301 - the job's own output, written on this machine
+            except Exception as exc:  # noqa: BLE001 - any unpickling failure is the same fault for the caller
+                raise BackendError(
+                    f"job {job_id} succeeded but its result ({meta.get('type')}) could not be loaded here: {exc!r}; "
+                    "return JSON/builtin values or write files to MLRS_STAGE_RESULT_PATH"
+                ) from exc
+        return JobResult(success=True, value=value, artifacts=artifacts)
+
+    def cancel(self, job_id: str) -> None:
+        """SIGTERM the job's process group (status CANCELLING), then CANCELLED once it exits; a process that
+        outlives the grace period is SIGKILLed by a small detached reaper (or the next status read).
+        Cancelling a finished job does nothing."""
+        job_dir = self._job_dir(job_id)
+        record = self._record(job_dir)
+        if record.get("status") in launcher.TERMINAL:
+            log.info("job %s is already %s; nothing to cancel", job_id, record.get("status"))
+            return
+        record = launcher.update_status(
+            job_dir, "CANCELLING", only_from=frozenset({"PENDING", "RUNNING"}), cancel_requested_at=time.time()
+        )
+        pid, start = record.get("pid"), record.get("pid_start")
+        if record.get("status") != "CANCELLING":
+            return
+        if pid and launcher.process_alive(pid, start):
+            _kill_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + min(1.0, self._grace)
+        while pid and launcher.group_alive(pid) and time.monotonic() < deadline:
+            self._reap_children()
+            time.sleep(0.05)
+        self._reap_children()
+        if pid and launcher.group_alive(pid):
+            subprocess.Popen(  # noqa: S603 - our own launcher file, fixed arguments
+                [
+                    self._python,
+                    str(job_dir / "system" / launcher.LAUNCHER_NAME),
+                    "--reap",
+                    str(job_dir),
+                    str(pid),
+                    str(self._grace),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        else:
+            launcher.update_status(
+                job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=time.time(), message="cancelled"
+            )
+
+    def list(self, limit: int = 50) -> list[JobInfo]:
+        """Jobs in the jobs folder, newest first."""
+        root = self._settings.jobs_dir
+        infos = []
+        if root.is_dir():
+            for job_dir in root.iterdir():
+                if _DIR_RE.match(job_dir.name) and (job_dir / launcher.STATUS_FILE).is_file():
+                    infos.append(self._info(job_dir))
+        infos.sort(key=lambda i: i.created_at or 0.0, reverse=True)
+        return infos[:limit] if limit >= 0 else infos
+
+    def info(self, job_id: str) -> JobInfo:
+        return self._info(self._job_dir(job_id))
+
+    def _info(self, job_dir: Path) -> JobInfo:
+        record = self._record(job_dir)
+        extra: dict[str, Any] = {"job_dir": str(job_dir), "pid": record.get("pid"), "instances_running": 1}
+        if record.get("warnings"):
+            extra["warning"] = "; ".join(record["warnings"])
+        return JobInfo(
+            job_id=record.get("job_id") or ID_PREFIX + job_dir.name,
+            backend=self.name,
+            status=JobStatus(record.get("status", "PENDING")),
+            name=record.get("name"),
+            compute_pool=POOL_NAME,
+            created_at=record.get("created_at"),
+            finished_at=record.get("finished_at"),
+            message=record.get("message"),
+            target_instances=int(record.get("target_instances") or 1),
+            extra=extra,
+        )
+
+    def delete(self, job_id: str) -> None:
+        """Remove the job's folder (payload, logs, output, result).
+
+        Raises:
+            BackendError: the job is still PENDING/RUNNING/CANCELLING (cancel it first), or the folder
+                could not be removed.
+        """
+        job_dir = self._job_dir(job_id)
+        status = JobStatus(self._record(job_dir).get("status", "PENDING"))
+        if not status.terminal:
+            raise BackendError(f"job {job_id} is {status.value}; cancel it first, then delete it")
+        try:
+            shutil.rmtree(job_dir)
+        except OSError as exc:
+            raise BackendError(f"could not delete {job_dir}: {exc}") from exc
+
+
+def filter_banners(text: str) -> str:
+    """The text between the first start banner and the last end banner (all of it without a start banner)."""
+    start = text.find(launcher.LOG_START_MSG)
+    if start == -1:
+        return text
+    body = text[start + len(launcher.LOG_START_MSG) :]
+    end = body.rfind(launcher.LOG_END_MSG)
+    if end != -1:
+        body = body[:end]
+    return body.strip("\n") + ("\n" if body.strip("\n") else "")
+
+
+def _job_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Z0-9_]", "_", name.upper()).strip("_") or "JOB"
+    return cleaned if not cleaned[0].isdigit() else f"JOB_{cleaned}"
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError as exc:
+        raise BackendError(f"not allowed to signal the job's processes (group {pgid}): {exc}") from exc
+
+
+def _user() -> str | None:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None

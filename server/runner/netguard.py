@@ -1,0 +1,310 @@
+"""Outbound network guard for local-pool jobs: only the hosts of the job's EAIs are reachable (stdlib only).
+
+A Snowflake ML Job can reach exactly the hosts its external access integrations (EAIs) allow; everything
+else fails. The local pool runs jobs on the user's machine, so this module makes a job process behave the
+same way: it wraps `socket.getaddrinfo`, `socket.create_connection` and `socket.socket.connect` /
+`connect_ex` so a host (or an IP that was not resolved from an allowed host) outside the EAI rules is
+refused *before* any DNS lookup or traffic, with a message naming the host and the local EAI that would
+allow it.
+
+Matching follows Snowflake's HOST_PORT VALUE_LIST rules (research snowflake-facts §3.4):
+no port means 443, `:0` means every port, `lo-hi` is a port range, one `*` matches a run of letters,
+digits and hyphens inside a single label (never a dot), and `0.0.0.0` allows every host on ports 80 and
+443 only. Loopback addresses and unix sockets are always allowed (they never leave the machine).
+
+Only Python-level sockets are guarded: C extensions with their own networking and proxies configured
+through environment variables are outside its reach (documented in docs/local-pool.md).
+
+This file is copied into each job's `system/` folder as `mljobs_netguard.py` and imported there by the
+launcher and by a `sitecustomize.py`, so it must stay importable without mljobs installed.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import os
+import re
+import socket
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+CONFIG_ENV = "MLJOBS_NETGUARD"  # path of the guard's JSON config, read by `install_from_env`
+DEFAULT_PORT = 443
+WILDCARD_PORTS = (80, 443)  # the only ports `0.0.0.0` opens (Snowflake rejects others)
+_LABEL_CHARS = "[A-Za-z0-9-]*"
+_RULE_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\s]+)(?::(?P<lo>\d{1,5})(?:-(?P<hi>\d{1,5}))?)?$")
+
+
+class RuleSyntaxError(ValueError):
+    """A network-rule value that Snowflake would not accept (bad port, two wildcards, wildcard TLD...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostRule:
+    """One parsed VALUE_LIST entry: a host pattern and an inclusive port range (0-65535 = any port)."""
+
+    text: str
+    host: str  # lower-case; may contain one `*`
+    port_lo: int
+    port_hi: int
+
+    @property
+    def any_host(self) -> bool:
+        return self.host == "0.0.0.0"
+
+
+def parse_rule(value: str) -> HostRule:
+    """Parse one network-rule value (`host`, `host:port`, `host:lo-hi`, `host:0`, `*.example.com`).
+
+    Raises:
+        RuleSyntaxError: empty value, bad port or range, more than one `*`, a `*` in the last two labels,
+            or `0.0.0.0` with a port other than 80/443.
+    """
+    text = value.strip()
+    match = _RULE_RE.match(text)
+    if not text or not match:
+        raise RuleSyntaxError(f"{value!r} is not a host[:port] value")
+    host = match.group("host").lower().strip("[]").rstrip(".")
+    if not host:
+        raise RuleSyntaxError(f"{value!r} has no host")
+    lo_text, hi_text = match.group("lo"), match.group("hi")
+    if lo_text is None:
+        lo = hi = DEFAULT_PORT
+    elif hi_text is None:
+        lo = hi = int(lo_text)
+        if lo == 0:
+            lo, hi = 0, 65535
+    else:
+        lo, hi = int(lo_text), int(hi_text)
+        if lo == 0 or lo > hi:
+            raise RuleSyntaxError(f"{value!r}: a port range must be low-high with 1 <= low <= high")
+    if hi > 65535:
+        raise RuleSyntaxError(f"{value!r}: ports go up to 65535")
+    if host.count("*") > 1:
+        raise RuleSyntaxError(f"{value!r}: only one `*` is allowed")
+    if "*" in host:
+        labels = host.split(".")
+        star_label = next(i for i, label in enumerate(labels) if "*" in label)
+        # `*.com` would open a whole top-level domain: Snowflake allows wildcards only below the
+        # second-level domain, so the `*` label needs at least two labels after it.
+        if len(labels) - star_label < 3:
+            raise RuleSyntaxError(f"{value!r}: a wildcard must sit below the second-level domain")
+    if host == "0.0.0.0" and (lo, hi) not in {(443, 443), (80, 80)}:
+        raise RuleSyntaxError(f"{value!r}: 0.0.0.0 allows only port 443 or 80")
+    return HostRule(text=text, host=host, port_lo=lo, port_hi=hi)
+
+
+def _host_pattern(host: str) -> re.Pattern[str]:
+    prefix, star, suffix = host.partition("*")
+    body = re.escape(prefix) + (_LABEL_CHARS if star else "") + re.escape(suffix)
+    return re.compile(f"^{body}$", re.IGNORECASE)
+
+
+def rule_allows(rule: HostRule, host: str, port: int | None) -> bool:
+    """Whether one rule lets a connection to `host:port` out (`port=None`: on any port of the rule)."""
+    host = host.lower().strip("[]").rstrip(".")
+    if rule.any_host:
+        return port is None or port in WILDCARD_PORTS
+    if port is not None and not rule.port_lo <= port <= rule.port_hi:
+        return False
+    return bool(_host_pattern(rule.host).match(host))
+
+
+def host_allowed(rules: Iterable[HostRule], host: str, port: int | None = DEFAULT_PORT) -> bool:
+    """Whether any of the rules allows `host:port`; loopback is always allowed.
+
+    `port=None` asks "is this host reachable on some port" (a bare DNS lookup).
+    """
+    if is_loopback(host):
+        return True
+    return any(rule_allows(rule, host, port) for rule in rules)
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1 (traffic that never leaves the machine)."""
+    name = host.lower().strip("[]").rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """What a job may reach: its own EAIs' rules, plus every known EAI (to suggest one on a refusal)."""
+
+    job_eais: Mapping[str, tuple[HostRule, ...]]
+    known_eais: Mapping[str, tuple[HostRule, ...]]
+    extra_hosts: tuple[HostRule, ...] = ()  # e.g. the machine's own pip index during the pip phase
+    label: str = "job"
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, object]) -> GuardPolicy:
+        """Build from the JSON config the launcher writes (`{"job_eais": {name: [values]}, ...}`)."""
+
+        def rules(mapping: object) -> dict[str, tuple[HostRule, ...]]:
+            if not isinstance(mapping, Mapping):
+                return {}
+            return {str(name): tuple(parse_rule(v) for v in values) for name, values in mapping.items()}
+
+        extra = data.get("extra_hosts") or []
+        return cls(
+            job_eais=rules(data.get("job_eais")),
+            known_eais=rules(data.get("known_eais")),
+            extra_hosts=tuple(parse_rule(str(v)) for v in extra),  # type: ignore[union-attr]
+            label=str(data.get("label") or "job"),
+        )
+
+    def allows(self, host: str, port: int | None) -> bool:
+        rules = [r for eai_rules in self.job_eais.values() for r in eai_rules] + list(self.extra_hosts)
+        return host_allowed(rules, host, port)
+
+    def refusal(self, host: str, port: int | None) -> str:
+        """The message for a refused `host:port`: which EAI would allow it, or that none does."""
+        where = f"{host}:{port}" if port is not None else host
+        job = ", ".join(sorted(self.job_eais)) or "none"
+        would = sorted(name for name, rules in self.known_eais.items() if host_allowed(rules, host, port))
+        if would:
+            hint = f"the local EAI {' or '.join(would)} allows it: add it to the job's external_access_integrations"
+        else:
+            hint = (
+                "no local EAI allows it: add the host to an EAI in the local EAI config "
+                "(see docs/local-pool.md) or create one in Snowflake"
+            )
+        return f"mljobs network guard: outbound connection to {where} blocked (job EAIs: {job}); {hint}"
+
+
+class _Guard:
+    """The installed wrappers' shared state: the policy and the IPs that allowed hosts resolved to."""
+
+    def __init__(self, policy: GuardPolicy) -> None:
+        self.policy = policy
+        self.resolved: dict[str, set[str]] = {}  # ip -> allowed host names it was resolved from
+        self.lock = threading.Lock()
+
+    def check_host(self, host: str, port: int | None) -> str | None:
+        """None when allowed, else the refusal message."""
+        if is_loopback(host):
+            return None
+        if is_ip(host):
+            ip = host.strip("[]").split("%", 1)[0]
+            with self.lock:
+                names = set(self.resolved.get(ip, ()))
+            if self.policy.allows(ip, port) or any(self.policy.allows(name, port) for name in names):
+                return None
+            return self.policy.refusal(ip, port)
+        return None if self.policy.allows(host, port) else self.policy.refusal(host, port)
+
+    def remember(self, host: str, infos: list[tuple]) -> None:  # type: ignore[type-arg]
+        if is_ip(host):
+            return
+        with self.lock:
+            for info in infos:
+                self.resolved.setdefault(str(info[4][0]), set()).add(host)
+
+
+def _port_of(port: object, proto: str = "tcp") -> int | None:
+    if port is None:
+        return None
+    if isinstance(port, int):
+        return port
+    text = port.decode() if isinstance(port, bytes) else str(port)
+    if text.isdigit():
+        return int(text)
+    try:
+        return socket.getservbyname(text, proto)
+    except OSError:
+        return None
+
+
+_installed: _Guard | None = None
+
+
+def install(policy: GuardPolicy) -> None:
+    """Wrap the socket functions of this process with `policy` (idempotent: a second call swaps policy)."""
+    global _installed
+    if _installed is not None:
+        _installed.policy = policy
+        return
+    guard = _Guard(policy)
+    real_getaddrinfo = socket.getaddrinfo
+    real_create_connection = socket.create_connection
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host is not None:
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            message = guard.check_host(name, _port_of(port))
+            if message is not None:
+                raise socket.gaierror(socket.EAI_NONAME, message)
+            infos = real_getaddrinfo(host, port, *args, **kwargs)
+            guard.remember(name, infos)
+            return infos
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        host, port = address[0], address[1]
+        message = guard.check_host(str(host), _port_of(port))
+        if message is not None:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, message)
+        return real_create_connection(address, *args, **kwargs)
+
+    def _inet_target(sock: socket.socket, address: object) -> tuple[str, int] | None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None  # unix sockets, netlink...: local by nature
+        if isinstance(address, tuple) and len(address) >= 2:
+            return str(address[0]), int(address[1])
+        return None
+
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        target = _inet_target(self, address)
+        if target is not None:
+            message = guard.check_host(*target)
+            if message is not None:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, message)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):  # type: ignore[no-untyped-def]
+        target = _inet_target(self, address)
+        if target is not None:
+            message = guard.check_host(*target)
+            if message is not None:
+                # connect_ex reports errors as a return value; say why on stderr (the job log).
+                sys.stderr.write(message + "\n")
+                return errno.ECONNREFUSED
+        return real_connect_ex(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.create_connection = create_connection
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    _installed = guard
+
+
+def load_policy(path: str) -> GuardPolicy:
+    with open(path, encoding="utf-8") as fh:
+        return GuardPolicy.from_config(json.load(fh))
+
+
+def install_from_env() -> bool:
+    """Install the guard configured by `$MLJOBS_NETGUARD` (a JSON file path); False when unset."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return False
+    install(load_policy(path))
+    return True
