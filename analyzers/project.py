@@ -41,6 +41,7 @@ SKIP_DIRS = frozenset({
 CONVENTIONAL_ENTRYPOINTS = ("train.py", "main.py", "run.py", "app.py", "__main__.py", "cli.py", "script.py")
 
 _MAIN_GUARD = re.compile(rb"""^if\s+__name__\s*==\s*['"]__main__['"]\s*:""", re.MULTILINE)
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _PY2_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*print\s+(?![(=])\S", re.MULTILINE), "print statement"),
     (re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.MULTILINE), "`except X, e:`"),
@@ -341,7 +342,9 @@ def decode_python(data: bytes, path: str) -> tuple[str | None, tuple[Problem, ..
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return None, (Problem(top, f"bad encoding declaration ({exc.msg}); skipped"),)
+        if _CODING_COOKIE.search(b"\n".join(data.split(b"\n", 2)[:2])):
+            return None, (Problem(top, f"bad encoding declaration ({exc.msg}); skipped"),)
+        encoding = "utf-8"  # no cookie: the first lines are simply not UTF-8; report where below
     try:
         return data.decode(encoding), ()
     except UnicodeDecodeError as exc:
