@@ -10,6 +10,7 @@ change to one of these is a miss, so a hit is always safe to reuse. The disk-bac
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
@@ -94,6 +95,7 @@ class MemoryFileCache:
         return len(self._entries)
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _FINGERPRINTS: dict[int, tuple[Any, str]] = {}
 
 
@@ -102,7 +104,9 @@ def rules_fingerprint(rules: Any) -> str:
     memo = _FINGERPRINTS.get(id(rules))
     if memo is not None and memo[0] is rules:
         return memo[1]
-    digest = hashlib.sha1(repr(rules).encode("utf-8", "surrogatepass")).hexdigest()
+    # reprs of functions held by rules carry memory addresses that differ per process; drop them
+    text = _ADDRESS.sub("", repr(rules))
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     _FINGERPRINTS.clear()  # keep only the latest: rules are loaded once per process
     _FINGERPRINTS[id(rules)] = (rules, digest)
     return digest

@@ -1,0 +1,1 @@
+"""Local package of the churn example."""
