@@ -48,6 +48,7 @@ _URL_CONSUMERS = frozenset({
     "hub_id", "dataset_id", "url_arg", "handle", "shell", "pip_args", "base_url", "tracking_uri", "azure_conn",
 })
 _DYNAMIC_MODES = frozenset({"network", "guess", "none", "name_hint"})
+_RULE_KEYS = frozenset({"check", "arg", "kw", "hosts", "reason", "on_missing", "on_dynamic", "when_imported"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,9 @@ class NetworkRules:
 
         def call_rule(cat: NetworkCategory, entry: Mapping[str, Any], key: str, where: str) -> CallRule:
             pattern = str(entry[key])
+            unknown = set(entry) - _RULE_KEYS - {key}
+            if unknown:
+                raise ValueError(f"network_catalog: {where} {pattern!r}: unknown field(s) {sorted(unknown)}")
             check = str(entry.get("check", "always"))
             if check not in CHECKS:
                 raise ValueError(f"network_catalog: {where} {pattern!r}: unknown check {check!r}")
@@ -282,6 +286,7 @@ class _NetworkVisitor(ast.NodeVisitor):
         self.consts: dict[str, tuple[ast.expr, ...] | None] = {}
         self.found: list[tuple[NetworkFinding, bool]] = []  # (finding, import-only)
         self.suppressed: set[NetworkCategory] = set()
+        self.examined: set[NetworkCategory] = set()  # categories whose calls were read (even if not network)
         self._imported: dict[str, bool] = {}
         self._match_cache: dict[str, CallRule | None] = {}
         for stmt in src.tree.body:  # module constants first, so functions above them still resolve them
@@ -420,6 +425,7 @@ class _NetworkVisitor(ast.NodeVisitor):
         consumed = False
         if rule is not None:
             consumed = rule.check in _URL_CONSUMERS
+            self.examined.add(rule.category)
             result = _CHECKS[rule.check](self, node, rule)
             if result == _SUPPRESS:
                 self.suppressed.add(rule.category)
@@ -951,12 +957,12 @@ def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, 
     """Find every piece of code in one file that reaches out to the network.
 
     Returns findings sorted by location. Import-only findings (confidence guess) are dropped when the same
-    file uses the category in a call; every finding of a category is dropped when the file switches it off
+    file calls into the category (whether or not that call needs the network: `hub.load("/local/dir")`); every finding of a category is dropped when the file switches it off
     (`wandb.init(mode="offline")`, `WANDB_MODE=disabled`, a local MLflow file store).
     """
     visitor = _NetworkVisitor(src, rules)
     visitor.visit(src.tree)
-    used = {f.category for f, import_only in visitor.found if not import_only}
+    used = visitor.examined | {f.category for f, import_only in visitor.found if not import_only}
     seen: set[tuple[Any, ...]] = set()
     out: list[NetworkFinding] = []
     for finding, import_only in visitor.found:
