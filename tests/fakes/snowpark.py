@@ -360,6 +360,7 @@ class FakeSession:
         self.submissions: list[dict[str, Any]] = []
         self.runtime_requests: list[tuple[str, str]] = []
         self.validate_eais = True
+        self.region: str | None = "AWS_US_WEST_2"
         self.closed = False
         self._injections: list[_Injection] = []
         self._statement_params: dict[str, Any] | None = None
@@ -811,6 +812,9 @@ class FakeSession:
         rows = [g for g in self.grants if g["granted_to"] == "ROLE" and g["grantee_name"] == role]
         return self._table(GRANT_COLUMNS, rows)
 
+    def _h_region(self, m: re.Match[str], params: list[Any]) -> Any:
+        return ("REGION",), [[self.region]]
+
     _ID = r"(?P<id>[A-Za-z0-9_$.\"]+)"
     _HANDLERS: list[tuple[str, Callable[..., Any]]] = [
         (r"^describe stage identifier\(\?\)$", _h_describe_stage),
@@ -842,5 +846,6 @@ class FakeSession:
         (r"^SHOW STAGES IN SCHEMA (?P<schema>\S+)$", _h_show_stages),
         (r"^SHOW GRANTS ON (?P<kind>DATABASE|SCHEMA|COMPUTE POOL|INTEGRATION) (?P<name>\S+)$", _h_grants_on),
         (r"^SHOW GRANTS TO ROLE (?P<name>\S+)$", _h_grants_to_role),
+        (r"^SELECT CURRENT_REGION\(\)(?: AS \w+)?$", _h_region),
     ]
 
