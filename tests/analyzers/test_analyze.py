@@ -1,0 +1,153 @@
+"""analyze(): the composer end to end on small trees: inputs, aggregation order, cache and process pool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mljobs.analyzers import analyze
+from mljobs.analyzers.cache import MemoryFileCache
+from mljobs.analyzers.errors import AnalysisInputError
+from mljobs.analyzers.model import ComputeTarget, NetworkCategory, PackageStatus, SubmitMethod
+from tests.conftest import make_notebook
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _dists(a) -> set[str]:
+    return {p.distribution for p in a.packages}
+
+
+def test_analyze__cpu_example_script__submit_file_cpu(rules, tmp_path) -> None:
+    """The demo script alone: CPU, scikit-learn, an output option, __return__, one file to submit."""
+    shutil.copy(EXAMPLES / "train_classifier.py", tmp_path / "train_classifier.py")
+    a = analyze(tmp_path / "train_classifier.py", rules=rules)
+    assert a.entrypoint == "train_classifier.py" and a.files == ("train_classifier.py",)
+    assert a.compute.recommendation is ComputeTarget.CPU
+    assert "scikit-learn" in _dists(a)
+    assert [f.detail for f in a.io.output_args] == ["--output-dir"]
+    assert a.io.sets_return
+    assert a.method.method is SubmitMethod.SUBMIT_FILE
+    assert a.local_modules == () and a.problems == ()
+
+
+def test_analyze__gpu_example__gpu_and_huggingface(rules) -> None:
+    """The fine-tune example needs a GPU, transformers/datasets and the Hugging Face hosts."""
+    a = analyze(EXAMPLES / "finetune_gpu.py", rules=rules)
+    assert a.compute.recommendation is ComputeTarget.GPU
+    assert a.compute.evidence and all(e.location.path == "finetune_gpu.py" for e in a.compute.evidence)
+    assert {"transformers", "datasets", "torch"} <= _dists(a)
+    assert NetworkCategory.HUGGINGFACE in {n.category for n in a.network}
+    assert "-gpu-" in a.runtime
+    (wandb,) = [p for p in a.packages if p.import_name == "wandb"]
+    assert wandb.optional
+
+
+def test_analyze__example_project__submit_directory_with_reasons(rules) -> None:
+    """A project with a local package and requirements.txt is submitted as a directory, saying why."""
+    a = analyze(EXAMPLES / "project", rules=rules)
+    assert a.entrypoint == "main.py"
+    assert a.files == ("main.py", "churn/__init__.py", "churn/features.py", "churn/model.py")
+    assert a.local_modules == ("churn", "churn.features", "churn.model")
+    assert a.requirements_file == "requirements.txt"
+    assert {"xgboost", "pandas", "scikit-learn"} <= _dists(a)
+    assert "churn" not in _dists(a)
+    assert a.method.method is SubmitMethod.SUBMIT_DIRECTORY
+    assert "churn.features" in a.method.reason and "requirements.txt" in a.method.reason
+
+
+def test_analyze__example_notebook__pip_magic_declared(rules) -> None:
+    """The notebook's %pip line is a declared requirement; evidence points at notebook cells."""
+    a = analyze(EXAMPLES / "eda.ipynb", rules=rules)
+    assert a.entrypoint == "eda.ipynb"
+    assert "seaborn" in {d.name for d in a.declared}
+    seaborn = next(p for p in a.packages if p.distribution == "seaborn")
+    assert all(e.location.cell is not None for e in seaborn.evidence)
+    assert a.method.method is SubmitMethod.SUBMIT_FILE and "cells" in a.method.reason
+
+
+def test_analyze__entrypoint_syntax_error__problem_not_raise(rules, write_tree) -> None:
+    """An entrypoint that does not parse still gives an Analysis (CPU, nothing found) with a Problem."""
+    a = analyze(write_tree({"train.py": "import torch\nprint 'x'\n"}), rules=rules)
+    assert a.compute.recommendation is ComputeTarget.CPU and a.packages == ()
+    assert [(p.location.path, p.location.line) for p in a.problems] == [("train.py", 2)]
+    assert "Python 2" in a.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("files", "entry", "message"),
+    [
+        pytest.param({}, "missing.py", "no such file", id="nonexistent_path__input_error"),
+        pytest.param({"a.py": "", "b.py": ""}, None, "candidates", id="folder_without_entrypoint__input_error"),
+        pytest.param({"nb.ipynb": "{broken"}, "nb.ipynb", "not valid notebook JSON", id="broken_notebook_only_input__input_error"),
+        pytest.param({"nb.ipynb": make_notebook([("code", "x <- 1")], language="R")}, "nb.ipynb", "not Python",
+                     id="r_notebook_only_input__input_error"),
+    ],
+)
+def test_analyze__unusable_input__analysis_input_error(rules, write_tree, tmp_path, files, entry, message) -> None:
+    """Inputs that cannot be analysed at all raise AnalysisInputError with a one-line message."""
+    root = write_tree(files) if files else tmp_path
+    target = root / entry if entry else root
+    with pytest.raises(AnalysisInputError, match=message) as info:
+        analyze(target, rules=rules)
+    assert "\n" not in str(info.value)
+
+
+def test_analyze__modules_that_exist_nowhere__guessed_packages(rules, write_tree) -> None:
+    """Imports that are neither local, stdlib, curated nor installed are reported as low-confidence guesses."""
+    a = analyze(write_tree({"main.py": "import zzz_no_such_module_anywhere\n"}), rules=rules)
+    (pkg,) = a.packages
+    assert pkg.import_name == "zzz_no_such_module_anywhere"
+    assert pkg.status is PackageStatus.TO_INSTALL and pkg.confidence.value == "guess"
+    assert NetworkCategory.PYPI in {n.category for n in a.network}
+
+
+def test_analyze__local_shadowing_name__not_a_package(rules, write_tree) -> None:
+    """A local module named like a library (utils, data) is local, not a PyPI package."""
+    a = analyze(write_tree({"main.py": "import utils\nfrom data import load\n", "utils.py": "import numpy\n",
+                            "data/__init__.py": "def load(): pass\n"}), rules=rules)
+    assert _dists(a) == {"numpy"}
+    assert a.local_modules == ("data", "utils")
+
+
+def test_analyze__all_files__every_py_scanned(rules, write_tree) -> None:
+    """All-files mode scans unreferenced files too and needs no entrypoint."""
+    root = write_tree({"a.py": "import yaml\n", "b.py": "import requests\n", "pkg/__init__.py": "",
+                       "pkg/c.py": "from . import d\nimport torch\n", "pkg/d.py": ""})
+    a = analyze(root, rules=rules, all_files=True)
+    assert a.entrypoint == "" and a.files == ("a.py", "b.py", "pkg/__init__.py", "pkg/c.py", "pkg/d.py")
+    assert {"pyyaml", "requests", "torch"} <= _dists(a)
+    assert "pkg.d" in a.local_modules
+    assert a.method.method is SubmitMethod.SUBMIT_DIRECTORY
+
+
+def test_analyze__cache__second_run_hits_and_edit_misses(rules, write_tree) -> None:
+    """An unchanged tree is served from the cache with an identical result; an edited file is rescanned."""
+    root = write_tree({"main.py": "import helper\nimport torch\nx = torch.zeros(1).cuda()\n",
+                       "helper.py": "import pandas\n"})
+    cache = MemoryFileCache()
+    first = analyze(root, rules=rules, cache=cache)
+    assert (cache.hits, cache.misses) == (0, 2)
+    second = analyze(root, rules=rules, cache=cache)
+    assert (cache.hits, cache.misses) == (2, 2)
+    assert second == first
+    (root / "helper.py").write_text("import pandas\nimport xgboost\n")
+    os.utime(root / "helper.py", ns=(1, 1))  # a different mtime, whatever the clock's resolution
+    third = analyze(root, rules=rules, cache=cache)
+    assert (cache.hits, cache.misses) == (3, 3)
+    assert "xgboost" in _dists(third) and "xgboost" not in _dists(first)
+
+
+def test_analyze__process_pool__same_result_as_inline(rules, write_tree) -> None:
+    """Scanning in worker processes gives exactly the inline result."""
+    files = {f"m{i}.py": f"import numpy\nimport m{i + 1}\n" for i in range(12)}
+    files["m12.py"] = "import torch\nmodel = torch.nn.Linear(2, 2).to('cuda')\n"
+    files["main.py"] = "import m0\n"
+    root = write_tree(files)
+    inline = analyze(root, rules=rules, workers=1, all_files=True)
+    pooled = analyze(root, rules=rules, workers=2, all_files=True)
+    assert pooled == inline
+    assert pooled.compute.recommendation is ComputeTarget.GPU
