@@ -21,6 +21,7 @@ launcher and by a `sitecustomize.py`, so it must stay importable without mljobs 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import json
@@ -194,10 +195,24 @@ class _Guard:
     def __init__(self, policy: GuardPolicy) -> None:
         self.policy = policy
         self.resolved: dict[str, set[str]] = {}  # ip -> allowed host names it was resolved from
+        self.reported: set[tuple[str, int | None]] = set()
         self.lock = threading.Lock()
 
     def check_host(self, host: str, port: int | None) -> str | None:
-        """None when allowed, else the refusal message."""
+        """None when allowed, else the refusal message (also written once per host to stderr, the job log,
+        because libraries such as pip or huggingface_hub often swallow connection errors)."""
+        message = self._check(host, port)
+        if message is not None:
+            with self.lock:
+                first = (host, port) not in self.reported
+                self.reported.add((host, port))
+            if first:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(message + "\n")
+                    sys.stderr.flush()
+        return message
+
+    def _check(self, host: str, port: int | None) -> str | None:
         if is_loopback(host):
             return None
         if is_ip(host):
@@ -284,9 +299,7 @@ def install(policy: GuardPolicy) -> None:
         if target is not None:
             message = guard.check_host(*target)
             if message is not None:
-                # connect_ex reports errors as a return value; say why on stderr (the job log).
-                sys.stderr.write(message + "\n")
-                return errno.ECONNREFUSED
+                return errno.ECONNREFUSED  # connect_ex reports errors as a value; check_host logged why
         return real_connect_ex(self, address)
 
     socket.getaddrinfo = getaddrinfo
