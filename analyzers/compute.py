@@ -1,0 +1,1395 @@
+"""GPU or CPU, and one node or several: per-file evidence (`scan_compute`) and one verdict (`decide_compute`).
+
+Everything is matched on the AST with import aliases resolved (never on raw text, so comments, strings
+and docstrings cannot trigger anything). The patterns come from `skill/data/gpu_patterns.yaml` through
+`ComputeRules.from_data`; nothing here hard-codes a library table, only how each kind of pattern is read.
+
+How the evidence weighs (see `decide_compute`):
+- *work* signals put real work on a GPU (`.cuda()`, `.to(device)`, device_map, GPU boosters, ...);
+  `certain` when the code does so as written, `likely` when it does so only when a GPU is present;
+- *hint* signals (`cuda_check`, `cuda_setting`, `gpu_env`) only show the author thought about GPUs:
+  a script that merely prints `torch.cuda.is_available()` stays on CPU;
+- `cpu_forced` findings (`use_cpu=True`, `device="cpu"`, `CUDA_VISIBLE_DEVICES=""`) turn the GPU off and
+  outweigh everything except code that uses the GPU unconditionally.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import (
+    ComputeTarget,
+    ComputeVerdict,
+    Confidence,
+    Evidence,
+    GpuFinding,
+    Location,
+    MultiNodeHint,
+    Problem,
+)
+from .names import Names, attr_chain, literal_str
+from .source import SourceFile
+
+
+class GpuSignal(str, enum.Enum):
+    """What kind of code a GpuFinding is about (the `signal` field)."""
+
+    CUDA_CALL = "cuda_call"  # .cuda()
+    DEVICE_MOVE = "device_move"  # .to("cuda"), .to(device), device=..., set_default_device
+    CUDA_API = "cuda_api"  # torch.cuda.* calls that need a GPU
+    CUDA_REQUIRED = "cuda_required"  # assert torch.cuda.is_available() / raise when no GPU
+    GPU_LIBRARY = "gpu_library"  # cupy, cudf, vllm, bitsandbytes, ... imported
+    DEVICE_MAP = "device_map"
+    QUANTIZATION = "quantization"
+    HALF_PRECISION = "half_precision"
+    ACCELERATOR = "accelerator"  # accelerator="gpu", gpus=N, num_gpus=N, use_gpu=True
+    DATA_PARALLEL = "data_parallel"
+    BOOSTER_GPU = "booster_gpu"  # xgboost / lightgbm / catboost GPU options
+    FRAMEWORK_DEVICE = "framework_device"  # tf.device("/GPU:0"), jax.devices("gpu")
+    LLM_ENGINE = "llm_engine"
+    AUTO_DEVICE = "auto_device"  # Trainer / Accelerator / Lightning: GPU when present
+    LARGE_MODEL = "large_model"
+    CUDA_CHECK = "cuda_check"  # hint: availability queries
+    CUDA_SETTING = "cuda_setting"  # hint: cudnn flags, CUDA seeds, cache
+    GPU_ENV = "gpu_env"  # hint: CUDA_VISIBLE_DEVICES="0"
+    CPU_FORCED = "cpu_forced"  # the code turns the GPU off
+
+
+#: Signals that do no GPU work by themselves.
+HINT_SIGNALS = frozenset({GpuSignal.CUDA_CHECK, GpuSignal.CUDA_SETTING, GpuSignal.GPU_ENV})
+#: Work inferred from what the code does (not from GPU APIs): an explicit CPU setting outweighs it.
+INFERRED_SIGNALS = frozenset({GpuSignal.AUTO_DEVICE, GpuSignal.LARGE_MODEL})
+
+_RANK = {Confidence.CERTAIN: 3, Confidence.LIKELY: 2, Confidence.GUESS: 1}
+
+
+def _weaker(a: Confidence, b: Confidence) -> Confidence:
+    return a if _RANK[a] <= _RANK[b] else b
+
+
+# --------------------------------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class CallRule:
+    """A qualified name prefix (`torch.cuda`) that signals GPU use when called or referenced."""
+
+    name: str
+    signal: GpuSignal
+    confidence: Confidence
+    reason: str
+    device_arg: int | None = None  # the rule needs this positional argument to name a CUDA device...
+    device_keyword: str | None = None  # ...or this keyword
+    device_default: bool = False  # a missing device argument means CUDA (torch.amp.GradScaler)
+    values: frozenset[Any] = frozenset()  # compare the argument to these literals instead of a device
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRule:
+    """A keyword argument (or dict key) whose value turns the GPU on or off."""
+
+    keyword: str
+    signal: GpuSignal
+    confidence: Confidence
+    reason: str
+    gpu_values: frozenset[Any] = frozenset()
+    cpu_values: frozenset[Any] = frozenset()
+    gpu_any: bool = False
+    gpu_positive_int: bool = False
+    gpu_names: frozenset[str] = frozenset()
+    device_value: bool = False
+    calls: tuple[str, ...] = ()
+    cpu_neutral_calls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MultiNodeFramework:
+    name: str
+    reason: str
+    names: tuple[str, ...]
+    instance_keywords: tuple[str, ...] = ()
+    instance_positions: tuple[int, ...] = ()
+    env: frozenset[str] = frozenset()
+    launchers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeRules:
+    """The GPU / multi-node pattern tables (from skill/data/gpu_patterns.yaml). Treat as read-only."""
+
+    gpu_modules: Mapping[str, CallRule]
+    gpu_calls: Mapping[str, CallRule]
+    gpu_methods: Mapping[str, CallRule]
+    device_methods: frozenset[str]
+    keywords: Mapping[str, KeywordRule]
+    env_gpu_disable: Mapping[str, frozenset[str]]
+    env_gpu_select: frozenset[str]
+    cuda_prefixes: tuple[str, ...]
+    cpu_prefixes: tuple[str, ...]
+    device_constructors: frozenset[str]
+    conditional_devices: tuple[str, ...]
+    index_names: frozenset[str]
+    config_objects: frozenset[str]
+    condition_words: tuple[str, ...]
+    large_min_billions: float
+    large_memory_billions: float
+    large_families: tuple[str, ...]
+    large_names: tuple[str, ...]
+    model_loaders: frozenset[str]
+    model_name_words: tuple[str, ...]
+    training_calls: tuple[str, ...]
+    training_methods: frozenset[str]
+    peft_calls: tuple[str, ...]
+    dl_frameworks: frozenset[str]
+    allocators: frozenset[str]
+    generators: frozenset[str]
+    large_bytes: int
+    frameworks: tuple[MultiNodeFramework, ...]
+    default_instances: int
+    max_instances: int
+    launcher_node_flags: tuple[str, ...]
+    launch_calls: tuple[str, ...]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ComputeRules:
+        """Build the rules from the parsed gpu_patterns table.
+
+        Raises:
+            ValueError: a section is missing or has the wrong shape; the message names it.
+        """
+        try:
+            return _rules_from_data(data)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"gpu_patterns: malformed table ({type(exc).__name__}: {exc})") from exc
+
+
+def _norm(value: Any) -> Any:
+    """A comparable literal: strings lower-cased, and bools kept apart from ints (True == 1 in Python)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, str):
+        return ("str", value.lower())
+    if isinstance(value, (int, float)):
+        return ("num", value)
+    if value is None:
+        return ("none", None)
+    return ("other", repr(value))
+
+
+def _conf(text: str | None, default: Confidence = Confidence.CERTAIN) -> Confidence:
+    return Confidence(text) if text else default
+
+
+def _call_rule(name: str, spec: Mapping[str, Any], signal: str | None = None) -> CallRule:
+    return CallRule(
+        name=name,
+        signal=GpuSignal(spec.get("signal", signal)),
+        confidence=_conf(spec.get("confidence")),
+        reason=str(spec["reason"]),
+        device_arg=spec.get("device_arg"),
+        device_keyword=spec.get("device_keyword"),
+        device_default=bool(spec.get("device_default", False)),
+        values=frozenset(_norm(v) for v in spec.get("values", ())),
+    )
+
+
+def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
+    keywords = {}
+    for kw, spec in data.get("gpu_keywords", {}).items():
+        keywords[kw] = KeywordRule(
+            keyword=kw,
+            signal=GpuSignal(spec["signal"]),
+            confidence=_conf(spec.get("confidence")),
+            reason=str(spec.get("reason", "")),
+            gpu_values=frozenset(_norm(v) for v in spec.get("gpu_values", ())),
+            cpu_values=frozenset(_norm(v) for v in spec.get("cpu_values", ())),
+            gpu_any=bool(spec.get("gpu_any", False)),
+            gpu_positive_int=bool(spec.get("gpu_positive_int", False)),
+            gpu_names=frozenset(spec.get("gpu_names", ())),
+            device_value=bool(spec.get("device_value", False)),
+            calls=tuple(spec.get("calls", ())),
+            cpu_neutral_calls=tuple(spec.get("cpu_neutral_calls", ())),
+        )
+    devices = data.get("devices", {})
+    large = data.get("large_models", {})
+    training = data.get("training", {})
+    memory = data.get("memory", {})
+    multi = data.get("multi_node", {})
+    frameworks = []
+    for fname, spec in multi.get("frameworks", {}).items():
+        inst = spec.get("instances", ())
+        frameworks.append(
+            MultiNodeFramework(
+                name=fname,
+                reason=str(spec["reason"]),
+                names=tuple(spec["names"]),
+                instance_keywords=tuple(str(i) for i in inst if isinstance(i, str)),
+                instance_positions=tuple(i for i in inst if isinstance(i, int) and not isinstance(i, bool)),
+                env=frozenset(spec.get("env", ())),
+                launchers=tuple(spec.get("launchers", ())),
+            )
+        )
+    env = data.get("env", {})
+    return ComputeRules(
+        gpu_modules={m: _call_rule(m, s, "gpu_library") for m, s in data.get("gpu_modules", {}).items()},
+        gpu_calls={n: _call_rule(n, s) for n, s in data.get("gpu_calls", {}).items()},
+        gpu_methods={n: _call_rule(n, s) for n, s in data.get("gpu_methods", {}).items()},
+        device_methods=frozenset(data.get("device_methods", ())),
+        keywords=keywords,
+        env_gpu_disable={k: frozenset(str(v).lower() for v in vs) for k, vs in env.get("gpu_disable", {}).items()},
+        env_gpu_select=frozenset(env.get("gpu_select", ())),
+        cuda_prefixes=tuple(p.lower() for p in devices.get("cuda_prefixes", ("cuda",))),
+        cpu_prefixes=tuple(p.lower() for p in devices.get("cpu_prefixes", ("cpu",))),
+        device_constructors=frozenset(devices.get("constructors", ())),
+        conditional_devices=tuple(devices.get("conditional", ())),
+        index_names=frozenset(devices.get("index_names", ())),
+        config_objects=frozenset(devices.get("config_objects", ())),
+        condition_words=tuple(w.lower() for w in devices.get("condition_words", ())),
+        large_min_billions=float(large.get("min_billions", 1.0)),
+        large_memory_billions=float(large.get("memory_min_billions", 7.0)),
+        large_families=tuple(f.lower() for f in large.get("families", ())),
+        large_names=tuple(n.lower() for n in large.get("names", ())),
+        model_loaders=frozenset(large.get("loaders", ())),
+        model_name_words=tuple(w.lower() for w in large.get("name_words", ())),
+        training_calls=tuple(training.get("calls", ())),
+        training_methods=frozenset(training.get("methods", ())),
+        peft_calls=tuple(training.get("peft_calls", ())),
+        dl_frameworks=frozenset(data.get("dl_frameworks", ())),
+        allocators=frozenset(memory.get("allocators", ())),
+        generators=frozenset(memory.get("generators", ())),
+        large_bytes=int(memory.get("large_bytes", 32_000_000_000)),
+        frameworks=tuple(frameworks),
+        default_instances=int(multi.get("default_instances", 2)),
+        max_instances=int(multi.get("max_instances", 16)),
+        launcher_node_flags=tuple(multi.get("launcher_node_flags", ())),
+        launch_calls=tuple(multi.get("launch_calls", ())),
+    )
+
+
+def _longest_prefix(qualname: str, table: Mapping[str, Any]) -> Any:
+    """The entry for the longest dotted prefix of `qualname` in `table` (`a.b.c` tries a.b.c, a.b, a)."""
+    name = qualname
+    while True:
+        hit = table.get(name)
+        if hit is not None:
+            return hit
+        cut = name.rfind(".")
+        if cut < 0:
+            return None
+        name = name[:cut]
+
+
+def _under(qualname: str, prefixes: Iterable[str]) -> bool:
+    return any(qualname == p or qualname.startswith(p + ".") for p in prefixes)
+
+
+# --------------------------------------------------------------------------------------------------- scan
+
+
+@dataclass(frozen=True, slots=True)
+class MultiNodeFinding:
+    """One piece of code written for several nodes; `instances` is a literal node/worker count, if any."""
+
+    framework: str
+    location: Location
+    evidence: str
+    reason: str
+    confidence: Confidence
+    instances: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LargeModelHint:
+    """A model id literal naming a large model; `billions` is its size tag (None when unknown)."""
+
+    name: str
+    billions: float | None
+    location: Location
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeScan:
+    """What one file says about compute. Picklable, so it can be cached by file fingerprint."""
+
+    path: str
+    gpu: tuple[GpuFinding, ...] = ()  # GPU evidence, in source order
+    cpu: tuple[GpuFinding, ...] = ()  # cpu_forced evidence
+    multi_node: tuple[MultiNodeFinding, ...] = ()
+    large_models: tuple[LargeModelHint, ...] = ()
+    training: tuple[Evidence, ...] = ()  # the code trains (Trainer, loss.backward(), peft, ...)
+    peft: tuple[Evidence, ...] = ()  # parameter-efficient fine-tuning (LoRA adapters)
+    memory: tuple[Evidence, ...] = ()  # allocations too big for a standard node
+    frameworks: tuple[str, ...] = ()  # deep-learning frameworks imported
+    problems: tuple[Problem, ...] = ()
+
+
+def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
+    """Collect the GPU, CPU-forcing, multi-node and model-size evidence of one parsed file.
+
+    Never raises on user code: a tree too deep to walk keeps the findings made so far and adds a Problem.
+    """
+    visitor = _ComputeVisitor(src, rules)
+    problems: list[Problem] = []
+    try:
+        visitor.visit(src.tree)
+    except RecursionError:
+        problems.append(Problem(Location(src.path, 1), "code nested too deeply; GPU analysis is incomplete"))
+    try:
+        visitor.finish()
+    except RecursionError:
+        problems.append(Problem(Location(src.path, 1), "names bound too deeply; GPU analysis is incomplete"))
+    return visitor.result(tuple(problems))
+
+
+@dataclass
+class _Binding:
+    value: ast.expr
+    guarded: bool
+
+
+@dataclass
+class _Pending:
+    """A device or keyword value to judge once every assignment of the file is known."""
+
+    what: str  # "move" | "keyword" | "call_rule" | "instances" | "model"
+    node: ast.AST
+    value: ast.expr | None
+    guarded: bool
+    rule: Any = None
+    call_name: str | None = None
+    method: str | None = None
+    in_test: bool = False
+
+
+@dataclass
+class _Acc:
+    """Mutable accumulators of one scan."""
+
+    gpu: dict[tuple[str, int, int], GpuFinding] = field(default_factory=dict)
+    cpu: dict[tuple[str, int, int], GpuFinding] = field(default_factory=dict)
+    multi: dict[tuple[str, int], MultiNodeFinding] = field(default_factory=dict)
+    large: dict[tuple[str, int], LargeModelHint] = field(default_factory=dict)
+    training: list[Evidence] = field(default_factory=list)
+    peft: list[Evidence] = field(default_factory=list)
+    memory: list[Evidence] = field(default_factory=list)
+    frameworks: set[str] = field(default_factory=set)
+
+
+_SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z0-9])")
+_EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
+_ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
+_ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv"})
+
+
+class _ComputeVisitor(ast.NodeVisitor):
+    """One pass over one file. Context lives in explicit stacks:
+
+    `_guards` (inside `if torch.cuda.is_available():` or `if args.cuda:`, so GPU use is conditional),
+    `_optional` (inside `try: ... except ImportError`), `_functions` (to bind `return` values to a
+    function name) and `_tests` (inside an if/while/assert test, where an availability check decides).
+    Device variables and keyword values are judged in `finish()`, once every assignment is known.
+    """
+
+    def __init__(self, src: SourceFile, rules: ComputeRules) -> None:
+        self.src = src
+        self.rules = rules
+        self.names: Names = src.names
+        self.acc = _Acc()
+        self._guards: list[bool] = [False]
+        self._optional: list[bool] = [False]
+        self._functions: list[str] = []
+        self._tests = 0
+        self._bindings: dict[str, list[_Binding]] = {}
+        self._pending: list[_Pending] = []
+        self._memo: dict[tuple[str, str], frozenset[Any]] = {}
+
+    # ------------------------------------------------------------------ reporting (the one place)
+
+    def _report(
+        self, signal: GpuSignal, node: ast.AST, reason: str, confidence: Confidence, guarded: bool | None = None
+    ) -> None:
+        if self._conditional() if guarded is None else guarded:
+            confidence = _weaker(confidence, Confidence.LIKELY)
+        loc = self.src.loc(node)
+        finding = GpuFinding(signal.value, loc, self.src.code(node), reason, confidence)
+        target = self.acc.cpu if signal is GpuSignal.CPU_FORCED else self.acc.gpu
+        key = (signal.value, loc.line, loc.cell or 0)
+        old = target.get(key)
+        if old is None or _RANK[confidence] > _RANK[old.confidence]:
+            target[key] = finding
+
+    def _report_multi(
+        self, fw: MultiNodeFramework, node: ast.AST, confidence: Confidence, instances: int | None = None
+    ) -> None:
+        loc = self.src.loc(node)
+        key = (fw.name, loc.line)
+        old = self.acc.multi.get(key)
+        if old is not None:
+            instances = max(filter(None, (instances, old.instances)), default=None)
+            if _RANK[old.confidence] > _RANK[confidence]:
+                confidence = old.confidence
+        self.acc.multi[key] = MultiNodeFinding(fw.name, loc, self.src.code(node), fw.reason, confidence, instances)
+
+    def _evidence(self, node: ast.AST, reason: str) -> Evidence:
+        return Evidence(self.src.loc(node), self.src.code(node), reason)
+
+    def result(self, problems: tuple[Problem, ...]) -> ComputeScan:
+        def ordered(findings: Iterable[Any]) -> tuple[Any, ...]:
+            return tuple(sorted(findings, key=lambda f: f.location.sort_key()))
+
+        return ComputeScan(
+            path=self.src.path,
+            gpu=ordered(self.acc.gpu.values()),
+            cpu=ordered(self.acc.cpu.values()),
+            multi_node=ordered(self.acc.multi.values()),
+            large_models=ordered(self.acc.large.values()),
+            training=tuple(self.acc.training),
+            peft=tuple(self.acc.peft),
+            memory=tuple(self.acc.memory),
+            frameworks=tuple(sorted(self.acc.frameworks)),
+            problems=problems,
+        )
+
+    # ------------------------------------------------------------------ context stacks
+
+    def _conditional(self) -> bool:
+        return self._guards[-1] or self._optional[-1]
+
+    def _visit_guarded(self, nodes: Iterable[ast.AST], guarded: bool) -> None:
+        self._guards.append(self._guards[-1] or guarded)
+        try:
+            for node in nodes:
+                self.visit(node)
+        finally:
+            self._guards.pop()
+
+    def _visit_test(self, test: ast.AST) -> None:
+        self._tests += 1
+        try:
+            self.visit(test)
+        finally:
+            self._tests -= 1
+
+    def visit_If(self, node: ast.If) -> None:
+        self._visit_test(node.test)
+        gpu_test = self._is_gpu_test(node.test)
+        if gpu_test and self._requires_gpu(node):
+            self._report(GpuSignal.CUDA_REQUIRED, node.test, "stops when no GPU is present", Confidence.CERTAIN)
+        self._visit_guarded(node.body, gpu_test)
+        self._visit_guarded(node.orelse, gpu_test)
+
+    def visit_While(self, node: ast.While) -> None:
+        self._visit_test(node.test)
+        self._visit_guarded(node.body, False)
+        self._visit_guarded(node.orelse, False)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._visit_test(node.test)
+        gpu_test = self._is_gpu_test(node.test)
+        self._visit_guarded((node.body, node.orelse), gpu_test)
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        self._visit_test(node.test)
+        if self._is_gpu_test(node.test) and not isinstance(node.test, ast.UnaryOp):
+            self._report(GpuSignal.CUDA_REQUIRED, node, "asserts that a GPU is present", Confidence.CERTAIN)
+        if node.msg is not None:
+            self.visit(node.msg)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        optional = any(_catches_import_error(h) for h in node.handlers)
+        self._optional.append(self._optional[-1] or optional)
+        try:
+            for stmt in node.body:
+                self.visit(stmt)
+        finally:
+            self._optional.pop()
+        for part in (node.handlers, node.orelse, node.finalbody):
+            for child in part:
+                self.visit(child)
+
+    visit_TryStar = visit_Try
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for deco in node.decorator_list:
+            self.visit(deco)
+        self.visit(node.args)
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+            self._bind(arg.arg, default)
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            if default is not None:
+                self._bind(arg.arg, default)
+        if node.returns is not None:
+            self.visit(node.returns)
+        self._functions.append(node.name)
+        try:
+            for stmt in node.body:
+                self.visit(stmt)
+        finally:
+            self._functions.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None:
+            if self._functions:
+                self._bind("call:" + self._functions[-1], node.value)
+            self.visit(node.value)
+
+    # ------------------------------------------------------------------ imports
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._imported(alias.name, node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            return
+        self._imported(node.module, node)
+        for alias in node.names:
+            if alias.name != "*":
+                self._imported(f"{node.module}.{alias.name}", node, from_name=True)
+
+    def _imported(self, module: str, node: ast.AST, from_name: bool = False) -> None:
+        rules = self.rules
+        if not from_name:
+            top = module.split(".", 1)[0]
+            if top in rules.dl_frameworks:
+                self.acc.frameworks.add(top)
+        rule = _longest_prefix(module, rules.gpu_modules)
+        if rule is not None:
+            confidence = _weaker(rule.confidence, Confidence.LIKELY) if self._optional[-1] else rule.confidence
+            self._report(rule.signal, node, f"imports {rule.name}: {rule.reason}", confidence)
+        for fw in rules.frameworks:
+            if _under(module, fw.names):
+                self._report_multi(fw, node, Confidence.LIKELY)
+
+    # ------------------------------------------------------------------ names, attributes, calls
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        qualname = self.names.qualname(node)
+        if qualname is None:
+            self.generic_visit(node)
+            return
+        self._qualified_use(qualname, node, None)
+
+    def _qualified_use(self, qualname: str, node: ast.AST, call: ast.Call | None) -> None:
+        """A resolved library name, referenced or called: GPU rules, multi-node frameworks, training."""
+        rules = self.rules
+        rule: CallRule | None = _longest_prefix(qualname, rules.gpu_calls)
+        if rule is not None:
+            self._apply_call_rule(rule, node, call)
+        for fw in rules.frameworks:
+            if _under(qualname, fw.names):
+                self._report_multi(fw, node, Confidence.CERTAIN if call is not None else Confidence.LIKELY)
+                if call is not None:
+                    self._pending.append(_Pending("instances", call, None, False, rule=fw))
+        if call is None:
+            return
+        if _under(qualname, rules.training_calls):
+            self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
+        if _under(qualname, rules.peft_calls):
+            self.acc.peft.append(self._evidence(call, f"fine-tunes adapters with {qualname}"))
+        if qualname in rules.allocators:
+            self._allocation(call, qualname)
+        elif qualname in rules.generators:
+            self._generated_data(call, qualname)
+        if qualname in _ENV_READERS and call.args:
+            self._env_read(literal_str(call.args[0]), call)
+        elif qualname in _ENV_WRITERS and len(call.args) >= 2:
+            self._env_write(literal_str(call.args[0]), call.args[1], call)
+        elif qualname == "os.environ.update":
+            for kw in call.keywords:
+                if kw.arg:
+                    self._env_write(kw.arg, kw.value, call)
+
+    def _apply_call_rule(self, rule: CallRule, node: ast.AST, call: ast.Call | None) -> None:
+        needs_arg = rule.device_arg is not None or rule.device_keyword is not None
+        if not needs_arg:
+            confidence = rule.confidence
+            if rule.signal is GpuSignal.CUDA_CHECK and self._tests and _RANK[confidence] < _RANK[Confidence.LIKELY]:
+                confidence = Confidence.LIKELY  # the availability check decides what the code does
+            self._report(rule.signal, node, rule.reason, confidence)
+            return
+        if call is None:
+            return
+        arg = _argument(call, rule.device_arg, rule.device_keyword)
+        if arg is None:
+            if rule.device_default:
+                self._report(rule.signal, call, rule.reason, rule.confidence)
+            return
+        self._pending.append(_Pending("call_rule", call, arg, self._conditional(), rule=rule, in_test=self._tests > 0))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        qualname = self.names.qualname(func)
+        method = func.attr if isinstance(func, ast.Attribute) else None
+        short = method or (func.id if isinstance(func, ast.Name) else None)
+        if qualname is not None:
+            self._qualified_use(qualname, node, node)
+        else:
+            self.visit(func)
+            if method is not None:
+                self._method_call(method, node)
+        if short is not None and short in self.rules.model_loaders:
+            for arg in (*node.args, *(kw.value for kw in node.keywords)):
+                self._pending.append(_Pending("model", arg, arg, False))
+        if short == "add_argument":
+            self._argparse_argument(node)
+        elif short == "set_defaults":
+            for kw in node.keywords:
+                if kw.arg:
+                    self._bind("argparse:" + kw.arg, kw.value)
+        for kw in node.keywords:
+            if kw.arg is not None:
+                self._keyword(kw.arg, kw.value, node, qualname, method or short)
+        if qualname is not None:
+            self._launcher_strings(node, qualname)
+        for arg in node.args:
+            self.visit(arg)
+        for kw in node.keywords:
+            self.visit(kw.value)
+
+    def _method_call(self, method: str, node: ast.Call) -> None:
+        rules = self.rules
+        rule = rules.gpu_methods.get(method)
+        if rule is not None:
+            self._report(rule.signal, node, rule.reason, rule.confidence)
+        elif method in rules.device_methods:
+            arg = _argument(node, 0, "device")
+            if arg is not None:
+                self._pending.append(_Pending("move", node, arg, self._conditional()))
+        if method in rules.training_methods:
+            self.acc.training.append(self._evidence(node, f"trains: calls .{method}()"))
+
+    # ------------------------------------------------------------------ keywords, dicts, assignments
+
+    def _keyword(
+        self, name: str, value: ast.expr, node: ast.AST, call_name: str | None, method: str | None
+    ) -> None:
+        rules = self.rules
+        rule = rules.keywords.get(name)
+        in_dict = call_name is None and method is None
+        if rule is not None and (not rule.calls or (not in_dict and _call_matches(rule.calls, call_name, method))):
+            self._pending.append(
+                _Pending("keyword", node, value, self._conditional(), rule, call_name, method)
+            )
+        lowered = name.lower()
+        if any(w in lowered for w in rules.model_name_words):
+            self._pending.append(_Pending("model", value, value, False))
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values):
+            name = literal_str(key)
+            if name is not None:
+                self._keyword(name, value, _span(key, value), None, None)
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._assigned(target, node.value, node)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value, node)
+        self.generic_visit(node)
+
+    def _assigned(self, target: ast.expr, value: ast.expr, node: ast.AST) -> None:
+        if isinstance(target, (ast.Name, ast.Attribute)):
+            key = _key(target)
+            if key is not None:
+                self._bind(key, value)
+                last = key.rsplit(".", 1)[-1].lower()
+                if any(w in last for w in self.rules.model_name_words):
+                    self._pending.append(_Pending("model", value, value, False))
+        elif isinstance(target, ast.Subscript):
+            name = literal_str(target.slice)
+            if name is None:
+                return
+            if self.names.qualname(target.value) == "os.environ":
+                self._env_write(name, value, node)
+            else:
+                self._keyword(name, value, node, None, None)
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+            if len(target.elts) == len(value.elts):
+                for t, v in zip(target.elts, value.elts):
+                    self._assigned(t, v, node)
+
+    def _bind(self, key: str, value: ast.expr) -> None:
+        self._bindings.setdefault(key, []).append(_Binding(value, self._guards[-1]))
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load) and self.names.qualname(node.value) == "os.environ":
+            self._env_read(literal_str(node.slice), node)
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        # "LOCAL_RANK" in os.environ
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            if self.names.qualname(node.comparators[0]) == "os.environ":
+                self._env_read(literal_str(node.left), node)
+        self.generic_visit(node)
+
+    # ------------------------------------------------------------------ environment
+
+    def _env_read(self, name: str | None, node: ast.AST) -> None:
+        if not name:
+            return
+        for fw in self.rules.frameworks:
+            if name in fw.env:
+                self._report_multi(fw, node, Confidence.LIKELY)
+
+    def _env_write(self, name: str | None, value: ast.expr, node: ast.AST) -> None:
+        if not name:
+            return
+        text = literal_str(value)
+        if text is None and isinstance(value, ast.Constant) and isinstance(value.value, int):
+            text = str(value.value)
+        disable = self.rules.env_gpu_disable.get(name)
+        if disable is not None and text is not None and text.strip().lower() in disable:
+            self._report(GpuSignal.CPU_FORCED, node, f"hides every GPU ({name}={text!r})", Confidence.CERTAIN)
+        elif name in self.rules.env_gpu_select:
+            self._report(GpuSignal.GPU_ENV, node, f"selects GPUs through {name}", Confidence.LIKELY)
+
+    # ------------------------------------------------------------------ argparse, launchers, memory
+
+    def _argparse_argument(self, node: ast.Call) -> None:
+        dest = None
+        dest_node = next((kw.value for kw in node.keywords if kw.arg == "dest"), None)
+        if dest_node is not None:
+            dest = literal_str(dest_node)
+        if dest is None:
+            flags = [s for s in (literal_str(a) for a in node.args) if s]
+            long = next((f for f in flags if f.startswith("--")), None)
+            chosen = long or next((f for f in flags if not f.startswith("-")), None) or (flags[0] if flags else None)
+            if chosen:
+                dest = chosen.lstrip("-").replace("-", "_")
+        if not dest:
+            return
+        default = next((kw.value for kw in node.keywords if kw.arg == "default"), None)
+        action = literal_str(next((kw.value for kw in node.keywords if kw.arg == "action"), None))
+        if default is None and action in ("store_true", "store_false"):
+            default = ast.Constant(action == "store_false")
+        if default is not None:
+            self._bind("argparse:" + dest, default)
+            if any(w in dest.lower() for w in self.rules.model_name_words):
+                self._pending.append(_Pending("model", default, default, False))
+
+    def _launcher_strings(self, node: ast.Call, qualname: str) -> None:
+        """`subprocess.run(["torchrun", "--nnodes=2", ...])`, `os.system("accelerate launch ...")`."""
+        if not _under(qualname, self.rules.launch_calls):
+            return
+        words: list[str] = []
+        for arg in node.args[:1]:
+            parts = arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg]
+            for part in parts:
+                text = literal_str(part)
+                if text is not None:
+                    words.extend(text.split())
+        if not words:
+            return
+        command = " ".join(words)
+        for fw in self.rules.frameworks:
+            if any(command == lw or command.startswith(lw + " ") for lw in fw.launchers):
+                nodes = None
+                for i, word in enumerate(words):
+                    flag, _, inline = word.partition("=")
+                    if flag in self.rules.launcher_node_flags:
+                        text = inline or (words[i + 1] if i + 1 < len(words) else "")
+                        if text.isdigit():
+                            nodes = int(text)
+                self._report_multi(fw, node, Confidence.CERTAIN, nodes)
+
+    def _allocation(self, call: ast.Call, qualname: str) -> None:
+        shape = call.args[0] if call.args else None
+        dims: list[int] = []
+        if isinstance(shape, (ast.Tuple, ast.List)):
+            dims = [d for d in (_int(e) for e in shape.elts) if d is not None]
+            if len(dims) != len(shape.elts):
+                return
+        elif qualname.split(".")[-1] in ("rand", "randn") or qualname.startswith("torch."):
+            dims = [d for d in (_int(e) for e in call.args) if d is not None]
+            if len(dims) != len(call.args):
+                return
+        elif shape is not None and _int(shape) is not None:
+            dims = [_int(shape) or 0]
+        if dims and math.prod(dims) * 8 >= self.rules.large_bytes:
+            size = math.prod(dims) * 8 / 1e9
+            self.acc.memory.append(self._evidence(call, f"allocates about {size:.0f} GB in one array"))
+
+    def _generated_data(self, call: ast.Call, qualname: str) -> None:
+        rows = _int(_argument(call, 0, "n_samples")) or 100
+        cols = _int(_argument(call, 1, "n_features")) or 2
+        if rows * cols * 8 >= self.rules.large_bytes:
+            size = rows * cols * 8 / 1e9
+            self.acc.memory.append(self._evidence(call, f"generates about {size:.0f} GB of data"))
+
+    # ------------------------------------------------------------------ tests
+
+    def _is_gpu_test(self, test: ast.AST) -> bool:
+        """True when an if/ternary test depends on GPU availability or a GPU flag (`if use_cuda:`)."""
+        words = self.rules.condition_words
+        for node in ast.walk(test):
+            if isinstance(node, ast.Name):
+                if any(w in node.id.lower() for w in words):
+                    return True
+            elif isinstance(node, ast.Attribute):
+                if any(w in node.attr.lower() for w in words):
+                    return True
+                qualname = self.names.qualname(node)
+                if qualname and _longest_prefix(qualname, self.rules.gpu_calls):
+                    return True
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if self._string_kind(node.value) == "cuda":
+                    return True
+        return False
+
+    def _requires_gpu(self, node: ast.If) -> bool:
+        """`if not torch.cuda.is_available(): raise ...` or `if cuda_ok: ... else: sys.exit(...)`."""
+        negated = isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
+        if isinstance(node.test, ast.Compare) and len(node.comparators) == 1:
+            negated = isinstance(node.ops[0], (ast.Eq, ast.Lt, ast.LtE)) and _int(node.comparators[0]) in (0, 1)
+            negated = negated and not (isinstance(node.ops[0], ast.Eq) and _int(node.comparators[0]) == 1)
+        branch = node.body if negated else node.orelse
+        return bool(branch) and self._stops(branch[-1])
+
+    def _stops(self, stmt: ast.stmt) -> bool:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            return self.names.qualname(stmt.value.func) in _EXIT_CALLS
+        return False
+
+    # ------------------------------------------------------------------ deferred judgement
+
+    def finish(self) -> None:
+        """Judge every device and keyword value now that all assignments of the file are known."""
+        for item in self._pending:
+            if item.what == "move":
+                self._judge_move(item)
+            elif item.what == "keyword":
+                self._judge_keyword(item)
+            elif item.what == "call_rule":
+                self._judge_call_rule(item)
+            elif item.what == "instances":
+                self._judge_instances(item)
+            elif item.what == "model":
+                self._judge_model(item)
+        self._pending.clear()
+
+    def _report_deferred(self, item: _Pending, signal: GpuSignal, reason: str, confidence: Confidence) -> None:
+        self._report(signal, item.node, reason, confidence, guarded=item.guarded)
+
+    def _device_confidence(self, kinds: frozenset[str]) -> Confidence | None:
+        """CERTAIN when the value is always CUDA, LIKELY when it can be, GUESS when chosen at run time."""
+        if kinds and kinds <= {"cuda"}:
+            return Confidence.CERTAIN
+        if "cuda" in kinds or "cuda?" in kinds:
+            return Confidence.LIKELY
+        if "runtime" in kinds and "cpu" not in kinds:
+            return Confidence.GUESS
+        return None
+
+    def _judge_move(self, item: _Pending) -> None:
+        assert item.value is not None  # noqa: S101, sanity check
+        kinds = self._device_kinds(item.value)
+        confidence = self._device_confidence(kinds)
+        label = _label(item.value)
+        if confidence is Confidence.CERTAIN:
+            self._report_deferred(item, GpuSignal.DEVICE_MOVE, f"moves a model or tensor to CUDA ({label})", confidence)
+        elif confidence is Confidence.LIKELY:
+            reason = f"moves a model or tensor to {label}, which is a CUDA GPU when one is present"
+            self._report_deferred(item, GpuSignal.DEVICE_MOVE, reason, confidence)
+        elif confidence is Confidence.GUESS:
+            reason = f"moves a model or tensor to {label}, a device chosen at run time"
+            self._report_deferred(item, GpuSignal.DEVICE_MOVE, reason, confidence)
+        elif kinds == {"cpu"} and isinstance(item.value, (ast.Name, ast.Attribute)):
+            reason = f"moves the model to {label}, which is always the CPU"
+            self._report_deferred(item, GpuSignal.CPU_FORCED, reason, Confidence.LIKELY)
+
+    def _judge_call_rule(self, item: _Pending) -> None:
+        rule: CallRule = item.rule
+        assert item.value is not None  # noqa: S101, sanity check
+        if rule.values:
+            values = self._literal_values(item.value)
+            if values & rule.values:
+                confidence = rule.confidence if values <= rule.values else Confidence.LIKELY
+                self._report_deferred(item, rule.signal, rule.reason, confidence)
+            return
+        confidence = self._device_confidence(self._device_kinds(item.value))
+        if confidence is None or confidence is Confidence.GUESS:
+            return
+        confidence = _weaker(confidence, rule.confidence)
+        if rule.signal is GpuSignal.CUDA_CHECK and item.in_test:
+            confidence = Confidence.LIKELY  # the availability check decides what the code does
+        self._report_deferred(item, rule.signal, rule.reason, confidence)
+
+    def _judge_keyword(self, item: _Pending) -> None:
+        rule: KeywordRule = item.rule
+        assert item.value is not None  # noqa: S101, sanity check
+        neutral = _call_matches(rule.cpu_neutral_calls, item.call_name, item.method)
+        where = f"{rule.keyword}={_label(item.value)}"
+        if rule.device_value:
+            kinds = self._device_kinds(item.value)
+            confidence = self._device_confidence(kinds)
+            if confidence is not None and confidence is not Confidence.GUESS:
+                conf = _weaker(confidence, rule.confidence)
+                self._report_deferred(item, rule.signal, f"{rule.reason} ({where})", conf)
+            elif kinds == {"cpu"} and not neutral:
+                self._report_deferred(item, GpuSignal.CPU_FORCED, f"runs on the CPU ({where})", Confidence.CERTAIN)
+            return
+        values = self._literal_values(item.value)
+        can_gpu = bool(rule.gpu_values or rule.gpu_any or rule.gpu_positive_int or rule.gpu_names)
+        gpu = {v for v in values if self._gpu_value(rule, v)}
+        cpu = {v for v in values if v in rule.cpu_values}
+        if can_gpu and ("cond" in values or (gpu and len(gpu) < len(values))):
+            reason = f"{rule.reason} when a GPU is present ({where})"
+            self._report_deferred(item, rule.signal, reason, _weaker(Confidence.LIKELY, rule.confidence))
+        elif gpu:
+            self._report_deferred(item, rule.signal, f"{rule.reason} ({where})", rule.confidence)
+        elif cpu and cpu == values and not neutral:
+            self._report_deferred(item, GpuSignal.CPU_FORCED, f"turns the GPU off ({where})", Confidence.CERTAIN)
+        elif values == {"?"} and rule.gpu_any and can_gpu:
+            self._report_deferred(item, rule.signal, f"{rule.reason} ({where}, set at run time)", Confidence.GUESS)
+
+    def _gpu_value(self, rule: KeywordRule, value: Any) -> bool:
+        if not isinstance(value, tuple) or value in rule.cpu_values:
+            return False
+        kind, raw = value
+        if value in rule.gpu_values:
+            return True
+        if kind == "name":
+            return raw in rule.gpu_names
+        if rule.gpu_any:
+            return True
+        if rule.gpu_positive_int:
+            if kind == "num":
+                return raw != 0
+            if kind == "seq":
+                return raw > 0
+            if kind == "str":
+                return raw.strip() not in ("", "0", "none")
+        return False
+
+    def _judge_instances(self, item: _Pending) -> None:
+        fw: MultiNodeFramework = item.rule
+        call = item.node
+        assert isinstance(call, ast.Call)  # noqa: S101, sanity check
+        best = None
+        candidates = [kw.value for kw in call.keywords if kw.arg in fw.instance_keywords]
+        candidates += [call.args[i] for i in fw.instance_positions if i < len(call.args)]
+        for value in candidates:
+            for lit in self._literal_values(value):
+                if isinstance(lit, tuple) and lit[0] == "num" and isinstance(lit[1], int) and lit[1] > 0:
+                    best = max(best or 0, lit[1])
+        if best is not None:
+            self._report_multi(fw, call, Confidence.CERTAIN, best)
+
+    def _judge_model(self, item: _Pending) -> None:
+        assert item.value is not None  # noqa: S101, sanity check
+        for name in self._strings(item.value, frozenset()):
+            size = _large_model(name, self.rules)
+            if size is not False:
+                loc = self.src.loc(item.node)
+                self.acc.large.setdefault(
+                    (name, loc.line), LargeModelHint(name, size, loc, self.src.code(item.node))
+                )
+
+    def _strings(self, node: ast.expr, seen: frozenset[str]) -> set[str]:
+        """The string literals an expression can hold, as written (following simple assignments)."""
+        text = literal_str(node)
+        if text is not None:
+            return {text}
+        if isinstance(node, ast.IfExp):
+            return self._strings(node.body, seen) | self._strings(node.orelse, seen)
+        key = _key(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if key is None or key in seen:
+            return set()
+        bindings = self._bindings.get(key)
+        if bindings is None and "." in key:
+            bindings = self._bindings.get("argparse:" + key.rsplit(".", 1)[-1])
+        out: set[str] = set()
+        for binding in bindings or ():
+            out |= self._strings(binding.value, seen | {key})
+        return out
+
+    # ------------------------------------------------------------------ value resolution
+
+    def _string_kind(self, text: str) -> str:
+        low = text.strip().lower()
+        if not low:
+            return "other"
+        if low.startswith(self.rules.cuda_prefixes):
+            return "cuda"
+        if low.startswith(self.rules.cpu_prefixes):
+            return "cpu"
+        if low == "auto":
+            return "cuda?"
+        return "other"
+
+    def _lookup(self, key: str, mode: str, seen: frozenset[str]) -> frozenset[Any] | None:
+        """The values bound to `key` in this file (None when unbound)."""
+        bindings = self._bindings.get(key)
+        if bindings is None:
+            return None
+        memo = self._memo.get((mode, key))
+        if memo is not None:
+            return memo
+        if key in seen:
+            return frozenset()
+        seen = seen | {key}
+        out: set[Any] = set()
+        for binding in bindings:
+            values = (self._device_kinds if mode == "device" else self._literal_values)(binding.value, seen)
+            if binding.guarded and mode == "device":
+                values = frozenset("cuda?" if v == "cuda" else v for v in values)
+            out |= values
+        result = frozenset(out)
+        self._memo[(mode, key)] = result
+        return result
+
+    def _lookup_attr(self, node: ast.expr, mode: str, seen: frozenset[str]) -> frozenset[Any] | None:
+        key = _key(node)
+        if key is None:
+            return None
+        found = self._lookup(key, mode, seen)
+        if found is not None or "." not in key:
+            return found
+        receiver, last = key.rsplit(".", 1)
+        found = None
+        if receiver.rsplit(".", 1)[-1] in self.rules.config_objects:
+            found = self._lookup("argparse:" + last, mode, seen)
+        if found is None and last == "device":
+            found = self._lookup(receiver, mode, seen)
+        return found
+
+    def _device_kinds(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> frozenset[str]:
+        """What device an expression names: {"cuda"}, {"cuda", "cpu"} (conditional), {"runtime"}, ..."""
+        rules = self.rules
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, str):
+                return frozenset({self._string_kind(value)})
+            if isinstance(value, int) and not isinstance(value, bool):
+                return frozenset({"cuda" if value >= 0 else "cpu"})
+            return frozenset({"other"})
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _int(node.operand) is not None:
+            return frozenset({"cpu"})
+        if isinstance(node, ast.JoinedStr):
+            head = node.values[0] if node.values else None
+            if isinstance(head, ast.Constant) and isinstance(head.value, str) and head.value.strip():
+                return frozenset({self._string_kind(head.value)})
+            return frozenset({"runtime"})
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return self._device_kinds(node.left, seen)
+        if isinstance(node, ast.IfExp):
+            return self._device_kinds(node.body, seen) | self._device_kinds(node.orelse, seen)
+        if isinstance(node, ast.BoolOp):
+            return frozenset().union(*(self._device_kinds(v, seen) for v in node.values))
+        if isinstance(node, ast.Call):
+            qualname = self.names.qualname(node.func)
+            if qualname is not None:
+                if qualname in rules.device_constructors:
+                    arg = _argument(node, 0, "type") or _argument(node, 0, "device")
+                    return self._device_kinds(arg, seen) if arg is not None else frozenset()
+                if _under(qualname, rules.conditional_devices):
+                    return frozenset({"cuda?"})
+                if qualname.startswith("torch.cuda."):
+                    return frozenset({"cuda"})
+                return frozenset()
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            found = self._lookup("call:" + name, "device", seen) if name else None
+            return found or frozenset()
+        if isinstance(node, ast.Name):
+            found = self._lookup(node.id, "device", seen)
+            if found is not None:
+                return found
+            return frozenset({"cuda?"}) if node.id in rules.index_names else frozenset()
+        if isinstance(node, ast.Attribute):
+            if self.names.qualname(node) is not None:
+                return frozenset({"other"})
+            found = self._lookup_attr(node, "device", seen)
+            if found is not None:
+                return found
+            chain = attr_chain(node)
+            if chain and chain[0] in rules.config_objects and len(chain) == 2:
+                if chain[-1] in rules.index_names:
+                    return frozenset({"cuda?"})
+                if "device" in chain[-1].lower() or chain[-1].lower() in rules.condition_words:
+                    return frozenset({"runtime"})
+            return frozenset()
+        return frozenset()
+
+    def _literal_values(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> frozenset[Any]:
+        """The literal values an expression can have; "?" for unknown, "cond" for GPU-availability tests."""
+        if isinstance(node, ast.Constant):
+            return frozenset({_norm(node.value)})
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _int(node.operand) is not None:
+            return frozenset({_norm(-(_int(node.operand) or 0))})
+        if isinstance(node, ast.IfExp):
+            return self._literal_values(node.body, seen) | self._literal_values(node.orelse, seen)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return frozenset({("seq", len(node.elts))})
+        if isinstance(node, ast.Dict):
+            return frozenset({("seq", len(node.keys))})
+        if isinstance(node, ast.JoinedStr):
+            text = literal_str(node)
+            return frozenset({_norm(text)}) if text is not None else frozenset({"?"})
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            qualname = self.names.qualname(node)
+            if qualname is not None:
+                return frozenset({("name", qualname)})
+            found = (
+                self._lookup(node.id, "literal", seen) if isinstance(node, ast.Name)
+                else self._lookup_attr(node, "literal", seen)
+            )
+            if found:
+                return found
+            return frozenset({"cond"}) if self._is_gpu_test(node) else frozenset({"?"})
+        if isinstance(node, (ast.Call, ast.Compare, ast.BoolOp, ast.UnaryOp)) and self._is_gpu_test(node):
+            return frozenset({"cond"})
+        return frozenset({"?"})
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(
+        isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError", "Exception") for n in names
+    )
+
+
+def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
+    if keyword is not None:
+        for kw in call.keywords:
+            if kw.arg == keyword:
+                return kw.value
+    if position is not None and position < len(call.args) and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    return None
+
+
+def _call_matches(prefixes: Sequence[str], call_name: str | None, method: str | None) -> bool:
+    """A call matches when its qualified name starts with a prefix or its method/function name is one."""
+    if not prefixes:
+        return False
+    if call_name is not None and _under(call_name, prefixes):
+        return True
+    if method is not None and method in prefixes:
+        return True
+    return call_name is not None and call_name.rsplit(".", 1)[-1] in prefixes
+
+
+def _key(node: ast.expr) -> str | None:
+    """`device` -> "device", `self.device` -> "self.device"; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        chain = attr_chain(node)
+        if len(chain) >= 2 and isinstance(_head(node), ast.Name):
+            return ".".join(chain)
+    return None
+
+
+def _span(first: ast.AST, last: ast.AST) -> ast.AST:
+    """A placeholder node covering `first` to `last` (a dict entry), for locations and excerpts."""
+    node = ast.expr()
+    node.lineno, node.col_offset = first.lineno, first.col_offset  # type: ignore[attr-defined]
+    node.end_lineno = last.end_lineno  # type: ignore[attr-defined]
+    node.end_col_offset = last.end_col_offset  # type: ignore[attr-defined]
+    return node
+
+
+def _head(node: ast.expr) -> ast.expr:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node
+
+
+def _int(node: ast.AST | None) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _label(node: ast.expr) -> str:
+    """A short source-like label for reasons: `device`, `"cuda"`, `args.device`."""
+    if isinstance(node, ast.Constant):
+        return repr(node.value)
+    key = _key(node)
+    if key is not None:
+        return key
+    try:
+        text = ast.unparse(node)
+    except (ValueError, RecursionError):
+        return "a device"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _large_model(name: str, rules: ComputeRules) -> float | None | bool:
+    """Billions of parameters of a large model id, None when large but of unknown size, False if not large."""
+    low = name.strip().lower()
+    if not low or len(low) > 200 or any(c.isspace() for c in low):
+        return False
+    best: float | None = None
+    for match in _SIZE.finditer(low):
+        start = match.start()
+        if start and low[start - 1] in ".0123456789":
+            continue
+        experts, number, unit = match.groups()
+        value = float(number) * (int(experts) if experts else 1)
+        value = value if unit == "b" else value / 1000
+        best = value if best is None else max(best, value)
+    if best is not None:
+        if best >= rules.large_min_billions:
+            return best
+        return None if any(n in low for n in rules.large_names) else False
+    if any(n in low for n in rules.large_names) or any(f in low for f in rules.large_families):
+        return None
+    return False
+
+
+# --------------------------------------------------------------------------------------------------- verdict
+
+
+def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> ComputeVerdict:
+    """Recommend GPU or CPU for the whole program from the per-file scans, with the deciding evidence.
+
+    Returns a GPU verdict (certain) when some code uses a GPU as written; GPU (likely) when the code does
+    real GPU work only when a GPU is present ("runs on CPU too"), unless it turns the GPU off explicitly;
+    CPU (guess) when it only checks for a GPU; CPU otherwise. `multi_node` is set when code is written for
+    several nodes; `needs_large_memory` for large-model full fine-tuning, large models on CPU and huge arrays.
+    """
+    gpu = [f for s in scans for f in s.gpu]
+    cpu = [f for s in scans for f in s.cpu]
+    training = [e for s in scans for e in s.training]
+    peft = [e for s in scans for e in s.peft]
+    quantized = any(f.signal == GpuSignal.QUANTIZATION.value for f in gpu)
+    # A model id only matters when the code runs the model itself (not when it names one for a remote API).
+    local = any(s.frameworks for s in scans)
+    larges = list({h.name: h for s in scans for h in reversed(s.large_models)}.values()) if local else []
+    gpu.extend(_large_model_findings(larges, training, rules))
+
+    def strength(f: GpuFinding) -> tuple[int, int, int]:
+        signal = GpuSignal(f.signal)
+        return (0 if signal in HINT_SIGNALS else 1, _RANK[f.confidence], 0 if signal in INFERRED_SIGNALS else 1)
+
+    gpu.sort(key=lambda f: (tuple(-x for x in strength(f)), f.location.sort_key()))
+    cpu.sort(key=lambda f: (-_RANK[f.confidence], f.location.sort_key()))
+    work = [f for f in gpu if GpuSignal(f.signal) not in HINT_SIGNALS]
+    explicit_certain = [
+        f for f in work if f.confidence is Confidence.CERTAIN and GpuSignal(f.signal) not in INFERRED_SIGNALS
+    ]
+    top = work[0] if work else None
+
+    if explicit_certain or (top is not None and top.confidence is Confidence.CERTAIN and not cpu):
+        top = explicit_certain[0] if explicit_certain else top
+        confidence = Confidence.LIKELY if cpu and cpu[0].confidence is Confidence.CERTAIN else Confidence.CERTAIN
+        reason = f"GPU: the code {_cite(top)}."
+        if cpu:
+            reason += f" It also turns the GPU off at {cpu[0].location.render()}; check which path the job takes."
+        verdict = ComputeVerdict(ComputeTarget.GPU, confidence, reason, (*work, *_rest(gpu, work), *cpu))
+    elif top is not None and top.confidence is not Confidence.GUESS and not cpu:
+        reason = (
+            f"GPU: the code {_cite(top)}. It falls back to the CPU when no GPU is present, so it runs on CPU "
+            "too, only slower."
+        )
+        verdict = ComputeVerdict(ComputeTarget.GPU, Confidence.LIKELY, reason, (*work, *_rest(gpu, work)))
+    elif cpu:
+        also = f", although it {_cite(top)}" if top is not None else ""
+        reason = f"CPU: the code {_cite(cpu[0])}{also}."
+        confidence = Confidence.CERTAIN if not work else Confidence.LIKELY
+        verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, (*cpu, *gpu))
+    elif top is not None:
+        reason = (
+            f"CPU: the code {_cite(top)}; nothing else uses a GPU, so the code runs on the CPU unless it is started "
+            "with a GPU device."
+        )
+        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
+    elif gpu:
+        reason = f"CPU: the code only {_cite(gpu[0])} and does no GPU work, so it runs on the CPU."
+        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
+    else:
+        uses_dl = any(s.frameworks for s in scans)
+        reason = "CPU: no GPU code found (no CUDA calls, GPU libraries, GPU options or large models)."
+        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.LIKELY if uses_dl else Confidence.CERTAIN, reason, ())
+
+    memory = _needs_large_memory(verdict.recommendation, larges, training, peft, quantized, rules)
+    memory = memory or any(s.memory for s in scans)
+    return ComputeVerdict(
+        verdict.recommendation,
+        verdict.confidence,
+        verdict.reason,
+        verdict.evidence,
+        _multi_node_hint(scans, rules),
+        memory,
+    )
+
+
+def _rest(all_findings: Sequence[GpuFinding], first: Sequence[GpuFinding]) -> list[GpuFinding]:
+    seen = {id(f) for f in first}
+    return [f for f in all_findings if id(f) not in seen]
+
+
+def _cite(f: GpuFinding) -> str:
+    return f"{f.reason} ({f.location.render()}: `{f.evidence}`)"
+
+
+def _size_text(billions: float | None) -> str:
+    if billions is None:
+        return "a large model"
+    return f"a ~{billions:g}B-parameter model"
+
+
+def _large_model_findings(
+    larges: Sequence[LargeModelHint], training: Sequence[Evidence], rules: ComputeRules
+) -> list[GpuFinding]:
+    out = []
+    for hint in larges:
+        size = _size_text(hint.billions)
+        if training:
+            confidence = Confidence.CERTAIN if hint.billions is not None else Confidence.LIKELY
+            reason = f"fine-tunes {hint.name!r}, {size}, which needs a GPU (on CPU it would take days)"
+        else:
+            confidence = Confidence.LIKELY
+            reason = f"runs {hint.name!r}, {size}, which is very slow on a CPU"
+        out.append(GpuFinding(GpuSignal.LARGE_MODEL.value, hint.location, hint.evidence, reason, confidence))
+    return out
+
+
+def _needs_large_memory(
+    target: ComputeTarget,
+    larges: Sequence[LargeModelHint],
+    training: Sequence[Evidence],
+    peft: Sequence[Evidence],
+    quantized: bool,
+    rules: ComputeRules,
+) -> bool:
+    big = [h for h in larges if h.billions is not None and h.billions >= rules.large_memory_billions]
+    if not big or quantized:
+        return False
+    full_fine_tune = bool(training) and not peft
+    return full_fine_tune or target is ComputeTarget.CPU
+
+
+def _multi_node_hint(scans: Sequence[ComputeScan], rules: ComputeRules) -> MultiNodeHint | None:
+    findings = [f for s in scans for f in s.multi_node]
+    if not findings:
+        return None
+    order = {fw.name: i for i, fw in enumerate(rules.frameworks)}
+    findings.sort(key=lambda f: (order.get(f.framework, len(order)), -_RANK[f.confidence], f.location.sort_key()))
+    counts = [f.instances for f in findings if f.instances]
+    instances = max([rules.default_instances, *counts])
+    instances = min(instances, rules.max_instances)
+    evidence = tuple(Evidence(f.location, f.evidence, f"{f.framework}: {f.reason}") for f in findings)
+    return MultiNodeHint(findings[0].framework, instances, evidence)
