@@ -350,6 +350,24 @@ class _NetworkVisitor(ast.NodeVisitor):
         return text if text is not None else _MISSING
 
     # -- visiting
+    def visit(self, node: ast.AST) -> None:
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            handler(self, node)
+        else:
+            self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # ast.NodeVisitor.generic_visit dominates the pass on big files; leaves are skipped without dispatch.
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                self.visit(value)
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._import_only(node, alias.name)
@@ -584,6 +602,16 @@ class _NetworkVisitor(ast.NodeVisitor):
         detail = f"{what} computed at run time ({self.src.code(node)})" if node is not None else what
         return self.hit(rule, Confidence.LIKELY if mode == "network" else Confidence.GUESS, detail)
 
+
+_HANDLERS: dict[type, Callable[[_NetworkVisitor, Any], None]] = {
+    ast.Import: _NetworkVisitor.visit_Import, ast.ImportFrom: _NetworkVisitor.visit_ImportFrom,
+    ast.Assign: _NetworkVisitor.visit_Assign, ast.AnnAssign: _NetworkVisitor.visit_AnnAssign,
+    ast.For: _NetworkVisitor.visit_For, ast.Call: _NetworkVisitor.visit_Call,
+}
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break,
+                     ast.Continue, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
+                     *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__()})
+_ORDER = {c: i for i, c in enumerate(NetworkCategory)}
 
 Check = Callable[[_NetworkVisitor, ast.Call, CallRule], "list[_Hit] | str | None"]
 
@@ -977,7 +1005,7 @@ def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, 
             continue
         seen.add(key)
         out.append(finding)
-    out.sort(key=lambda f: (f.location.sort_key(), list(NetworkCategory).index(f.category)))
+    out.sort(key=lambda f: (f.location.sort_key(), _ORDER[f.category]))
     return tuple(out)
 
 
