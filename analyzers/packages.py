@@ -68,7 +68,7 @@ class ImportMapEntry:
     dist: str
     gpu: str | None = None  # the distribution expected on a GPU image instead (faiss -> faiss-gpu-cu12)
     alternatives: tuple[str, ...] = ()  # other distributions providing the same import; a declared one wins
-    note: str | None = None  # shown as the finding's hint
+    note: str | None = None  # the finding's hint when the distribution must be installed
 
 
 def _canonical(name: Any, where: str) -> str:
@@ -464,6 +464,7 @@ class _Group:
     resolved_by: list[str] = field(default_factory=list)
     confidence: list[Confidence] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
+    install_notes: list[str] = field(default_factory=list)  # curated notes: only useful when pip installs it
     requirement: DeclaredRequirement | None = None
 
     def add_evidence(self, evidence: Evidence) -> None:
@@ -555,7 +556,7 @@ def classify_packages(
             rank = min(_RANK[res.confidence], _RANK[imp.confidence])
             group.confidence.append(next(c for c, r in _RANK.items() if r == rank))
             if res.hint:
-                group.hints.append(res.hint)
+                (group.install_notes if res.resolved_by == ResolvedBy.CURATED else group.hints).append(res.hint)
     for imp in imports:  # `%pip install x` reported by the imports pass as a pseudo-import
         if imp.kind is not ImportKind.PIP_MAGIC:
             continue
@@ -582,7 +583,7 @@ def classify_packages(
     findings = []
     for dist, group in groups.items():
         version = runtime.get(dist)
-        hints = list(dict.fromkeys(group.hints))
+        hints = list(dict.fromkeys(group.hints + (group.install_notes if version is None else [])))
         requirement = group.requirement
         if version is not None and requirement is not None:
             pin = _pin_hint(requirement, dist, version)

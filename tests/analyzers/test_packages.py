@@ -200,6 +200,14 @@ def test_classify__several_imports__evidence_merged_and_sorted(prules: PackageRu
     assert all("torch" in e.reason and "import map" in e.reason for e in finding.evidence)
 
 
+def test_classify__curated_note__only_when_installed(prules: PackageRules) -> None:
+    """A table note (how to install) is a hint for to_install packages, not for preinstalled ones."""
+    findings, _ = classify(prules, "import cv2\nimport sklearn\n")
+    assert [(f.distribution, f.hint is not None and "headless" in f.hint) for f in findings] == [
+        ("opencv-python", True), ("scikit-learn", False)]
+    assert findings[1].hint is None
+
+
 def test_classify__output__sorted_by_distribution(prules: PackageRules) -> None:
     """Findings come sorted by distribution name whatever the import order."""
     findings, _ = classify(prules, "import yaml\nimport cv2\nimport attr\nimport xgboost\n")
