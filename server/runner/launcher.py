@@ -564,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     launch = json.loads((job_dir / LAUNCH_FILE).read_text(encoding="utf-8"))
     try:
         if phase == "setup":
-            update_status(
+            record = update_status(
                 job_dir,
                 "RUNNING",
                 only_from=frozenset({"PENDING"}),
@@ -572,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
                 pid_start=proc_start_ticks(os.getpid()),
                 started_at=time.time(),
             )
+            if record.get("status") != "RUNNING":  # cancelled before it started
+                update_status(job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=time.time())
+                return EXIT_CANCELLED
             _say(f"mljobs local pool: job {launch.get('job_id')} (pid {os.getpid()}, python {sys.version.split()[0]})")
             for warning in launch.get("warnings") or []:
                 _say(f"WARNING: {warning}")

@@ -443,3 +443,29 @@ def test_status_file__written_atomically__json(backend: LocalBackend, write_tree
     record = json.loads((job_dir / "status.json").read_text())
     assert record["job_id"] == job_id and record["status"] in {"PENDING", "RUNNING", "DONE"}
     wait_terminal(backend, job_id)
+
+
+_SUBMITTER = """
+import sys
+from mljobs.analyzers.model import SubmitMethod
+from mljobs.server.backends.local import GpuInfo, LocalBackend
+from mljobs.server.settings import Settings
+from mljobs.skill.jobplan import JobPlan
+plan = JobPlan(backend="local", method=SubmitMethod.SUBMIT_FILE, source=sys.argv[1], entrypoint="later.py",
+               compute_pool="LOCAL", stage_name="@LOCAL.JOBS.PAYLOAD", name="later")
+sys.stderr.write(LocalBackend(Settings(), gpu_probe=GpuInfo).submit(plan))
+"""
+
+
+@pytest.mark.slow
+def test_submit__submitting_process_exits__job_still_finishes(backend: LocalBackend, write_tree) -> None:
+    """The job is detached: it finishes after the CLI/server process that submitted it has exited."""
+    import subprocess
+    import sys
+
+    path = script(write_tree, "later.py", "import time\ntime.sleep(0.7)\n__return__ = 'survived'\n")
+    proc = subprocess.run([sys.executable, "-c", _SUBMITTER, str(path)], capture_output=True, text=True, timeout=30)
+    job_id = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 0 and backend.status(job_id) in {JobStatus.PENDING, JobStatus.RUNNING}
+    assert wait_terminal(backend, job_id) is JobStatus.DONE
+    assert backend.result(job_id).value == "survived"
