@@ -1,4 +1,4 @@
-"""The packages pass: import names -> PyPI distributions -> preinstalled in the Container Runtime or to install.
+"""The packages pass: import names -> PyPI distributions -> preinstalled in the Container Runtime or not.
 
 Import names are resolved by an ordered chain of resolvers, each recording how it knew (STYLE rule 7):
 stdlib (`sys.stdlib_module_names`) -> first-party (the project's own modules) -> the curated import map ->
@@ -219,9 +219,10 @@ class PackageRules:
                 version, a delta that adds a listed name or changes / removes an unlisted one, a GPU
                 variant without a CPU list, an unknown key.
         """
-        if not isinstance(import_map_data, Mapping) or not isinstance(import_map_data.get("imports"), Mapping):
+        imports_data = import_map_data.get("imports") if isinstance(import_map_data, Mapping) else None
+        if not isinstance(imports_data, Mapping):
             raise ValueError("import_map: expected a top-level 'imports' mapping")
-        imports = {key: _entry(key, value) for key, value in import_map_data["imports"].items()}
+        imports = {key: _entry(key, value) for key, value in imports_data.items()}
         namespaces = import_map_data.get("namespaces") or []
         if not isinstance(namespaces, list) or not all(
             isinstance(n, str) and _IDENTIFIER.match(n) for n in namespaces
@@ -260,25 +261,26 @@ class PackageRules:
         hint = None
         if match is None:
             chosen = self.default_python
-            hint = (f"cannot read Python version {python!r}; used the Container Runtime {self.runtime_version} "
-                    f"list for Python {chosen}")
+            hint = (f"cannot read Python version {python!r}; used the Container Runtime "
+                    f"{self.runtime_version} list for Python {chosen}")
         else:
             wanted = (int(match.group(1)), int(match.group(2)))
             key = f"{wanted[0]}.{wanted[1]}"
             if key in self.pythons:
                 chosen = key
             else:
-                chosen = min(
-                    self.pythons,
-                    key=lambda p: (abs((int(p.split(".")[0]) - wanted[0]) * 100 + int(p.split(".")[1]) - wanted[1]),
-                                   tuple(int(x) for x in p.split("."))),
-                )
-                hint = (f"Container Runtime {self.runtime_version} has no package list for Python {key}; used the "
-                        f"nearest, Python {chosen} (the job runs on the image matching the submitting Python)")
+                def distance(p: str) -> tuple[int, tuple[int, ...]]:
+                    major, minor = (int(x) for x in p.split("."))
+                    return abs((major - wanted[0]) * 100 + minor - wanted[1]), (major, minor)
+
+                chosen = min(self.pythons, key=distance)  # nearest; the older one on a tie
+                hint = (f"Container Runtime {self.runtime_version} has no package list for Python {key}; "
+                        f"used the nearest, Python {chosen} (the job runs on the image matching the "
+                        "submitting Python)")
         return f"{self.runtime_version}-{kind}-py{chosen}", self.runtimes[(kind, chosen)], hint
 
 
-# --------------------------------------------------------------------------------------------------- resolvers
+# -------------------------------------------------------------------------------------------------- resolvers
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,8 +351,8 @@ class CuratedResolver:
             options = [entry.dist, *([entry.gpu] if entry.gpu else []), *entry.alternatives]
             declared = next((d for d in options if d in self.declared_names), None)
             dist = declared or (entry.gpu if self.gpu and entry.gpu else entry.dist)
-            found[name] = Resolution(key, dist, ResolvedBy.CURATED, f"import map entry {key!r}", Confidence.CERTAIN,
-                                     entry.note)
+            found[name] = Resolution(key, dist, ResolvedBy.CURATED, f"import map entry {key!r}",
+                                     Confidence.CERTAIN, entry.note)
         return found
 
 
@@ -422,7 +424,8 @@ class IdentityResolver:
             else:
                 guess = parts[0]
             found[name] = Resolution(guess, canonicalize_name(guess), ResolvedBy.IDENTITY,
-                                     "identity (import name = distribution name)", Confidence.GUESS, IDENTITY_HINT)
+                                     "identity (import name = distribution name)", Confidence.GUESS,
+                                     IDENTITY_HINT)
         return found
 
 
@@ -477,12 +480,13 @@ def _pin_hint(req: DeclaredRequirement, dist: str, version: str) -> str | None:
     try:
         parsed = Requirement(req.specifier)
     except InvalidRequirement:
-        return f"declared as {req.specifier!r}; pip would install that instead of the preinstalled {dist} {version}"
+        return (f"declared as {req.specifier!r}; pip would install that instead of the preinstalled "
+                f"{dist} {version}")
     if parsed.url:
         return f"declared from a URL; pip would install that instead of the preinstalled {dist} {version}"
     if parsed.specifier and not parsed.specifier.contains(version, prereleases=True):
-        return (f"declared pin {str(parsed.specifier)!r} differs from the runtime's {dist} {version}; passed to pip "
-                f"it would be reinstalled")
+        return (f"declared pin {str(parsed.specifier)!r} differs from the runtime's {dist} {version}; "
+                "passed to pip it would be reinstalled")
     return None
 
 
@@ -556,7 +560,8 @@ def classify_packages(
             rank = min(_RANK[res.confidence], _RANK[imp.confidence])
             group.confidence.append(next(c for c, r in _RANK.items() if r == rank))
             if res.hint:
-                (group.install_notes if res.resolved_by == ResolvedBy.CURATED else group.hints).append(res.hint)
+                curated = res.resolved_by == ResolvedBy.CURATED
+                (group.install_notes if curated else group.hints).append(res.hint)
     for imp in imports:  # `%pip install x` reported by the imports pass as a pseudo-import
         if imp.kind is not ImportKind.PIP_MAGIC:
             continue

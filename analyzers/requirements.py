@@ -1,8 +1,8 @@
-"""Declared dependencies: requirements.txt (with -r includes), pyproject.toml and notebook `%pip install` lines.
+"""Declared dependencies: requirements.txt (with -r includes), pyproject.toml, notebook `%pip install` lines.
 
 Everything read here is user text that may carry credentials (private index URLs such as
 `https://user:TOKEN@pkgs.example.com/simple`, `git+https://TOKEN@github.com/...`), so every string that leaves
-this module goes through `redact` first. Malformed input becomes a `Problem`; nothing here raises on user text.
+this module goes through `redact` first. Malformed input becomes a `Problem`; user text never raises here.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class _Collector:
     requirements: list[DeclaredRequirement] = field(default_factory=list)
     index_urls: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    files: list[tuple[str, Location]] = field(default_factory=list)  # -r targets found in pip commands
+    files: list[tuple[str, Location]] = field(default_factory=list)  # -r targets of notebook pip lines
 
     def index(self, url: str) -> None:
         safe = redact(url)
@@ -82,7 +82,7 @@ class _Collector:
             self.index_urls.append(safe)
 
 
-# --------------------------------------------------------------------------------------------- one requirement
+# -------------------------------------------------------------------------------------------- one requirement
 
 
 def _name_from_url(url: str) -> str | None:
@@ -229,7 +229,7 @@ def parse_pip_command(text: str, location: Location) -> list[DeclaredRequirement
     return out.requirements
 
 
-# --------------------------------------------------------------------------------------------- requirements.txt
+# ------------------------------------------------------------------------------------------- requirements.txt
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -294,7 +294,8 @@ def _include(
     if resolved in seen:
         return
     if len(stack) >= MAX_INCLUDE_DEPTH:
-        out.problems.append(Problem(location, f"-r {rel}: includes nested deeper than {MAX_INCLUDE_DEPTH}; not read"))
+        message = f"-r {rel}: includes nested deeper than {MAX_INCLUDE_DEPTH}; not read"
+        out.problems.append(Problem(location, message))
         return
     if not path.is_file():
         out.problems.append(Problem(location, f"-r {rel}: file not found"))
@@ -485,12 +486,11 @@ def read_declared(root: Path, magics: Sequence[tuple[Location, str]] = ()) -> De
     if pyproject.is_file():
         _read_pyproject(pyproject, root, out)
     before = len(out.requirements)
-    magic_out = _Collector(requirements=out.requirements, index_urls=out.index_urls, problems=out.problems)
     for location, text in magics:
-        for args in _pip_install_args(text, location, magic_out):
-            _apply_pip_args(args, location, magic_out)
+        for args in _pip_install_args(text, location, out):
+            _apply_pip_args(args, location, out)
     magic_requirements = tuple(out.requirements[before:])
-    for target, location in magic_out.files:
+    for target, location in out.files:  # `%pip install -r x.txt`: x.txt relative to the root
         _include(target, root, root, location, out, (), seen)
     return Declared(
         requirements=tuple(out.requirements),

@@ -58,7 +58,7 @@ def test_parse_table__real_import_map_with_duplicate__rejected() -> None:
         parse_table(text, "import_map.yaml")
 
 
-# --------------------------------------------------------------------------------------------------- import_map
+# ------------------------------------------------------------------------------------------------- import_map
 
 
 def _targets(value: object) -> list[str]:
@@ -101,7 +101,7 @@ def test_import_map__known_pitfall__mapped_right(name: str, dist: str) -> None:
     assert _targets(value)[0] == dist
 
 
-# --------------------------------------------------------------------------------------------------- runtime lists
+# ---------------------------------------------------------------------------------------------- runtime lists
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def decl(spec: str, line: int = 1, path: str = "requirements.txt", cell: int | N
     return DeclaredRequirement(name, spec, Location(path, line, 0, cell))
 
 
-# --------------------------------------------------------------------------------------------------- resolution
+# ------------------------------------------------------------------------------------------------- resolution
 
 RESOLUTION = [
     pytest.param("from sklearn.model_selection import train_test_split\n", [("sklearn", "scikit-learn", "curated")],
@@ -325,7 +325,7 @@ def test_classify__pip_magic_pseudo_import__resolved_by_pip_magic(prules: Packag
         ("shap", "pip_magic", "shap>=0.40", PRE)]
 
 
-# --------------------------------------------------------------------------------------------------- inline rules
+# ----------------------------------------------------------------------------------------------- inline rules
 
 TINY_MAP = {"imports": {"sk": "scikit-learn", "ns.sub": "ns-sub"}, "namespaces": ["ns"]}
 TINY_RUNTIME = {
@@ -370,7 +370,7 @@ def test_rules__malformed_table__rejected_with_reason(imap: dict, runtime: dict,
         PackageRules.from_data(imap, runtime)
 
 
-# --------------------------------------------------------------------------------------------------- properties
+# ------------------------------------------------------------------------------------------------- properties
 
 
 @settings(max_examples=60, deadline=None)

@@ -19,7 +19,7 @@ def messages(declared: Declared) -> list[str]:
     return [f"{p.location.render()} {p.message}" for p in declared.problems]
 
 
-# --------------------------------------------------------------------------------------------------- pip lines
+# -------------------------------------------------------------------------------------------------- pip lines
 
 PIP_LINES = [
     pytest.param("%pip install -q a b==1", [("a", "a"), ("b", "b==1")], id="percent_pip__flags_skipped"),
@@ -52,7 +52,7 @@ def test_parse_pip_command__line__requirements(line: str, expected: list[tuple[s
     assert all(r.location == NB for r in parse_pip_command(line, NB))
 
 
-# --------------------------------------------------------------------------------------------------- requirements.txt
+# ------------------------------------------------------------------------------------------- requirements.txt
 
 
 def test_read_declared__requirements_txt__every_line_form(write_tree) -> None:
@@ -170,7 +170,7 @@ def test_read_declared__credentials__never_in_output(write_tree) -> None:
     assert "git+https://***@git.example.com/internal.git@v2" in declared.requirements[2].specifier
 
 
-# --------------------------------------------------------------------------------------------------- pyproject
+# -------------------------------------------------------------------------------------------------- pyproject
 
 
 def test_read_declared__pyproject_pep621__dependencies_with_lines(write_tree) -> None:
