@@ -441,6 +441,22 @@ def resolve_names(names: Iterable[str], resolvers: Sequence[Resolver]) -> dict[s
     return resolved
 
 
+def distribution_of(module: str, rules: PackageRules) -> str | None:
+    """The PyPI distribution a (possibly dotted) module name comes from, or None for stdlib modules.
+
+    Used where only a name is known (a `ModuleNotFoundError` in job logs): stdlib, then the curated
+    table, then the identity guess. Installed metadata is skipped on purpose: the module is missing
+    from the job, not necessarily from this machine, and what is installed here says little about it.
+    """
+    chain: list[Resolver] = [
+        StdlibResolver(),
+        CuratedResolver(rules, frozenset(), gpu=False),
+        IdentityResolver(rules.namespaces),
+    ]
+    resolution = resolve_names([module], chain).get(module)
+    return resolution.distribution if resolution else None
+
+
 @functools.cache
 def installed_top_levels() -> Mapping[str, tuple[str, ...]]:
     """The local environment's `packages_distributions()`, computed once per process."""

@@ -18,6 +18,7 @@ from typing import Any
 from mljobs.analyzers import analyze as run_analysis
 from mljobs.analyzers.errors import AnalysisInputError
 from mljobs.analyzers.model import Analysis
+from mljobs.analyzers.packages import distribution_of
 from mljobs.skill.diagnosis import Diagnosis, diagnose
 from mljobs.skill.facts import AccountFacts
 from mljobs.skill.jobplan import JobPlan
@@ -306,10 +307,10 @@ class Service:
             except (TypeError, ValueError) as exc:
                 log.info("stored plan of %s is not usable: %s", job_id, exc)
         facts = self._facts.get(backend.name)
-        rules = load_rules()
+        rules = load_rules().packages
         return diagnose(
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,
-            distribution_of=rules.packages.distribution_of,
+            distribution_of=lambda module: distribution_of(module, rules),
         )
 
 

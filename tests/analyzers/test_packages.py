@@ -386,3 +386,22 @@ def test_classify__any_import_name__one_canonical_finding_or_excluded(prules: Pa
         assert f.confidence is Confidence.GUESS or f.resolved_by == "curated"
     if name.split(".")[0] in sys.stdlib_module_names:
         assert findings == ()
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        pytest.param("cv2", "opencv-python", id="curated__cv2"),
+        pytest.param("sklearn.ensemble", "scikit-learn", id="curated__dotted"),
+        pytest.param("google.cloud.bigquery", "google-cloud-bigquery", id="namespace__dotted_prefix"),
+        pytest.param("json", None, id="stdlib__none"),
+        pytest.param("frobnicator", "frobnicator", id="unknown__identity_guess"),
+    ],
+)
+def test_distribution_of__module_name__maps_like_the_chain(module: str, expected: str | None) -> None:
+    """A bare module name from a log resolves through stdlib, the curated table, then identity."""
+    from mljobs.analyzers.packages import PackageRules, distribution_of
+    from mljobs.skill.knowledge import load_table
+
+    rules = PackageRules.from_data(load_table("import_map"), load_table("runtime_packages"))
+    assert distribution_of(module, rules) == expected
