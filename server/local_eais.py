@@ -119,7 +119,9 @@ def config_path(settings: Settings) -> Path:
 
 
 def default_config() -> LocalEaiConfig:
-    return LocalEaiConfig({name: LocalEai(name, hosts, comment) for name, (hosts, comment) in DEFAULT_EAIS.items()})
+    return LocalEaiConfig(
+        {name: LocalEai(name, hosts, comment) for name, (hosts, comment) in DEFAULT_EAIS.items()}
+    )
 
 
 def load_local_eais(settings: Settings) -> LocalEaiConfig:
@@ -133,7 +135,9 @@ def load_local_eais(settings: Settings) -> LocalEaiConfig:
     path = config_path(settings)
     if not path.exists():
         if os.environ.get(CONFIG_ENV):
-            raise ConfigurationError(f"${CONFIG_ENV} names {path}, which does not exist; create it or unset it")
+            raise ConfigurationError(
+                f"${CONFIG_ENV} names {path}, which does not exist; create it or unset it"
+            )
         return default_config()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -158,7 +162,9 @@ def parse_local_eais(data: object, path: Path) -> LocalEaiConfig:
         raise ConfigurationError(f"{where} must be a mapping with an `eais:` key (see docs/local-pool.md)")
     unknown = set(data) - {"defaults", "eais"}
     if unknown:
-        raise ConfigurationError(f"{where} has unknown keys {sorted(map(str, unknown))}; expected `defaults`, `eais`")
+        raise ConfigurationError(
+            f"{where} has unknown keys {sorted(map(str, unknown))}; expected `defaults`, `eais`"
+        )
     use_defaults = data.get("defaults", True)
     if not isinstance(use_defaults, bool):
         raise ConfigurationError(f"{where}: `defaults` must be true or false")
@@ -175,17 +181,17 @@ def parse_local_eais(data: object, path: Path) -> LocalEaiConfig:
         if upper in seen:
             raise ConfigurationError(f"{where}: EAI {upper} is defined twice (names are case-insensitive)")
         seen.add(upper)
-        comment = None
+        comment, host_list = None, body
         if isinstance(body, dict):
             extra = set(body) - {"hosts", "comment"}
             if extra:
                 raise ConfigurationError(f"{where}: EAI {upper} has unknown keys {sorted(map(str, extra))}")
             comment = body.get("comment")
-            body = body.get("hosts")
-        if not isinstance(body, list) or not body:
+            host_list = body.get("hosts")
+        if not isinstance(host_list, list) or not host_list:
             raise ConfigurationError(f"{where}: EAI {upper} needs a non-empty list of hosts")
         hosts = []
-        for value in body:
+        for value in host_list:
             if not isinstance(value, str):
                 raise ConfigurationError(f"{where}: EAI {upper} has a non-string host {value!r}; quote it")
             try:

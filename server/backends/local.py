@@ -281,7 +281,9 @@ class LocalBackend:
             shutil.copy2(runner_dir / "netguard.py", job_dir / "system" / launcher.NETGUARD_NAME)
             created = time.time()
             launcher._write_json_atomic(job_dir / "plan.json", plan.to_dict())
-            launcher._write_json_atomic(job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
+            launcher._write_json_atomic(
+                job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings)
+            )
             launcher._write_json_atomic(
                 job_dir / launcher.STATUS_FILE,
                 {
@@ -312,7 +314,9 @@ class LocalBackend:
                     env=env,
                 )
         except OSError as exc:
-            launcher.update_status(job_dir, "FAILED", finished_at=time.time(), message=f"could not start: {exc}")
+            launcher.update_status(
+                job_dir, "FAILED", finished_at=time.time(), message=f"could not start: {exc}"
+            )
             raise BackendError(f"could not start the local job process with {self._python}: {exc}") from exc
         self._children[job_id] = proc
         launcher.update_status(job_dir, None, pid=proc.pid, pid_start=launcher.proc_start_ticks(proc.pid))
@@ -322,11 +326,14 @@ class LocalBackend:
     def _validate(self, plan: JobPlan) -> None:
         if plan.min_instances > 1:
             raise UsageError(
-                f"min_instances={plan.min_instances} cannot be met: the local pool is one machine (max_nodes=1). "
-                "Set min_instances to 1 (the job then runs one instance) or submit to a Snowflake compute pool."
+                f"min_instances={plan.min_instances} cannot be met: the local pool is one machine "
+                "(max_nodes=1). Set min_instances to 1 (the job then runs one instance) "
+                "or submit to a Snowflake compute pool."
             )
         if plan.compute_pool.strip('"').upper() != POOL_NAME:
-            raise UsageError(f"the local backend has one compute pool, {POOL_NAME}; the plan names {plan.compute_pool!r}")
+            raise UsageError(
+                f"the local backend has one compute pool, {POOL_NAME}; the plan names {plan.compute_pool!r}"
+            )
         unknown = [e for e in plan.external_access_integrations if self.eais.get(e) is None]
         if unknown:
             where = self.eais.path or "the built-in defaults"
@@ -340,7 +347,8 @@ class LocalBackend:
         source = Path(plan.source)
         if plan.source.startswith("@") or not source.exists():
             raise UsageError(
-                f"the payload {plan.source!r} is not a local file or folder; the local pool runs local code only "
+                f"the payload {plan.source!r} is not a local file or folder; "
+                "the local pool runs local code only "
                 "(for a stage payload, submit to Snowflake)"
             )
 
@@ -359,7 +367,9 @@ class LocalBackend:
 
     def _launch_config(self, plan: JobPlan, job_id: str, warnings: list[str]) -> dict[str, Any]:
         source = Path(plan.source)
-        entrypoint = source.name if source.is_file() and plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
+        entrypoint = (
+            source.name if source.is_file() and plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
+        )
         return {
             "job_id": job_id,
             "method": plan.method.value,
@@ -385,10 +395,14 @@ class LocalBackend:
         name, _, suffix = text.rpartition("_")
         folder = f"{name.upper()}_{suffix.lower()}"
         if not _DIR_RE.match(folder):
-            raise JobNotFoundError(f"{job_id!r} is not a local job id (they look like {ID_PREFIX}TRAIN_1a2b3c4d)")
+            raise JobNotFoundError(
+                f"{job_id!r} is not a local job id (they look like {ID_PREFIX}TRAIN_1a2b3c4d)"
+            )
         job_dir = self._settings.jobs_dir / folder
         if not (job_dir / launcher.STATUS_FILE).is_file():
-            raise JobNotFoundError(f"no local job {job_id!r} in {self._settings.jobs_dir}; list jobs to see the ids")
+            raise JobNotFoundError(
+                f"no local job {job_id!r} in {self._settings.jobs_dir}; list jobs to see the ids"
+            )
         return job_dir
 
     def _reap_children(self) -> None:
@@ -415,7 +429,11 @@ class LocalBackend:
                     )
             elif not launcher.process_alive(pid, start):
                 record = launcher.update_status(
-                    job_dir, "FAILED", only_from=frozenset({"PENDING", "RUNNING"}), finished_at=now, message=VANISHED
+                    job_dir,
+                    "FAILED",
+                    only_from=frozenset({"PENDING", "RUNNING"}),
+                    finished_at=now,
+                    message=VANISHED,
                 )
         elif status == "CANCELLING":
             requested = float(record.get("cancel_requested_at") or now)
@@ -431,12 +449,17 @@ class LocalBackend:
                     )
             else:
                 record = launcher.update_status(
-                    job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=now, message="cancelled"
+                    job_dir,
+                    "CANCELLED",
+                    only_from=frozenset({"CANCELLING"}),
+                    finished_at=now,
+                    message="cancelled",
                 )
         return record
 
     def status(self, job_id: str) -> JobStatus:
-        """The job's status; a PENDING/RUNNING job whose process is gone becomes FAILED (never RUNNING forever)."""
+        """The job's status; a PENDING/RUNNING job whose process is gone becomes FAILED (never RUNNING
+        forever)."""
         return JobStatus(self._record(self._job_dir(job_id)).get("status", "PENDING"))
 
     def instances(self, job_id: str) -> list[InstanceStatus]:
@@ -444,7 +467,9 @@ class LocalBackend:
         status = JobStatus(record.get("status", "PENDING"))
         return [InstanceStatus(0, _INSTANCE_STATES.get(status, status.value), record.get("message"))]
 
-    def logs(self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False) -> str:
+    def logs(
+        self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False
+    ) -> str:
         """The job's output. Without `verbose`, only the text between the "ML job started" and "ML job
         finished" banners (all of it while the start banner has not appeared, so a setup failure is still
         visible); `limit > 0` keeps the last `limit` lines.
@@ -476,7 +501,9 @@ class LocalBackend:
         record = self._record(job_dir)
         status = JobStatus(record.get("status", "PENDING"))
         if not status.terminal:
-            raise BackendError(f"job {job_id} is {status.value}; its result exists once it is DONE or FAILED: wait for it")
+            raise BackendError(
+                f"job {job_id} is {status.value}; its result exists once it is DONE or FAILED: wait for it"
+            )
         artifacts = tuple(sorted(str(p) for p in (job_dir / "output").rglob("*") if p.is_file()))
         path = job_dir / launcher.RESULT_FILE
         if not path.is_file():
@@ -497,7 +524,8 @@ class LocalBackend:
         if dto.get("serialize_error"):
             raise BackendError(
                 f"job {job_id} succeeded but its return value ({meta.get('type')}) could not be saved: "
-                f"{dto['serialize_error']}; return JSON or picklable values, or write files to MLRS_STAGE_RESULT_PATH"
+                f"{dto['serialize_error']}; return JSON or picklable values, "
+                "or write files to MLRS_STAGE_RESULT_PATH"
             )
         value = dto.get("value")
         protocol = dto.get("protocol")
@@ -508,7 +536,8 @@ class LocalBackend:
                     value = pickle.load(fh)  # noqa: S301 - the job's own output, written on this machine
             except Exception as exc:  # noqa: BLE001 - any unpickling failure is the same fault for the caller
                 raise BackendError(
-                    f"job {job_id} succeeded but its result ({meta.get('type')}) could not be loaded here: {exc!r}; "
+                    f"job {job_id} succeeded but its result ({meta.get('type')}) could not be loaded here: "
+                    f"{exc!r}; "
                     "return JSON/builtin values or write files to MLRS_STAGE_RESULT_PATH"
                 ) from exc
         return JobResult(success=True, value=value, artifacts=artifacts)
@@ -523,7 +552,10 @@ class LocalBackend:
             log.info("job %s is already %s; nothing to cancel", job_id, record.get("status"))
             return
         record = launcher.update_status(
-            job_dir, "CANCELLING", only_from=frozenset({"PENDING", "RUNNING"}), cancel_requested_at=time.time()
+            job_dir,
+            "CANCELLING",
+            only_from=frozenset({"PENDING", "RUNNING"}),
+            cancel_requested_at=time.time(),
         )
         pid, start = record.get("pid"), record.get("pid_start")
         if record.get("status") != "CANCELLING":
@@ -553,7 +585,11 @@ class LocalBackend:
             )
         else:
             launcher.update_status(
-                job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=time.time(), message="cancelled"
+                job_dir,
+                "CANCELLED",
+                only_from=frozenset({"CANCELLING"}),
+                finished_at=time.time(),
+                message="cancelled",
             )
 
     def list(self, limit: int = 50) -> list[JobInfo]:

@@ -1,10 +1,11 @@
-"""The process that runs one local-pool job, the way the Container Runtime's launcher runs an ML Job (stdlib only).
+"""Runs one local-pool job the way the Container Runtime's launcher runs an ML Job (stdlib only).
 
 `python <job_dir>/system/mljobs_launcher.py <job_dir>` (the backend copies this file and netguard.py into the
 job's `system/` folder, like the stage's `system/` scripts) does, in order:
 
 1. status RUNNING; environment: `MLRS_STAGE_MOUNT_PATH=<job_dir>`, `MLRS_PAYLOAD_DIR=app`,
-   `MLRS_STAGE_RESULT_PATH=<job_dir>/output`, then the plan's env vars, then `MLRS_SUBMITTED_TARGET_INSTANCES`.
+   `MLRS_STAGE_RESULT_PATH=<job_dir>/output`, then the plan's env vars, then
+   `MLRS_SUBMITTED_TARGET_INSTANCES`.
 2. setup (shown only in verbose logs): when the job has pip requirements, check that its EAIs reach the
    package index -- otherwise fail like Snowflake does when pip cannot reach PyPI, naming the EAI to add --
    then create `<job_dir>/venv` (system site packages visible) and `pip install` into it under the network
@@ -59,7 +60,7 @@ LOG_FILE = "instance-0.log"
 LAUNCHER_NAME = "mljobs_launcher.py"
 NETGUARD_NAME = "mljobs_netguard.py"
 
-SITECUSTOMIZE = '''"""mljobs local pool: install the job's network guard in every Python process of the job (generated)."""
+SITECUSTOMIZE = '''"""mljobs local pool: the job's network guard in each Python process (generated)."""
 import importlib.util as _u
 import os as _os
 import sys as _sys
@@ -167,7 +168,7 @@ def _proc_stat(pid: int) -> list[str] | None:
 
 
 def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
-    """Whether `pid` still runs the process that had `start_ticks` (a reused pid or a zombie counts as gone)."""
+    """Whether `pid` still runs the process that had `start_ticks` (reused pid or zombie: gone)."""
     if not pid:
         return False
     if os.path.isdir("/proc/self"):
@@ -205,7 +206,7 @@ def group_alive(pgid: int) -> bool:
 
 
 def reap(job_dir: Path, pgid: int, grace: float) -> None:
-    """After a cancel: wait `grace` seconds for the job's process group to exit, SIGKILL it, mark CANCELLED."""
+    """After a cancel: wait `grace` s for the job's process group to exit, SIGKILL it, mark CANCELLED."""
     deadline = time.monotonic() + grace
     while group_alive(pgid) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -259,7 +260,11 @@ def _pip_config_index_hosts() -> list[str]:
     urls: list[str] = []
     for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         urls.extend(os.environ.get(var, "").split())
-    files = [Path("/etc/pip.conf"), Path.home() / ".config" / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf"]
+    files = [
+        Path("/etc/pip.conf"),
+        Path.home() / ".config" / "pip" / "pip.conf",
+        Path.home() / ".pip" / "pip.conf",
+    ]
     if os.environ.get("PIP_CONFIG_FILE"):
         files.append(Path(os.environ["PIP_CONFIG_FILE"]))
     for path in files:
@@ -279,7 +284,7 @@ def _pip_config_index_hosts() -> list[str]:
 
 
 def _requirement_indexes(lines: list[str]) -> tuple[list[str], bool]:
-    """(index hosts named by `--index-url`/`--extra-index-url` options, whether PyPI is still the main index)."""
+    """(index hosts named by `--index-url`/`--extra-index-url` options, whether PyPI stays the main index)."""
     hosts, pypi_main = [], True
     for line in lines:
         parts = line.replace("=", " ", 1).split() if line.startswith("-") else []
@@ -306,7 +311,9 @@ def check_index_access(launch: dict[str, Any], lines: list[str]) -> str | None:
     for host, port in needed:
         if policy.allows(host, port):
             continue
-        would = sorted(n for n, rules in policy.known_eais.items() if netguard.host_allowed(rules, host, port))
+        would = sorted(
+            n for n, rules in policy.known_eais.items() if netguard.host_allowed(rules, host, port)
+        )
         fix = f"add {' or '.join(would)}" if would else f"add an EAI whose network rule allows {host}"
         what = "PyPI access" if host in PYPI_HOSTS else f"access to {host}"
         return f"pip_requirements need {what}, but none of the job's EAIs [{job}] allows {host}; {fix}"
@@ -335,9 +342,13 @@ def create_venv(venv: Path) -> Path:
         ).stdout.strip()
         parents = [p for p in site.getsitepackages() if os.path.isdir(p)]
         Path(site_dirs, "_mljobs_parent_env.pth").write_text("\n".join(parents) + "\n", encoding="utf-8")
-    has_pip = subprocess.run([str(python), "-c", "import pip"], capture_output=True).returncode == 0
+    has_pip = (
+        subprocess.run([str(python), "-c", "import pip"], capture_output=True, check=False).returncode == 0
+    )
     if not has_pip:
-        subprocess.run([str(python), "-m", "ensurepip", "--default-pip"], check=True, stdin=subprocess.DEVNULL)
+        subprocess.run(
+            [str(python), "-m", "ensurepip", "--default-pip"], check=True, stdin=subprocess.DEVNULL
+        )
     return python
 
 
@@ -385,7 +396,9 @@ def setup_phase(job_dir: Path, launch: dict[str, Any]) -> int | None:
     problem = check_index_access(launch, all_lines)
     if problem:
         _say(f"ERROR: {problem}")
-        _say("ERROR: Could not install the job's requirements: the package index is unreachable from this job.")
+        _say(
+            "ERROR: Could not install the job's requirements: the package index is unreachable from this job."
+        )
         return _finish_failed(job_dir, "PipInstallError", problem)
     extra = _pip_config_index_hosts()
     if launch.get("artifact_repositories"):
@@ -394,14 +407,26 @@ def setup_phase(job_dir: Path, launch: dict[str, Any]) -> int | None:
     _say(f"mljobs: creating the job environment {job_dir / 'venv'}")
     started = time.monotonic()
     python = create_venv(job_dir / "venv")
-    pip_cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", str(req_path)]
+    pip_cmd = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-r",
+        str(req_path),
+    ]
     if req_file:
         pip_cmd += ["-r", str(job_dir / "app" / str(req_file))]
     _say("mljobs: " + " ".join(pip_cmd[1:]))
-    rc = subprocess.run(pip_cmd, env=_guarded_env(job_dir, config), stdin=subprocess.DEVNULL).returncode
+    guarded = _guarded_env(job_dir, config)
+    rc = subprocess.run(pip_cmd, env=guarded, stdin=subprocess.DEVNULL, check=False).returncode
     if rc != 0:
         return _finish_failed(
-            job_dir, "PipInstallError", f"pip install of the job's requirements failed (exit {rc}); see the verbose logs"
+            job_dir,
+            "PipInstallError",
+            f"pip install of the job's requirements failed (exit {rc}); see the verbose logs",
         )
     _say(f"mljobs: requirements installed in {time.monotonic() - started:.1f}s")
     sys.stdout.flush()
@@ -425,7 +450,9 @@ def _type_name(obj_type: type) -> str:
     return f"{obj_type.__module__}.{obj_type.__qualname__}"
 
 
-def write_result(job_dir: Path, *, success: bool, value: Any = None, exc: BaseException | None = None) -> None:
+def write_result(
+    job_dir: Path, *, success: bool, value: Any = None, exc: BaseException | None = None
+) -> None:
     """Write `result.json` in the ResultDTO shape; non-JSON values go to `result_extra.pkl` beside it."""
     dto: dict[str, Any] = {
         "kind": "result",
@@ -466,7 +493,7 @@ def write_result(job_dir: Path, *, success: bool, value: Any = None, exc: BaseEx
 
 
 def _finish_failed(job_dir: Path, kind: str, message: str) -> int:
-    """End the job FAILED before user code ran (setup or launcher fault), with `kind: message` as its error."""
+    """End the job FAILED before user code ran (setup or launcher fault) with `kind: message` as error."""
     dto = {
         "kind": "result",
         "success": False,
@@ -505,7 +532,8 @@ def run_user_code(job_dir: Path, launch: dict[str, Any], args: list[str]) -> Any
         return _load_function(entry, str(launch["function_name"]))(*args)
     if entry.suffix != ".py":
         # Like the runtime launcher: a non-Python entrypoint runs as a program.
-        rc = subprocess.run([str(entry) if entry.exists() else str(launch["entrypoint"]), *args]).returncode
+        program = str(entry) if entry.exists() else str(launch["entrypoint"])
+        rc = subprocess.run([program, *args], check=False).returncode
         if rc != 0:
             raise RuntimeError(f"{launch['entrypoint']} exited with status {rc}")
         return None
@@ -517,7 +545,9 @@ def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     """Guard the network, run the user code between the banners, record the result; the exit code."""
     config = _write_guard_files(job_dir, launch, [], "job")
     netguard.install(netguard.load_policy(str(config)))
-    os.environ.update({k: v for k, v in _guarded_env(job_dir, config).items() if k in ("PYTHONPATH", netguard.CONFIG_ENV)})
+    os.environ.update(
+        {k: v for k, v in _guarded_env(job_dir, config).items() if k in ("PYTHONPATH", netguard.CONFIG_ENV)}
+    )
     args = expand_args([str(a) for a in launch.get("args") or []], dict(os.environ))
     app = job_dir / "app"
     os.chdir(app)
@@ -543,7 +573,11 @@ def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     _say(LOG_END_MSG)
     message = None if success else f"{type(error).__name__}: {error}"
     update_status(
-        job_dir, "DONE" if success else "FAILED", finished_at=time.time(), exit_code=0 if success else 1, message=message
+        job_dir,
+        "DONE" if success else "FAILED",
+        finished_at=time.time(),
+        exit_code=0 if success else 1,
+        message=message,
     )
     return 0 if success else 1
 
@@ -573,9 +607,14 @@ def main(argv: list[str] | None = None) -> int:
                 started_at=time.time(),
             )
             if record.get("status") != "RUNNING":  # cancelled before it started
-                update_status(job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=time.time())
+                update_status(
+                    job_dir, "CANCELLED", only_from=frozenset({"CANCELLING"}), finished_at=time.time()
+                )
                 return EXIT_CANCELLED
-            _say(f"mljobs local pool: job {launch.get('job_id')} (pid {os.getpid()}, python {sys.version.split()[0]})")
+            _say(
+                f"mljobs local pool: job {launch.get('job_id')} "
+                f"(pid {os.getpid()}, python {sys.version.split()[0]})"
+            )
             for warning in launch.get("warnings") or []:
                 _say(f"WARNING: {warning}")
             os.environ.update(job_environment(job_dir, launch))
@@ -591,7 +630,11 @@ def main(argv: list[str] | None = None) -> int:
         message = "cancelled" if cancelled else "terminated by SIGTERM"
         write_result(job_dir, success=False, exc=RuntimeError(f"job {message}"))
         update_status(
-            job_dir, "CANCELLED" if cancelled else "FAILED", finished_at=time.time(), exit_code=EXIT_CANCELLED, message=message
+            job_dir,
+            "CANCELLED" if cancelled else "FAILED",
+            finished_at=time.time(),
+            exit_code=EXIT_CANCELLED,
+            message=message,
         )
         return EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - a launcher fault must still end the job with a reason

@@ -180,7 +180,8 @@ class GuardPolicy:
         job = ", ".join(sorted(self.job_eais)) or "none"
         would = sorted(name for name, rules in self.known_eais.items() if host_allowed(rules, host, port))
         if would:
-            hint = f"the local EAI {' or '.join(would)} allows it: add it to the job's external_access_integrations"
+            names = " or ".join(would)
+            hint = f"the local EAI {names} allows it: add it to the job's external_access_integrations"
         else:
             hint = (
                 "no local EAI allows it: add the host to an EAI in the local EAI config "

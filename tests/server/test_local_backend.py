@@ -1,4 +1,4 @@
-"""Local pool backend with real job processes: results, logs, failures, cancel, network guard, pip, crashes."""
+"""Local pool backend with real job processes: results, logs, failures, cancel, guard, pip, crashes."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def wait_terminal(backend: LocalBackend, job_id: str, timeout: float = 20.0) -> 
         if status.terminal:
             return status
         time.sleep(0.05)
-    raise AssertionError(f"{job_id} still {backend.status(job_id)} after {timeout}s:\n{backend.logs(job_id, verbose=True)}")
+    raise AssertionError(
+        f"{job_id} still {backend.status(job_id)} after {timeout}s:\n{backend.logs(job_id, verbose=True)}"
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -86,7 +88,11 @@ def test_submit__return_dict_outputs_args__round_trip(backend: LocalBackend, wri
         __return__ = {"accuracy": 0.93, "argv": sys.argv[1:], "nested": {"epochs": [1, 2]}}
         """,
     )
-    plan = make_plan(path, args=("--out", "$MLRS_STAGE_RESULT_PATH/ckpt", "${MLRS_PAYLOAD_DIR}"), env_vars=(("GREETING", "hi"),))
+    plan = make_plan(
+        path,
+        args=("--out", "$MLRS_STAGE_RESULT_PATH/ckpt", "${MLRS_PAYLOAD_DIR}"),
+        env_vars=(("GREETING", "hi"),),
+    )
     started = time.monotonic()
     job_id = backend.submit(plan)
     submit_seconds = time.monotonic() - started
@@ -96,7 +102,11 @@ def test_submit__return_dict_outputs_args__round_trip(backend: LocalBackend, wri
     result = backend.result(job_id)
     job_dir = Path(backend.info(job_id).extra["job_dir"])
     assert result.success
-    assert result.value == {"accuracy": 0.93, "argv": ["--out", f"{job_dir}/output/ckpt", "app"], "nested": {"epochs": [1, 2]}}
+    assert result.value == {
+        "accuracy": 0.93,
+        "argv": ["--out", f"{job_dir}/output/ckpt", "app"],
+        "nested": {"epochs": [1, 2]},
+    }
     assert result.artifacts == (str(job_dir / "output" / "model.txt"),)
     logs = backend.logs(job_id)
     assert "training with" in logs and "cwd is app: True greeting: hi" in logs
@@ -132,7 +142,7 @@ def test_submit__failing_script__failed_with_traceback(backend: LocalBackend, wr
 
 @pytest.mark.slow
 def test_submit__non_json_value__pickled_and_loaded(backend: LocalBackend, write_tree) -> None:
-    """A value JSON cannot hold exactly (a tuple and a set) round-trips through the pickle beside the result."""
+    """A value JSON cannot hold exactly (a tuple, a set) round-trips through the pickle beside the result."""
     path = script(write_tree, "vals.py", "__return__ = {'pair': (1, 2), 'tags': {'a', 'b'}}\n")
     job_id = backend.submit(make_plan(path))
     assert wait_terminal(backend, job_id) is JobStatus.DONE
@@ -161,7 +171,9 @@ def test_submit__directory_remote_function__called_with_args(backend: LocalBacke
     assert wait_terminal(backend, job_id) is JobStatus.DONE, backend.logs(job_id, verbose=True)
     assert backend.result(job_id).value == "abab"
     app = Path(backend.info(job_id).extra["job_dir"]) / "app"
-    assert (app / "helper.py").is_file() and not (app / ".git").exists() and not (app / "__pycache__").exists()
+    assert (
+        (app / "helper.py").is_file() and not (app / ".git").exists() and not (app / "__pycache__").exists()
+    )
 
 
 @pytest.mark.slow
@@ -214,7 +226,7 @@ def test_cancel__job_ignores_sigterm__killed_after_grace(write_tree) -> None:
 
 @pytest.mark.slow
 def test_submit__blocked_host__guard_message_in_result_and_logs(backend: LocalBackend, write_tree) -> None:
-    """A connection to a host outside the job's EAIs is refused before DNS, naming the EAI that would allow it."""
+    """A host outside the job's EAIs is refused before DNS, naming the EAI that would allow it."""
     path = script(
         write_tree,
         "fetch.py",
@@ -251,16 +263,21 @@ def test_submit__child_python_process__also_guarded(backend: LocalBackend, write
 
 
 @pytest.mark.slow
-def test_submit__pip_requirements_without_pypi_eai__fails_fast_naming_eai(backend: LocalBackend, write_tree) -> None:
+def test_submit__pip_requirements_without_pypi_eai__fails_fast_naming_eai(
+    backend: LocalBackend, write_tree
+) -> None:
     """Requirements without a PyPI EAI fail like Snowflake's pip step, naming PYPI_EAI, with no network."""
     path = script(write_tree, "needs.py", "import pyjokes\n")
     started = time.monotonic()
-    job_id = backend.submit(make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("GITHUB_EAI",)))
+    job_id = backend.submit(
+        make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("GITHUB_EAI",))
+    )
     assert wait_terminal(backend, job_id) is JobStatus.FAILED
     assert time.monotonic() - started < 10
     result = backend.result(job_id)
-    assert "pip_requirements need PyPI access, but none of the job's EAIs [GITHUB_EAI] allows pypi.org; add PYPI_EAI" in (
-        result.error or ""
+    assert (
+        "pip_requirements need PyPI access, but none of the job's EAIs [GITHUB_EAI] allows pypi.org; "
+        "add PYPI_EAI" in (result.error or "")
     )
     verbose = backend.logs(job_id, verbose=True)
     assert "add PYPI_EAI" in verbose and "ML job started" not in verbose
@@ -276,7 +293,9 @@ def _index_reachable() -> bool:
 
 
 @pytest.mark.slow
-def test_submit__pip_requirements_with_pypi_eai__installed_in_job_venv(backend: LocalBackend, write_tree) -> None:
+def test_submit__pip_requirements_with_pypi_eai__installed_in_job_venv(
+    backend: LocalBackend, write_tree
+) -> None:
     """With PYPI_EAI the requirement is installed into the job's venv (guarded) and importable by the job."""
     if not _index_reachable():
         pytest.skip("the package index (pypi.org) is unreachable from this machine")
@@ -288,7 +307,9 @@ def test_submit__pip_requirements_with_pypi_eai__installed_in_job_venv(backend: 
         __return__ = {"module": pyjokes.__file__, "prefix": sys.prefix}
         """,
     )
-    job_id = backend.submit(make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("PYPI_EAI",)))
+    job_id = backend.submit(
+        make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("PYPI_EAI",))
+    )
     status = wait_terminal(backend, job_id, timeout=40)
     assert status is JobStatus.DONE, backend.logs(job_id, verbose=True)
     job_dir = Path(backend.info(job_id).extra["job_dir"])
@@ -352,7 +373,9 @@ def test_submit__three_concurrent_jobs__all_done_independently(backend: LocalBac
 @pytest.mark.slow
 def test_submit__target_instances_2__one_node_with_warning(backend: LocalBackend, write_tree) -> None:
     """target_instances > 1 runs one instance and says so in the logs and in JobInfo.extra."""
-    path = script(write_tree, "dist.py", "import os\n__return__ = os.environ['MLRS_SUBMITTED_TARGET_INSTANCES']\n")
+    path = script(
+        write_tree, "dist.py", "import os\n__return__ = os.environ['MLRS_SUBMITTED_TARGET_INSTANCES']\n"
+    )
     job_id = backend.submit(make_plan(path, target_instances=2))
     assert wait_terminal(backend, job_id) is JobStatus.DONE
     info = backend.info(job_id)
@@ -372,13 +395,17 @@ def test_submit__min_instances_2__refused(backend: LocalBackend, write_tree) -> 
 @pytest.mark.parametrize(
     ("overrides", "needle"),
     [
-        pytest.param({"external_access_integrations": ("NOPE_EAI",)}, "NOPE_EAI do not exist locally", id="unknown_eai"),
+        pytest.param(
+            {"external_access_integrations": ("NOPE_EAI",)}, "NOPE_EAI do not exist locally", id="unknown_eai"
+        ),
         pytest.param({"compute_pool": "GPU_POOL"}, "one compute pool, LOCAL", id="other_pool"),
         pytest.param({"source": "@STAGE/path"}, "not a local file or folder", id="stage_source"),
         pytest.param({"method": SubmitMethod.REMOTE}, "function_name", id="remote_without_function"),
     ],
 )
-def test_submit__bad_plan__usage_error(backend: LocalBackend, write_tree, overrides: dict[str, Any], needle: str) -> None:
+def test_submit__bad_plan__usage_error(
+    backend: LocalBackend, write_tree, overrides: dict[str, Any], needle: str
+) -> None:
     """Plans the local pool cannot run are refused with a message saying why."""
     path = script(write_tree, "ok.py", "pass\n")
     with pytest.raises(UsageError, match=needle):
@@ -411,7 +438,7 @@ def test_status__unknown_or_hostile_id__not_found(backend: LocalBackend, job_id:
 
 
 def test_facts__machine_with_gpu_probe__one_local_pool() -> None:
-    """facts() describes this machine as pool LOCAL with a LOCAL_<n>CPU_<m>GIB[_GPU] family and the local EAIs."""
+    """facts(): this machine as pool LOCAL, a LOCAL_<n>CPU_<m>GIB[_GPU] family and the local EAIs."""
     backend = LocalBackend(Settings(), gpu_probe=lambda: GpuInfo(2, "NVIDIA A10G", 48.0))
     facts = backend.facts()
     (pool,) = facts.pools
@@ -464,7 +491,9 @@ def test_submit__submitting_process_exits__job_still_finishes(backend: LocalBack
     import sys
 
     path = script(write_tree, "later.py", "import time\ntime.sleep(0.7)\n__return__ = 'survived'\n")
-    proc = subprocess.run([sys.executable, "-c", _SUBMITTER, str(path)], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SUBMITTER, str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
     job_id = proc.stderr.strip().splitlines()[-1]
     assert proc.returncode == 0 and backend.status(job_id) in {JobStatus.PENDING, JobStatus.RUNNING}
     assert wait_terminal(backend, job_id) is JobStatus.DONE

@@ -28,12 +28,18 @@ from mljobs.server.runner.netguard import GuardPolicy, RuleSyntaxError, host_all
         pytest.param("api.example.com:8443", "api.example.com", 443, False, id="explicit_port_only__blocked"),
         pytest.param("db.example.com:0", "db.example.com", 5432, True, id="port_zero_any_port__allowed"),
         pytest.param("x.example.com:8000-8100", "x.example.com", 8050, True, id="port_range_inside__allowed"),
-        pytest.param("x.example.com:8000-8100", "x.example.com", 8101, False, id="port_range_outside__blocked"),
+        pytest.param(
+            "x.example.com:8000-8100", "x.example.com", 8101, False, id="port_range_outside__blocked"
+        ),
         pytest.param("*.hf.co", "cdn-lfs.hf.co", 443, True, id="wildcard_one_label__allowed"),
         pytest.param("*.hf.co", "a.b.hf.co", 443, False, id="wildcard_never_spans_dots__blocked"),
         pytest.param("*.hf.co", "hf.co", 443, False, id="wildcard_needs_a_label__blocked"),
-        pytest.param("snowflake-*.google.com", "snowflake-eu1.google.com", 443, True, id="infix_wildcard__allowed"),
-        pytest.param("snowflake-*.google.com", "other.google.com", 443, False, id="infix_wildcard_prefix__blocked"),
+        pytest.param(
+            "snowflake-*.google.com", "snowflake-eu1.google.com", 443, True, id="infix_wildcard__allowed"
+        ),
+        pytest.param(
+            "snowflake-*.google.com", "other.google.com", 443, False, id="infix_wildcard_prefix__blocked"
+        ),
         pytest.param("0.0.0.0", "anything.example.org", 443, True, id="all_hosts_on_443__allowed"),
         pytest.param("0.0.0.0", "anything.example.org", 22, False, id="all_hosts_not_other_ports__blocked"),
         pytest.param("0.0.0.0:80", "anything.example.org", 80, True, id="all_hosts_port_80__allowed"),
@@ -82,7 +88,9 @@ def _policy(job: dict[str, list[str]], known: dict[str, list[str]]) -> GuardPoli
 
 def test_refusal__known_eai_allows__names_it() -> None:
     """The refusal names the host, the job's EAIs and the local EAI that would allow the host."""
-    policy = _policy({"PYPI_EAI": ["pypi.org"]}, {"PYPI_EAI": ["pypi.org"], "HUGGINGFACE_EAI": ["huggingface.co"]})
+    policy = _policy(
+        {"PYPI_EAI": ["pypi.org"]}, {"PYPI_EAI": ["pypi.org"], "HUGGINGFACE_EAI": ["huggingface.co"]}
+    )
     assert not policy.allows("huggingface.co", 443)
     message = policy.refusal("huggingface.co", 443)
     assert "huggingface.co:443" in message
@@ -121,7 +129,10 @@ print(json.dumps(out))
 
 def test_install__blocked_hosts__refused_before_dns(tmp_path: Path) -> None:
     """Installed in a process: create_connection/getaddrinfo/connect refuse other hosts, loopback works."""
-    config = {"job_eais": {"PYPI_EAI": ["pypi.org"]}, "known_eais": {"PYPI_EAI": ["pypi.org"], "WEB": ["example.com"]}}
+    config = {
+        "job_eais": {"PYPI_EAI": ["pypi.org"]},
+        "known_eais": {"PYPI_EAI": ["pypi.org"], "WEB": ["example.com"]},
+    }
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CHILD), json.dumps(config)],
         capture_output=True,

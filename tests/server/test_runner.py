@@ -38,7 +38,8 @@ def test_expand_args__table__expected(arg: str, expected: str) -> None:
 def test_job_environment__user_vars__after_system_but_not_instance_count(tmp_path: Path) -> None:
     """User env vars override system ones (as on Snowflake) except MLRS_SUBMITTED_TARGET_INSTANCES."""
     env = launcher.job_environment(
-        tmp_path, {"env_vars": {"MLRS_PAYLOAD_DIR": "custom", "MLRS_SUBMITTED_TARGET_INSTANCES": "9", "A": "1"}}
+        tmp_path,
+        {"env_vars": {"MLRS_PAYLOAD_DIR": "custom", "MLRS_SUBMITTED_TARGET_INSTANCES": "9", "A": "1"}},
     )
     assert env["MLRS_STAGE_RESULT_PATH"] == str(tmp_path / "output")
     assert env["MLRS_STAGE_MOUNT_PATH"] == str(tmp_path)
@@ -59,15 +60,22 @@ def test_job_environment__user_vars__after_system_but_not_instance_count(tmp_pat
         pytest.param(
             {"job_eais": {"ONLY_INDEX": ["pypi.org"]}},
             ["six"],
-            "pip_requirements need PyPI access, but none of the job's EAIs [ONLY_INDEX] allows files.pythonhosted.org; "
+            "pip_requirements need PyPI access, but none of the job's EAIs [ONLY_INDEX] allows "
+            "files.pythonhosted.org; "
             "add PYPI_EAI",
             id="index_without_files_host__names_files_host",
         ),
-        pytest.param({"job_eais": {}, "artifact_repositories": ["snowflake.snowpark.pypi_shared_repository"]}, ["six"], None, id="artifact_repository__ok"),
+        pytest.param(
+            {"job_eais": {}, "artifact_repositories": ["snowflake.snowpark.pypi_shared_repository"]},
+            ["six"],
+            None,
+            id="artifact_repository__ok",
+        ),
         pytest.param(
             {"job_eais": PYPI},
             ["--index-url https://private.example.com/simple", "six"],
-            "pip_requirements need access to private.example.com, but none of the job's EAIs [PYPI_EAI] allows "
+            "pip_requirements need access to private.example.com, but none of the job's EAIs [PYPI_EAI] "
+            "allows "
             "private.example.com; add PRIVATE_EAI",
             id="private_index__names_private_eai",
         ),
@@ -80,13 +88,16 @@ def test_job_environment__user_vars__after_system_but_not_instance_count(tmp_pat
         pytest.param(
             {"job_eais": PYPI},
             ["--extra-index-url https://nowhere.example.org/simple", "six"],
-            "pip_requirements need access to nowhere.example.org, but none of the job's EAIs [PYPI_EAI] allows "
+            "pip_requirements need access to nowhere.example.org, but none of the job's EAIs [PYPI_EAI] "
+            "allows "
             "nowhere.example.org; add an EAI whose network rule allows nowhere.example.org",
             id="extra_index_unknown__no_eai_would",
         ),
     ],
 )
-def test_check_index_access__table__expected(launch: dict[str, Any], lines: list[str], expected: str | None) -> None:
+def test_check_index_access__table__expected(
+    launch: dict[str, Any], lines: list[str], expected: str | None
+) -> None:
     """Requirements need the index hosts in the job's EAIs; the message names the EAI that would help."""
     assert launcher.check_index_access({"known_eais": KNOWN, **launch}, lines) == expected
 
@@ -122,7 +133,11 @@ def test_write_result__unpicklable__serialize_error(tmp_path: Path) -> None:
     """A value that cannot be pickled is reported in serialize_error, not raised."""
     launcher.write_result(tmp_path, success=True, value=lambda: 1)
     dto = _dto(tmp_path)
-    assert dto["success"] and dto["protocol"] is None and "lambda" in dto["serialize_error"].lower() + dto["metadata"]["repr"]
+    assert (
+        dto["success"]
+        and dto["protocol"] is None
+        and "lambda" in dto["serialize_error"].lower() + dto["metadata"]["repr"]
+    )
 
 
 def test_write_result__exception__type_message_traceback(tmp_path: Path) -> None:
@@ -139,7 +154,10 @@ def test_write_result__exception__type_message_traceback(tmp_path: Path) -> None
 def test_update_status__terminal__never_overwritten(tmp_path: Path) -> None:
     """Once DONE, a late CANCELLING (or anything) does not change the record; only_from guards transitions."""
     launcher.update_status(tmp_path, "PENDING", job_id="J")
-    assert launcher.update_status(tmp_path, "CANCELLED", only_from=frozenset({"CANCELLING"}))["status"] == "PENDING"
+    assert (
+        launcher.update_status(tmp_path, "CANCELLED", only_from=frozenset({"CANCELLING"}))["status"]
+        == "PENDING"
+    )
     launcher.update_status(tmp_path, "RUNNING")
     launcher.update_status(tmp_path, "DONE", exit_code=0)
     assert launcher.update_status(tmp_path, "CANCELLING")["status"] == "DONE"
@@ -173,12 +191,28 @@ def test_sitecustomize_guard__pip_subprocess__blocked_before_dns(tmp_path: Path)
     env = launcher._guarded_env(job_dir, config)
     env.pop("PIP_FIND_LINKS", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0", "--timeout", "3",
-         "--isolated", "--index-url", "https://pypi.org/simple", "-d", str(tmp_path / "dl"), "pyjokes"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--retries",
+            "0",
+            "--timeout",
+            "3",
+            "--isolated",
+            "--index-url",
+            "https://pypi.org/simple",
+            "-d",
+            str(tmp_path / "dl"),
+            "pyjokes",
+        ],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert proc.returncode != 0
     assert "mljobs network guard" in proc.stdout + proc.stderr
