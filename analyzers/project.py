@@ -9,6 +9,7 @@ input as a whole raises `AnalysisInputError` (see `open_project`).
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import logging
 import os
@@ -317,10 +318,13 @@ def _python2_hint(text: str, exc: SyntaxError) -> str | None:
 
 def parse_python(text: str, path: str, module: str = "") -> tuple[SourceFile | None, tuple[Problem, ...]]:
     """Parse Python source text into a SourceFile; a syntax error is a Problem (with a Python 2 hint)."""
+    gc_was_enabled = gc.isenabled()
     try:
         with warnings.catch_warnings():
             # invalid escape sequences etc. in user code must not reach our stderr
             warnings.simplefilter("ignore")
+            # an AST has no reference cycles, so collecting while building it only costs time (~20%)
+            gc.disable()
             tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         line = exc.lineno or 1
@@ -331,6 +335,9 @@ def parse_python(text: str, path: str, module: str = "") -> tuple[SourceFile | N
         return None, (Problem(Location(path, line, max((exc.offset or 1) - 1, 0)), message),)
     except (ValueError, RecursionError, MemoryError) as exc:
         return None, (Problem(Location(path, 1), f"cannot be parsed ({type(exc).__name__}); file not analysed"),)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return SourceFile(path=path, text=text, tree=tree, module=module), ()
 
 

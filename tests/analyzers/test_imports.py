@@ -108,6 +108,22 @@ CASES = [
                   ("dynamic", "plugins", (), 1, 3, False, True)],
                  id="aliased_import_module_relative__level_and_nested"),
     pytest.param("x = 'import os'  # import sys\n", [], id="import_in_string_or_comment__ignored"),
+    pytest.param("""
+        match cmd:
+            case "train":
+                import torch
+            case _:
+                for x in y:
+                    while x:
+                        import sklearn
+        """,
+                 [("import", "torch", (), 0, 3, False, False), ("import", "sklearn", (), 0, 7, False, False)],
+                 id="match_loops__statement_bodies_walked"),
+    pytest.param("""
+        @decorate(lambda: __import__("plugins.x"))
+        def f():
+            pass
+        """, [("dynamic", "plugins.x", (), 0, 1, False, True)], id="dynamic_in_decorator_lambda__found_nested"),
 ]
 
 
