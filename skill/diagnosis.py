@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from .eai import host_matches
 from .facts import AccountFacts, FamilyKind, InstanceFamily
 from .families import family_table, lookup_family
 from .identifiers import InvalidIdentifier, validate_identifier
@@ -270,13 +271,11 @@ def _pypi_changes(plan: JobPlan | None, facts: AccountFacts | None) -> list[Plan
 def _covering_eai(host: str, facts: AccountFacts | None) -> str | None:
     if not facts:
         return None
-    from .eai import host_allowed  # local import: eai imports plan-level modules
-
     for eai in facts.eais:
         if not eai.enabled:
             continue
         for rule in eai.rules:
-            if rule.values and any(host_allowed(host, 443, value) for value in rule.values):
+            if rule.values and any(host_matches(value, host) for value in rule.values):
                 return eai.name
     return None
 

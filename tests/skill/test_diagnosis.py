@@ -1,0 +1,196 @@
+"""Diagnosis: every catalog entry matches a realistic log excerpt and proposes a concrete plan change."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mljobs.analyzers.model import SubmitMethod
+from mljobs.skill.diagnosis import diagnose, load_error_catalog, parse_catalog
+from mljobs.skill.facts import AccountFacts, ComputePool, ExternalAccessIntegration, NetworkRuleInfo
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.knowledge import KnowledgeError
+
+PLAN = JobPlan(
+    backend="snowflake", method=SubmitMethod.SUBMIT_FILE, source="/p/train.py", entrypoint="train.py",
+    compute_pool="CPU_POOL", stage_name="@DB.SCH.PAYLOAD", name="TRAIN", database="DB", schema="SCH",
+    instance_family="CPU_X64_S",
+)
+FACTS = AccountFacts(
+    backend="snowflake", role="DATA_SCIENTIST",
+    pools=(ComputePool("CPU_POOL", "ACTIVE", "CPU_X64_S"), ComputePool("BIG_MEM", "IDLE", "HIGHMEM_X64_S"),
+           ComputePool("GPU_POOL", "IDLE", "GPU_NV_S")),
+    eais=(
+        ExternalAccessIntegration("PYPI_EAI", True, (NetworkRuleInfo("SNOWFLAKE.EXTERNAL_ACCESS.PYPI_RULE",
+                                                                      ("pypi.org", "files.pythonhosted.org")),)),
+        ExternalAccessIntegration("HF_EAI", True, (NetworkRuleInfo("DB.SCH.HF", ("huggingface.co", "*.huggingface.co")),)),
+    ),
+)
+
+PIP_LOG = """\
+Collecting catboost==1.2.5
+  WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/catboost/
+ERROR: Could not find a version that satisfies the requirement catboost==1.2.5 (from versions: none)
+ERROR: No matching distribution found for catboost==1.2.5
+"""
+MODULE_LOG = """\
+--------------------------------
+ML job started
+--------------------------------
+Traceback (most recent call last):
+  File "/mnt/job_stage/app/train.py", line 4, in <module>
+    import cv2
+ModuleNotFoundError: No module named 'cv2'
+"""
+HF_LOG = """\
+Traceback (most recent call last):
+  File "/mnt/job_stage/app/train.py", line 12, in <module>
+    tok = AutoTokenizer.from_pretrained("bert-base-uncased")
+requests.exceptions.ConnectionError: (MaxRetryError("HTTPSConnectionPool(host='huggingface.co', port=443): Max retries exceeded with url: /bert-base-uncased/resolve/main/config.json (Caused by NameResolutionError(\\"<urllib3.connection.HTTPSConnection object>: Failed to resolve 'huggingface.co' ([Errno -3] Temporary failure in name resolution)\\"))"), '(Request ID: 1)')
+"""
+WANDB_LOG = "wandb: Network error (ConnectionError), entering retry loop.\nrequests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.wandb.ai', port=443): Max retries exceeded with url: /graphql\n"
+OOM_LOG = "Epoch 3/10\nKilled\n"
+GPU_OOM_LOG = "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 22.19 GiB\n"
+CUDA_LOG = '  File "train.py", line 30, in <module>\n    model.cuda()\nAssertionError: Torch not compiled with CUDA enabled\n'
+GRANT_LOG = "snowflake.snowpark.exceptions.SnowparkSQLException: (1304): 003001 (42501): SQL access control error: Insufficient privileges to operate on schema 'ML_DB.PUBLIC'\n"
+FILE_LOG = "Traceback (most recent call last):\n  File \"/mnt/job_stage/app/train.py\", line 9\nFileNotFoundError: [Errno 2] No such file or directory: 'data/train.csv'\n"
+VERSION_LOG = "snowflake.ml.jobs._interop.protocols.VersionMismatchError: Load failed due to incompatibility: cloudpickle version mismatch: payload=3.1.1, current=2.2.1; Python version mismatch: payload=3.10, current=3.11\n"
+IMAGE_LOG = "Failed to retrieve image /snowflake/images/snowflake_images/st_plat/runtime/x86/runtime_image/snowbooks:1.8.0 from the image repository\n"
+NODES_LOG = "ValueError: The requested min_instances (8) exceeds the max_nodes (4) of compute pool 'CPU_POOL'. Reduce min_instances or increase max_nodes.\n"
+CONDA_LOG = "Custom conda environments not currently supported\n"
+GUARD_LOG = "ConnectionRefusedError: [Errno 111] mljobs network guard: outbound connection to api.openai.com:443 blocked (job EAIs: PYPI_EAI); no local EAI allows it\n"
+
+
+@pytest.mark.parametrize(
+    ("logs", "entry", "field", "value"),
+    [
+        pytest.param(PIP_LOG, "pip_no_index_access", "external_access_integrations", "PYPI_EAI", id="pip_without_pypi__adds_pypi_eai"),
+        pytest.param(MODULE_LOG, "module_not_found", "pip_requirements", "opencv-python", id="module_not_found__adds_distribution"),
+        pytest.param(HF_LOG, "dns_or_connection_failure", "external_access_integrations", "HF_EAI", id="huggingface_dns__adds_covering_eai"),
+        pytest.param(WANDB_LOG, "dns_or_connection_failure", "external_access_integrations", "<EAI allowing api.wandb.ai>", id="wandb_uncovered__asks_admin"),
+        pytest.param(OOM_LOG, "out_of_memory", "instance_family", "HIGHMEM_X64_S", id="oom_killed__highmem_family"),
+        pytest.param(GPU_OOM_LOG, "gpu_out_of_memory", "instance_family", None, id="gpu_oom__larger_gpu"),
+        pytest.param(CUDA_LOG, "cuda_unavailable", "compute_pool", "GPU_POOL", id="cuda_on_cpu_pool__gpu_pool"),
+        pytest.param(FILE_LOG, "local_file_missing", "method", "submit_directory", id="local_file__submit_directory"),
+        pytest.param(VERSION_LOG, "version_mismatch", "client_python", "3.11", id="pickle_mismatch__client_python"),
+        pytest.param(NODES_LOG, "not_enough_nodes", "target_instances", 1, id="min_instances__fewer_nodes"),
+        pytest.param(CONDA_LOG, "conda_environment", "payload", "environment.yml", id="conda__remove_environment_yml"),
+        pytest.param(GUARD_LOG, "network_blocked_local", "external_access_integrations", "<EAI allowing api.openai.com>", id="local_guard__names_host"),
+    ],
+)
+def test_diagnose__realistic_log__matches_entry_and_proposes_change(logs, entry, field, value) -> None:
+    """Each failure kind is recognised from its real-world text and fixed by a plan change."""
+    result = diagnose("FAILED", logs, plan=PLAN, facts=FACTS,
+                      distribution_of=lambda m: {"cv2": "opencv-python"}.get(m.split(".")[0]))
+    assert result.matched == entry, result
+    fields = {c.field: c.value for c in result.changes}
+    assert field in fields, result.changes
+    if value is not None:
+        assert fields[field] == value
+    assert result.evidence and result.evidence[0].startswith("line ")
+
+
+def test_diagnose__gpu_oom__picks_family_with_more_gpu_memory() -> None:
+    """A GPU OOM on GPU_NV_S (24 GB) proposes a family with more GPU memory."""
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "instance_family": "GPU_NV_S"})
+    result = diagnose("FAILED", GPU_OOM_LOG, plan=plan)
+    family = next(c.value for c in result.changes if c.field == "instance_family")
+    from mljobs.skill.families import lookup_family
+    assert lookup_family(family).gpu_memory_gib > 24
+
+
+def test_diagnose__privileges__gives_grant_sql_for_the_role() -> None:
+    """A 3001 on a schema yields the GRANTs an admin must run, for the current role."""
+    result = diagnose("FAILED", GRANT_LOG, plan=PLAN, facts=FACTS)
+    assert result.matched == "insufficient_privileges"
+    assert any("CREATE SERVICE" in s and "ML_DB.PUBLIC" in s and "DATA_SCIENTIST" in s for s in result.admin_sql)
+
+
+def test_diagnose__image_repository__admin_setup_sql() -> None:
+    """The legacy image-repository error suggests creating one."""
+    result = diagnose("FAILED", IMAGE_LOG)
+    assert result.matched == "image_repository_missing" and "CREATE IMAGE REPOSITORY" in result.admin_sql[0]
+
+
+def test_diagnose__uncovered_host__admin_sql_quotes_only_the_host() -> None:
+    """The proposed network rule holds exactly the host the job needed."""
+    result = diagnose("FAILED", WANDB_LOG, facts=FACTS)
+    assert "VALUE_LIST = ('api.wandb.ai')" in result.admin_sql[0]
+
+
+def test_diagnose__pip_failure_with_pypi_already_granted__no_duplicate_change() -> None:
+    """When the plan already has the PyPI EAI, diagnosis does not propose it again."""
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", PIP_LOG, plan=plan, facts=FACTS)
+    assert result.matched == "pip_no_index_access"
+    assert not [c for c in result.changes if c.value == "PYPI_EAI"]
+
+
+def test_diagnose__no_pypi_eai__offers_artifact_repository() -> None:
+    """Without any PyPI EAI the shared artifact repository is the fix that needs no admin."""
+    result = diagnose("FAILED", PIP_LOG, facts=AccountFacts(backend="snowflake"))
+    assert result.changes[0].field == "artifact_repositories"
+
+
+def test_diagnose__done__nothing_to_fix() -> None:
+    """A successful job is not diagnosed."""
+    assert diagnose("DONE", "").matched is None
+
+
+def test_diagnose__unknown_failure__quotes_last_error_line() -> None:
+    """Unmatched failures still point at the last error line."""
+    result = diagnose("FAILED", "step 1\nValueError: learning rate must be positive\n")
+    assert result.matched is None and "learning rate must be positive" in result.cause
+
+
+def test_diagnose__secret_in_log__redacted_in_evidence() -> None:
+    """A token printed by pip never reaches the diagnosis."""
+    log = "Looking in indexes: https://bob:t0ps3cret@pkgs.example.com/simple\nERROR: No matching distribution found for mylib\n"
+    result = diagnose("FAILED", log)
+    assert "t0ps3cret" not in repr(result)
+
+
+def test_diagnose__status_message__is_searched_too() -> None:
+    """The backend's status message (e.g. OOMKilled) counts as evidence."""
+    result = diagnose("FAILED", "", message="Container main terminated: OOMKilled (last_exit_code: 137)")
+    assert result.matched == "out_of_memory"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"entries": [{"id": "x", "patterns": ["("], "cause": "", "fix": "", "change": "resubmit"}]}, id="bad_regex"),
+        pytest.param({"entries": [{"id": "x", "patterns": ["a"], "cause": "", "fix": "", "change": "explode"}]}, id="unknown_change"),
+        pytest.param({"entries": [{"id": "x", "patterns": ["a"]}]}, id="missing_field"),
+    ],
+)
+def test_catalog__malformed__rejected(bad) -> None:
+    """A broken catalog entry is a KnowledgeError naming the entry, at load time."""
+    with pytest.raises(KnowledgeError, match="'x'"):
+        parse_catalog(bad)
+
+
+def test_catalog__every_entry_is_exercised_by_a_test() -> None:
+    """Guards against catalog entries that no realistic excerpt covers."""
+    source = textwrap.dedent(open(__file__).read())
+    for entry in load_error_catalog():
+        if entry.id in {"insufficient_privileges", "image_repository_missing"}:
+            continue
+        if entry.id in {"object_missing", "capacity_error", "maintenance_cancel"}:
+            continue  # covered in test_diagnose__more_entries below
+        assert f'"{entry.id}"' in source, entry.id
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        pytest.param("002003 (02000): SQL compilation error: Compute pool 'GPU_POOLX' does not exist or not authorized.", "object_missing", id="missing_pool"),
+        pytest.param("Compute pool is starting for the last 3 minutes. We have observed CAPACITY_ERROR.", "capacity_error", id="capacity"),
+        pytest.param("Job was cancelled during a maintenance window; resubmit.", "maintenance_cancel", id="maintenance"),
+        pytest.param("Timed out after 720s waiting for 4 instances, only 2 available", "not_enough_nodes", id="multi_node_timeout"),
+    ],
+)
+def test_diagnose__more_entries(text: str, entry: str) -> None:
+    """Status messages from the platform map to their entries."""
+    assert diagnose("FAILED", text).matched == entry
