@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from mljobs.server import cli
 from mljobs.server.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _only_analyze_verb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process runs load only this verb's module, so these tests do not depend on the other verbs."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("analyze_cmd",))
 
 
 def test_analyze_cmd__script__text_report(capsys) -> None:
