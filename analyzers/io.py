@@ -1,0 +1,770 @@
+"""Where a script puts its results and what local files it reads: per-file `scan_io`, merged by `summarize_io`.
+
+The job runs in a container with only the submitted files: outputs written to hard-coded local paths are lost
+unless they go under `MLRS_STAGE_RESULT_PATH`, and local inputs must travel with `submit_directory` or come
+from a stage. This pass finds output-path CLI options (argparse, click, typer, fire, HfArgumentParser), literal
+output and input paths, `__return__`, the `if __name__ == "__main__"` call and Snowpark session use.
+
+Paths are followed through simple string constants, f-strings, `+`, `os.path.join`, `pathlib` `/` and
+`__file__`-relative folders; a path whose first part is computed at run time (`args.out`) is not hard-coded
+and is not reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .model import Confidence, IoFinding, IoKind, IoReport
+from .names import attr_chain, literal_str
+from .source import SourceFile
+
+K = IoKind
+
+# --------------------------------------------------------------------------------------------------- patterns
+# The scan_io contract takes no rules table, so the call patterns live here, one table per direction.
+
+#: Option / parameter names that name an output location (after stripping dashes, "-" -> "_", lower case).
+_OUTPUT_NAME = re.compile(
+    r"^(?:(?:output|out|save|saved|export|checkpoint|checkpoints|ckpt|results?|artifacts?|logs?|logging|"
+    r"tensorboard|tb|work|exp|experiment|run|dump|pred|preds|predictions?|submission|figures?|plots?|"
+    r"model|models|best_model|final_model|trained_model)_?"
+    r"(?:dir|directory|path|folder|file|filename|root|prefix|to|location|uri|base|fname|name_or_dir)s?"
+    r"|output|outputs|out|outdir|savedir|logdir|workdir|artifacts|results|checkpoints|save_to|"
+    r"(?:output|out|save)_\w+|\w+_(?:output|out)(?:_(?:dir|path|file|folder))?|"
+    r"(?:save|output|export)_(?:model|weights|checkpoint)\w*)$"
+)
+#: ...but these are inputs or labels, never outputs.
+_NOT_OUTPUT = re.compile(r"(?:^|_)(?:input|in|data|train|test|valid|val|eval|source|src|load|resume|init|"
+                         r"pretrained|base|cache|config|name_or_path|name)(?:_|$)|^model_(?:name|id|type)$")
+
+#: Output-named keyword arguments of library calls: TrainingArguments(output_dir=...), Trainer(default_root_dir=...).
+_OUTPUT_KWS = frozenset({"output_dir", "logging_dir", "save_dir", "default_root_dir", "dirpath", "log_dir",
+                         "logdir", "save_path", "checkpoint_dir", "output_path", "project_dir", "save_to"})
+
+#: Calls that write: qualname -> (positional index of the path, keyword names).
+_WRITERS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "torch.save": (1, ("f",)), "torch.jit.save": (1, ("f",)), "torch.onnx.export": (2, ("f",)),
+    "joblib.dump": (1, ("filename",)), "numpy.save": (0, ("file",)), "numpy.savez": (0, ("file",)),
+    "numpy.savez_compressed": (0, ("file",)), "numpy.savetxt": (0, ("fname",)),
+    "matplotlib.pyplot.savefig": (0, ("fname",)), "os.makedirs": (0, ("name",)), "os.mkdir": (0, ("path",)),
+    "cv2.imwrite": (0, ("filename",)), "tensorflow.saved_model.save": (1, ("export_dir",)),
+    "safetensors.torch.save_file": (1, ("filename",)), "shutil.copy": (1, ("dst",)),
+    "shutil.copyfile": (1, ("dst",)), "shutil.copytree": (1, ("dst",)), "shutil.make_archive": (0, ("base_name",)),
+    "imageio.imwrite": (0, ("uri",)), "soundfile.write": (0, ("file",)), "scipy.io.savemat": (0, ("file_name",)),
+    "torch.utils.tensorboard.SummaryWriter": (0, ("log_dir",)), "tensorboardX.SummaryWriter": (0, ("logdir",)),
+    "tensorflow.keras.callbacks.ModelCheckpoint": (0, ("filepath",)),
+    "keras.callbacks.ModelCheckpoint": (0, ("filepath",)), "skops.io.dump": (1, ("file",)),
+    "cloudpickle.dump": (1, ()), "pathlib.Path.mkdir": (0, ()), "mlflow.sklearn.save_model": (1, ("path",)),
+    "h5py.File": (0, ("name",)),  # only with a write mode, see _h5_mode
+}
+#: Calls that read: qualname (or glob) -> (positional index of the path, keyword names).
+_READERS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "pandas.read_*": (0, ("filepath_or_buffer", "path", "io", "path_or_buf")),
+    "polars.read_*": (0, ("source",)), "polars.scan_*": (0, ("source",)),
+    "numpy.load": (0, ("file",)), "numpy.loadtxt": (0, ("fname",)), "numpy.genfromtxt": (0, ("fname",)),
+    "numpy.fromfile": (0, ("file",)), "torch.load": (0, ("f",)), "torch.jit.load": (0, ("f",)),
+    "joblib.load": (0, ("filename",)), "PIL.Image.open": (0, ("fp",)), "cv2.imread": (0, ("filename",)),
+    "imageio.imread": (0, ("uri",)), "imageio.v3.imread": (0, ("uri",)), "soundfile.read": (0, ("file",)),
+    "librosa.load": (0, ("path",)), "scipy.io.loadmat": (0, ("file_name",)),
+    "datasets.load_from_disk": (0, ("dataset_path",)), "pyarrow.parquet.read_table": (0, ("source",)),
+    "tensorflow.keras.models.load_model": (0, ("filepath",)), "keras.models.load_model": (0, ("filepath",)),
+    "keras.saving.load_model": (0, ("filepath",)), "safetensors.torch.load_file": (0, ("filename",)),
+    "torchvision.datasets.ImageFolder": (0, ("root",)), "torchvision.datasets.DatasetFolder": (0, ("root",)),
+    "tensorflow.keras.utils.image_dataset_from_directory": (0, ("directory",)),
+    "keras.utils.image_dataset_from_directory": (0, ("directory",)),
+    "tensorflow.keras.preprocessing.image_dataset_from_directory": (0, ("directory",)),
+    "glob.glob": (0, ("pathname",)), "glob.iglob": (0, ("pathname",)), "os.listdir": (0, ("path",)),
+    "os.scandir": (0, ("path",)), "os.walk": (0, ("top",)), "lightgbm.Booster": (-1, ("model_file",)),
+    "xgboost.Booster": (-1, ("model_file",)), "skops.io.load": (0, ("file",)), "h5py.File": (0, ("name",)),
+    "spacy.load": (0, ("name",)), "sqlite3.connect": (0, ("database",)), "zipfile.ZipFile": (0, ("file",)),
+    "tarfile.open": (0, ("name",)), "yaml.safe_load": (-1, ()), "onnxruntime.InferenceSession": (0, ("path_or_bytes",)),
+}
+#: Methods on any object that write their first argument (receiver unknown: a model, a DataFrame, a figure).
+_WRITE_METHODS = frozenset({
+    "to_csv", "to_parquet", "to_json", "to_excel", "to_pickle", "to_feather", "to_hdf", "to_html", "to_markdown",
+    "to_netcdf", "to_stata", "write_csv", "write_parquet", "write_json", "write_ipc", "save_model", "save_pretrained",
+    "save", "savefig", "save_weights", "save_state", "save_to_disk", "write_text", "write_bytes", "export_model",
+    "save_checkpoint", "to_file", "dump_model",
+})
+#: Methods on any object that read their first argument.
+_READ_METHODS = frozenset({"load_model", "load_weights", "read_text", "read_bytes", "load_state", "from_file"})
+_PATH_METHOD_WRITES = frozenset({"mkdir", "touch", "write_text", "write_bytes"})
+_PATH_METHOD_READS = frozenset({"read_text", "read_bytes", "glob", "rglob", "iterdir"})
+_HF_LIBS = ("transformers", "diffusers", "peft", "sentence_transformers", "timm", "optimum", "setfit", "trl")
+
+_SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "read", "file", "call", "use_database",
+                           "use_schema", "use_warehouse", "get_current_database"})
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_UNKNOWN = "{}"
+
+
+@dataclass(frozen=True, slots=True)
+class IoScan:
+    """What one file does with files and the Snowpark session (picklable, cached per file fingerprint)."""
+
+    path: str
+    findings: tuple[IoFinding, ...]
+
+
+# --------------------------------------------------------------------------------------------------- visitor
+
+
+def _option_key(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_").lower()
+
+
+_OUTPUT_WORD = re.compile(r"(?:^|_)(?:output|out|save|export)(?:_|$)")
+
+
+def _is_output_name(name: str) -> bool:
+    key = _option_key(name)
+    return bool(_OUTPUT_NAME.match(key)) and (not _NOT_OUTPUT.search(key) or bool(_OUTPUT_WORD.search(key)))
+
+
+def _looks_like_path(text: str) -> bool:
+    """A plausible file or folder path (not a URL, not prose, not a stream)."""
+    s = text.strip()
+    if not s or s in {"-", ".", ".."} or _URL_RE.match(s) or "\n" in s or len(s) > 260:
+        return False
+    if s.startswith(("/dev/", "/proc/")):
+        return False
+    return " " not in s.strip() or "/" in s
+
+
+class _IoVisitor(ast.NodeVisitor):
+    """One pass: CLI options, reads and writes, `__return__`, the main guard and Snowpark use."""
+
+    def __init__(self, src: SourceFile, project_files: frozenset[str]) -> None:
+        self.src = src
+        self.names = src.names
+        self.project_files = project_files
+        self.found: list[IoFinding] = []
+        self.consts: dict[str, ast.expr | None] = {}
+        self.in_main_guard = 0
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.cli_functions: list[tuple[str, ast.AST, str]] = []  # (function, node exposing it, "typer"/"fire")
+        self.hf_parsers: list[ast.Call] = []
+        self.snowpark_uses = 0
+        self.typer_params: set[tuple[str, str]] = set()  # (function, parameter) reported from a typer marker
+        self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
+        for stmt in src.tree.body:
+            if isinstance(stmt, ast.Assign):
+                self._bind(stmt.targets, stmt.value)
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                self._bind([stmt.target], stmt.value)
+
+    # -- reporting
+    def _report(self, kind: IoKind, node: ast.AST, detail: str, confidence: Confidence = Confidence.CERTAIN,
+                hint: str | None = None, default: str | None = None, exists: bool | None = None) -> None:
+        self.found.append(IoFinding(kind, self.src.loc(node), self.src.code(node), detail, confidence, hint,
+                                    default, exists))
+
+    def _bind(self, targets: Sequence[ast.expr], value: ast.expr) -> None:
+        for target in targets:
+            if isinstance(target, ast.Name):
+                self.consts[target.id] = value
+
+    # -- path values
+    def path_of(self, node: ast.expr | None, depth: int = 0) -> str | None:
+        """The path an expression names, `{}` standing for unknown parts; None when its head is unknown."""
+        if node is None or depth > 8:
+            return None
+        text = literal_str(node)
+        if text is not None:
+            return text if _looks_like_path(text) else None
+        if isinstance(node, ast.Name):
+            if node.id == "__file__":
+                return None
+            bound = self.consts.get(node.id)
+            return self.path_of(bound, depth + 1) if bound is not None and bound is not node else None
+        if isinstance(node, ast.JoinedStr):
+            parts: list[str] = []
+            for i, value in enumerate(node.values):
+                if isinstance(value, ast.Constant):
+                    parts.append(str(value.value))
+                    continue
+                inner = self.path_of(value.value, depth + 1) if isinstance(value, ast.FormattedValue) else None
+                if inner is None and i == 0:
+                    return None
+                parts.append(inner if inner is not None else _UNKNOWN)
+            joined = "".join(parts)
+            return joined if _looks_like_path(joined.replace(_UNKNOWN, "x")) else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
+            left = self.path_of(node.left, depth + 1)
+            if left is None:
+                return None
+            right = self.path_of(node.right, depth + 1)
+            if right is None:
+                right = literal_str(node.right) or _UNKNOWN
+            return posixpath.join(left, right) if isinstance(node.op, ast.Div) else left + right
+        if isinstance(node, ast.Call):
+            return self._path_call(node, depth)
+        if isinstance(node, ast.Attribute) and node.attr in {"parent", "parents"}:
+            base = self._file_dir(node.value, depth)
+            return posixpath.join(base, "..") if base is not None else None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "parents":
+            idx = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            base = self._file_dir(node.value.value, depth)
+            if base is not None and isinstance(idx, int):
+                return posixpath.normpath(posixpath.join(base, *([".."] * (idx + 1))))
+        return None
+
+    def _file_dir(self, node: ast.expr, depth: int) -> str | None:
+        """`Path(__file__)` / `__file__` -> "." style marker: the file itself, so `.parent` is its folder."""
+        if isinstance(node, ast.Name) and node.id == "__file__":
+            return "__file__"
+        if isinstance(node, ast.Call):
+            callee = self.names.qualname(node.func) or ""
+            inner = node.args[0] if node.args else None
+            if callee in {"pathlib.Path", "pathlib.PurePath"} and inner is not None:
+                return self._file_dir(inner, depth + 1)
+            if isinstance(node.func, ast.Attribute) and node.func.attr in {"resolve", "absolute"}:
+                return self._file_dir(node.func.value, depth + 1)
+            if callee in {"os.path.abspath", "os.path.realpath"} and inner is not None:
+                return self._file_dir(inner, depth + 1)
+        if isinstance(node, ast.Attribute) and node.attr == "parent":
+            base = self._file_dir(node.value, depth + 1)
+            return posixpath.join(base, "..") if base is not None else None
+        if isinstance(node, ast.Name):
+            bound = self.consts.get(node.id)
+            if bound is not None and bound is not node and depth < 8:
+                return self._file_dir(bound, depth + 1)
+        return None
+
+    def _path_call(self, node: ast.Call, depth: int) -> str | None:
+        callee = self.names.qualname(node.func) or ""
+        args = node.args
+        if callee in {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"} \
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath"):
+            parts = list(args)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath":
+                parts.insert(0, node.func.value)
+            if not parts:
+                return None
+            head = self.path_of(parts[0], depth + 1)
+            if head is None:
+                head = self._file_dir(parts[0], depth + 1)
+                if head == "__file__":
+                    head = None
+            if head is None:
+                return None
+            rest = [literal_str(p) or self.path_of(p, depth + 1) or _UNKNOWN for p in parts[1:]]
+            return posixpath.join(head, *rest)
+        if callee in {"os.path.dirname"} and args:
+            base = self._file_dir(args[0], depth + 1)
+            if base is not None:
+                return posixpath.join(base, "..")
+            inner = self.path_of(args[0], depth + 1)
+            return posixpath.dirname(inner) if inner else None
+        if callee in {"os.path.abspath", "os.path.realpath", "os.path.expanduser", "str", "os.fspath"} and args:
+            return self.path_of(args[0], depth + 1)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in {"resolve", "absolute", "expanduser"}:
+            return self.path_of(node.func.value, depth + 1)
+        return None
+
+    def clean(self, path: str) -> str:
+        """Normalise: `__file__/..` becomes the file's folder relative to the root."""
+        if path.startswith("__file__"):
+            folder = posixpath.dirname(self.src.path)
+            path = posixpath.join(folder, posixpath.relpath(path, "__file__/..")) if folder else \
+                posixpath.relpath(path, "__file__/..")
+        return posixpath.normpath(path) if _UNKNOWN not in path else path
+
+    def exists(self, path: str) -> bool:
+        """Whether the path (a file, a folder or a glob) is inside the project tree."""
+        if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
+            return False
+        folder = posixpath.dirname(self.src.path)
+        candidates = {posixpath.normpath(path)}
+        if folder:
+            candidates.add(posixpath.normpath(posixpath.join(folder, path)))
+        for cand in candidates:
+            if cand.startswith("../"):
+                continue
+            if any(ch in cand for ch in "*?[") or _UNKNOWN in cand:
+                pattern = cand.replace(_UNKNOWN, "*")
+                if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in self.project_files):
+                    return True
+                continue
+            if cand in self.project_files or cand == ".":
+                return True
+            prefix = cand + "/"
+            if any(f.startswith(prefix) for f in self.project_files):
+                return True
+        return False
+
+    # -- findings
+    def output(self, node: ast.AST, path: str, what: str) -> None:
+        path = self.clean(path)
+        self._report(K.HARDCODED_OUTPUT, node, path, Confidence.CERTAIN if _UNKNOWN not in path else Confidence.LIKELY,
+                     hint=f'{what} {path} inside the job is lost when it ends: write under '
+                          f'os.environ["MLRS_STAGE_RESULT_PATH"] (or take the path from an option)')
+
+    def local_input(self, node: ast.AST, path: str) -> None:
+        path = self.clean(path)
+        if path.startswith("__file__"):
+            return
+        found = self.exists(path)
+        hint = (f"ship {path} with submit_directory (it is in the project) or read it from a stage" if found else
+                f"{path} is not in the project: upload it to a stage and read it from there, or ship it with "
+                f"submit_directory")
+        self._report(K.LOCAL_INPUT, node, path, Confidence.CERTAIN if _UNKNOWN not in path else Confidence.LIKELY,
+                     hint=hint, exists=found)
+
+    def option(self, node: ast.AST, flag: str, default: Any, positional: bool = False,
+               confidence: Confidence = Confidence.CERTAIN) -> None:
+        default_text = self.path_of(default) if isinstance(default, ast.AST) else default
+        if isinstance(default, ast.AST) and default_text is None:
+            lit = literal_str(default)
+            default_text = lit
+        hint = (f"pass $MLRS_STAGE_RESULT_PATH as the {flag} argument" if positional
+                else f"pass {flag} $MLRS_STAGE_RESULT_PATH in the job args")
+        self._report(K.OUTPUT_ARG, node, flag, confidence, hint=hint,
+                     default=self.clean(default_text) if isinstance(default_text, str) else None)
+
+    # -- visiting
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.startswith("snowflake.snowpark"):
+                self._snowpark(node, alias.name, Confidence.LIKELY)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if not node.level and node.module and node.module.startswith("snowflake.snowpark"):
+            self._snowpark(node, node.module, Confidence.LIKELY)
+        elif not node.level and node.module == "snowflake" and any(a.name == "snowpark" for a in node.names):
+            self._snowpark(node, "snowflake.snowpark", Confidence.LIKELY)
+
+    def _snowpark(self, node: ast.AST, detail: str, confidence: Confidence) -> None:
+        self._report(K.SNOWPARK_SESSION, node, detail, confidence,
+                     hint="inside the job Session.builder.getOrCreate() / get_active_session() returns the job's "
+                          "session; no credentials needed")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._bind(node.targets, node.value)
+        for target in node.targets:
+            self._return_target(node, target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind([node.target], node.value)
+            self._return_target(node, node.target)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._return_target(node, node.target)
+        self.generic_visit(node)
+
+    def _return_target(self, node: ast.AST, target: ast.expr) -> None:
+        is_return = isinstance(target, ast.Name) and target.id == "__return__"
+        if isinstance(target, ast.Subscript) and literal_str(target.slice) == "__return__" and isinstance(
+            target.value, ast.Call
+        ) and self.names.qualname(target.value.func) in {"globals", "builtins.globals"}:
+            is_return = True
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._return_target(node, elt)
+        if is_return:
+            self._report(K.SETS_RETURN, node, "__return__", hint="job.result() returns this value")
+
+    def visit_If(self, node: ast.If) -> None:
+        if _is_main_guard(node.test):
+            self._entrypoint_call(node)
+            self.in_main_guard += 1
+            for stmt in node.body:
+                self.visit(stmt)
+            self.in_main_guard -= 1
+            for stmt in node.orelse:
+                self.visit(stmt)
+            return
+        self.generic_visit(node)
+
+    def _entrypoint_call(self, guard: ast.If) -> None:
+        candidates: list[tuple[ast.stmt, str]] = []
+        for stmt in guard.body:
+            value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else \
+                stmt.exc if isinstance(stmt, ast.Raise) else None
+            if not isinstance(value, ast.Call):
+                continue
+            callee = self.names.qualname(value.func) or ""
+            if callee in {"sys.exit", "exit", "quit", "SystemExit"} or callee.endswith((".run", ".Fire")) or \
+                    callee in {"fire.Fire", "typer.run", "asyncio.run", "absl.app.run"}:
+                inner = value.args[0] if value.args else None
+                if isinstance(inner, ast.Call):
+                    value = inner
+                elif isinstance(inner, (ast.Name, ast.Attribute)) and callee not in {"sys.exit", "exit", "quit"}:
+                    candidates.append((stmt, attr_chain(inner)[-1] if attr_chain(inner) else ""))
+                    continue
+            func = value.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name and name not in {"print", "parse_args", "basicConfig", "seed", "set_seed", "manual_seed",
+                                     "filterwarnings", "freeze_support", "set_start_method", "setLevel",
+                                     "ArgumentParser", "add_argument", "getLogger", "load_dotenv"}:
+                candidates.append((stmt, name))
+        if not candidates:
+            return
+        preferred = [c for c in candidates if "main" in c[1].lower()] or \
+            [c for c in candidates if c[1] in self.functions] or candidates
+        stmt, name = preferred[-1] if len(preferred) > 1 and not any("main" in c[1].lower() for c in preferred) \
+            else preferred[0]
+        self._report(K.ENTRYPOINT_CALL, stmt, name, Confidence.CERTAIN if len(candidates) == 1 else Confidence.LIKELY,
+                     hint=f"capture what {name}() returns as __return__ so job.result() returns it")
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.functions.setdefault(node.name, node)
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if isinstance(target, ast.Attribute) and target.attr == "command" and self.names.imports("typer"):
+                self.cli_functions.append((node.name, deco, "typer"))
+        self._typer_params(node)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.classes.setdefault(node.name, node)
+        self.generic_visit(node)
+
+    def _typer_params(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        args = fn.args
+        positional = args.posonlyargs + args.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        pairs = list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
+        for arg, default in pairs:
+            marker = default if isinstance(default, ast.Call) else None
+            ann = arg.annotation
+            if isinstance(ann, ast.Subscript) and (self.names.qualname(ann.value) or "").endswith("Annotated"):
+                elts = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else []
+                marker = next((e for e in elts[1:] if isinstance(e, ast.Call)), marker)
+            if marker is None:
+                continue
+            callee = self.names.qualname(marker.func) or ""
+            if callee not in {"typer.Option", "typer.Argument"}:
+                continue
+            flags = [s for s in (literal_str(a) for a in marker.args) if s and s.startswith("-")]
+            if not (_is_output_name(arg.arg) or any(_is_output_name(f) for f in flags)):
+                continue
+            flag = flags[0] if flags else "--" + arg.arg.replace("_", "-")
+            first = marker.args[0] if marker.args and not (literal_str(marker.args[0]) or "").startswith("-") \
+                else None
+            value = first if first is not None and not (isinstance(first, ast.Constant) and first.value is ...) \
+                else (default if marker is not default else None)
+            self.typer_params.add((fn.name, arg.arg))
+            self.option(marker, arg.arg if callee == "typer.Argument" else flag, value,
+                        positional=callee == "typer.Argument")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node)
+        self.generic_visit(node)
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        callee = self.names.qualname(func) or ""
+        method = func.attr if isinstance(func, ast.Attribute) else ""
+        if method == "add_argument" or callee in {"click.option", "click.argument"}:
+            self._cli_option(node, callee)
+            return
+        if callee in {"fire.Fire", "typer.run"} and node.args:
+            target = node.args[0]
+            if isinstance(target, ast.Name):
+                self.cli_functions.append((target.id, node, callee.split(".", 1)[0]))
+        if callee.endswith("HfArgumentParser"):
+            self.hf_parsers.append(node)
+            return
+        self._snowpark_call(node, callee, method)
+        for kw in node.keywords:
+            if kw.arg in _OUTPUT_KWS:
+                path = self.path_of(kw.value)
+                if path is not None:
+                    self.output(node, path, f"{kw.arg}=")
+        if callee in {"open", "io.open", "codecs.open"} or (method == "open" and not callee):
+            self._open(node, callee)
+            return
+        if callee == "h5py.File":
+            mode = literal_str(node.args[1]) if len(node.args) > 1 else literal_str(_kw(node, "mode"))
+            table = _WRITERS if mode and any(c in mode for c in "wax") else _READERS
+            self._path_arg(node, table[callee], write=table is _WRITERS, what="h5py.File")
+            return
+        spec = _WRITERS.get(callee)
+        if spec is not None:
+            self._path_arg(node, spec, write=True, what=callee.rsplit(".", 1)[-1])
+            return
+        spec = _READERS.get(callee) or _reader_glob(callee)
+        if spec is not None:
+            self._path_arg(node, spec, write=False, what=callee)
+            return
+        if callee == "datasets.load_dataset":
+            self._data_files(node)
+            return
+        if method == "from_pretrained" and any(self.names.imports(m) for m in _HF_LIBS):
+            path = self.path_of(node.args[0]) if node.args else None
+            if path is not None and _is_local_model_path(path):
+                self.local_input(node, path)
+            return
+        if method and (not callee or callee.startswith("pathlib.")):
+            receiver = self.path_of(func.value) if isinstance(func, ast.Attribute) else None  # type: ignore[union-attr]
+            if receiver is not None and method in _PATH_METHOD_WRITES | _PATH_METHOD_READS:
+                if method in _PATH_METHOD_WRITES:
+                    self.output(node, receiver, method)
+                else:
+                    self.local_input(node, receiver)
+                return
+            if method in _WRITE_METHODS:
+                self._path_arg(node, (0, ("path", "path_or_buf", "fname", "filepath", "save_directory",
+                                          "output_dir", "filename", "file")), write=True, what=method)
+            elif method in _READ_METHODS:
+                self._path_arg(node, (0, ("path", "filepath", "fname", "filename", "model_file")), write=False,
+                               what=method)
+
+    def _path_arg(self, node: ast.Call, spec: tuple[int, tuple[str, ...]], *, write: bool, what: str) -> None:
+        index, kws = spec
+        target = node.args[index] if 0 <= index < len(node.args) else _kw(node, *kws)
+        if target is None:
+            return
+        path = self.path_of(target)
+        if path is None:
+            return
+        if write:
+            self.output(node, path, what)
+        else:
+            self.local_input(node, path)
+
+    def _open(self, node: ast.Call, callee: str) -> None:
+        func = node.func
+        if callee:
+            target = node.args[0] if node.args else _kw(node, "file", "filename")
+            mode_node = node.args[1] if len(node.args) > 1 else _kw(node, "mode")
+        else:  # Path("x").open("w")
+            target = func.value if isinstance(func, ast.Attribute) else None
+            mode_node = node.args[0] if node.args else _kw(node, "mode")
+        path = self.path_of(target)
+        if path is None:
+            return
+        mode = literal_str(mode_node) if mode_node is not None else "r"
+        if mode is None:
+            return
+        if any(c in mode for c in "wax"):
+            self.output(node, path, "open")
+        elif "+" not in mode:
+            self.local_input(node, path)
+
+    def _data_files(self, node: ast.Call) -> None:
+        builder = literal_str(node.args[0]) if node.args else literal_str(_kw(node, "path"))
+        files = _kw(node, "data_files", "data_dir")
+        values: list[ast.expr] = []
+        if files is not None:
+            stack = [files]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, (ast.List, ast.Tuple)):
+                    stack.extend(item.elts)
+                elif isinstance(item, ast.Dict):
+                    stack.extend(v for v in item.values if v is not None)
+                else:
+                    values.append(item)
+        elif builder is not None and _is_local_model_path(builder):
+            self.local_input(node, builder)  # load_dataset("./data/my_dataset")
+        for value in sorted(values, key=lambda v: (v.lineno, v.col_offset)):
+            path = self.path_of(value)
+            if path is not None:
+                self.local_input(node, path)
+
+    def _cli_option(self, node: ast.Call, callee: str) -> None:
+        strings = [literal_str(a) for a in node.args]
+        flags = [s for s in strings if s and s.startswith("-")]
+        names = [s for s in strings if s and not s.startswith("-")]
+        dest = literal_str(_kw(node, "dest"))
+        action = literal_str(_kw(node, "action"))
+        if action in {"store_true", "store_false", "count", "version", "help"} or _kw(node, "is_flag") is not None:
+            return
+        typ = _kw(node, "type")
+        if isinstance(typ, ast.Name) and typ.id in {"int", "float", "bool"}:
+            return
+        candidates = ([dest] if dest else []) + flags + names
+        if not any(c and _is_output_name(c) for c in candidates):
+            return
+        long_flags = [f for f in flags if f.startswith("--")]
+        positional = not flags
+        flag = long_flags[0] if long_flags else flags[0] if flags else names[0]
+        default = _kw(node, "default")
+        if default is not None and isinstance(default, ast.Constant) and default.value is None:
+            default = None
+        self.option(node, flag, default, positional=positional)
+
+    def _snowpark_call(self, node: ast.Call, callee: str, method: str) -> None:
+        if callee.endswith("get_active_session") and (callee.startswith("snowflake") or self.imports_snowflake):
+            self._snowpark(node, "get_active_session()", Confidence.CERTAIN)
+        elif method in {"getOrCreate", "create"} and "builder" in _chain_attrs(node.func):
+            head = _chain_head(node.func)
+            resolved = self.names.qualname(head) if head is not None else None
+            if (resolved or "").startswith("snowflake") or (resolved is None and self.imports_snowflake):
+                self._snowpark(node, f"Session.builder.{method}()", Confidence.CERTAIN)
+        elif method in _SNOWPARK_USE and self.imports_snowflake and self.snowpark_uses < 3:
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else None  # type: ignore[union-attr]
+            chain = attr_chain(receiver) if receiver is not None else []
+            if chain and "session" in chain[-1].lower():
+                self.snowpark_uses += 1
+                self._snowpark(node, f"session.{method}()", Confidence.CERTAIN)
+
+    # -- end of file: CLI functions and HfArgumentParser dataclasses
+    def finish(self) -> None:
+        for name, call, style in self.cli_functions:
+            fn = self.functions.get(name)
+            if fn is None:
+                continue
+            args = fn.args
+            positional = args.posonlyargs + args.args
+            defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+            for arg, default in list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults)):
+                if (name, arg.arg) in self.typer_params:
+                    continue  # already reported from its typer.Option marker
+                if _is_output_name(arg.arg):
+                    # typer turns output_dir into --output-dir; fire keeps the parameter name.
+                    flag = "--" + (arg.arg.replace("_", "-") if style == "typer" else arg.arg)
+                    self.option(call, flag, default, confidence=Confidence.LIKELY)
+        for parser in self.hf_parsers:
+            classes: list[ast.expr] = []
+            for arg in parser.args:
+                classes.extend(arg.elts if isinstance(arg, (ast.Tuple, ast.List)) else [arg])
+            for cls in classes:
+                qual = self.names.qualname(cls) or ""
+                name = cls.id if isinstance(cls, ast.Name) else cls.attr if isinstance(cls, ast.Attribute) else ""
+                if qual.startswith(("transformers.", "trl.")) and name.endswith(("TrainingArguments", "Config")):
+                    self.option(parser, "--output_dir", None, confidence=Confidence.LIKELY)
+                    continue
+                local = self.classes.get(name)
+                if local is None:
+                    continue
+                for stmt in local.body:
+                    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                            and _is_output_name(stmt.target.id):
+                        value = stmt.value
+                        if isinstance(value, ast.Call):
+                            value = _kw(value, "default")
+                        self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
+
+
+def _kw(node: ast.Call, *names: str) -> ast.expr | None:
+    for kw in node.keywords:
+        if kw.arg in names:
+            return kw.value
+    return None
+
+
+def _reader_glob(callee: str) -> tuple[int, tuple[str, ...]] | None:
+    for pattern, spec in _READER_GLOBS:
+        if callee.startswith(pattern):
+            return spec
+    return None
+
+
+_READER_GLOBS = tuple((k[:-1], v) for k, v in _READERS.items() if k.endswith("*"))
+
+
+def _chain_attrs(node: ast.AST) -> list[str]:
+    attrs: list[str] = []
+    while isinstance(node, (ast.Attribute, ast.Call)):
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        else:
+            node = node.func
+    return attrs
+
+
+def _chain_head(node: ast.AST) -> ast.AST | None:
+    while isinstance(node, (ast.Attribute, ast.Call)):
+        if isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node.value, (ast.Name, ast.Attribute)) and not isinstance(node.value, ast.Call) \
+                and node.attr == "builder":
+            return node.value
+        else:
+            node = node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        literal_str(s) == "__main__" for s in sides)
+
+
+def _is_local_model_path(path: str) -> bool:
+    """A from_pretrained / load_dataset argument that is a folder, not a hub id."""
+    return path.startswith(("/", "./", "../", "~", "__file__")) or path.count("/") >= 2 or "\\" in path
+
+
+# --------------------------------------------------------------------------------------------------- entry points
+
+
+def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
+    """Find the outputs, local inputs, `__return__`, main-guard call and Snowpark use of one file.
+
+    Args:
+        src: the parsed file.
+        project_files: every file of the project, POSIX paths relative to the analysis root; a local input's
+            `exists_locally` says whether it resolves (relative to the root or to the file's folder) to one of
+            them or to a folder holding some.
+
+    Returns:
+        An IoScan with findings sorted by location. URLs and cloud paths (`s3://`) are never local inputs.
+    """
+    visitor = _IoVisitor(src, project_files)
+    visitor.visit(src.tree)
+    visitor.finish()
+    seen: set[tuple[Any, ...]] = set()
+    out: list[IoFinding] = []
+    for f in sorted(visitor.found, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
+        key = (f.kind, f.location, f.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return IoScan(src.path, tuple(out))
+
+
+def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
+    """Merge per-file scans into the job's IoReport.
+
+    The entrypoint's findings come first. `__return__` and the main-guard call count only in the entrypoint
+    (an imported module's globals are not the job's); options, outputs, inputs and Snowpark use count in
+    every file. Local inputs are deduplicated by path, keeping the first occurrence.
+    """
+    ordered = sorted(scans, key=lambda s: (s.path != entrypoint, s.path))
+    by_kind: dict[IoKind, list[IoFinding]] = {kind: [] for kind in IoKind}
+    for scan in ordered:
+        for f in scan.findings:
+            if f.kind in (K.SETS_RETURN, K.ENTRYPOINT_CALL) and scan.path != entrypoint:
+                continue
+            by_kind[f.kind].append(f)
+    inputs: list[IoFinding] = []
+    seen_inputs: set[str] = set()
+    for f in by_kind[K.LOCAL_INPUT]:
+        if f.detail not in seen_inputs:
+            seen_inputs.add(f.detail)
+            inputs.append(f)
+    returns = tuple(by_kind[K.SETS_RETURN])
+    snowpark = tuple(by_kind[K.SNOWPARK_SESSION])
+    calls = by_kind[K.ENTRYPOINT_CALL]
+    return IoReport(
+        output_args=tuple(by_kind[K.OUTPUT_ARG]),
+        hardcoded_outputs=tuple(by_kind[K.HARDCODED_OUTPUT]),
+        local_inputs=tuple(inputs),
+        sets_return=bool(returns),
+        return_evidence=returns,
+        uses_snowpark=bool(snowpark),
+        snowpark_evidence=snowpark,
+        entrypoint_call=calls[0] if calls else None,
+    )
+
+
