@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 try:  # inside the mljobs package
     from . import netguard
 except ImportError:  # copied into <job_dir>/system/ and run by path
-    import mljobs_netguard as netguard  # type: ignore[import-not-found, no-redef]
+    import mljobs_netguard as netguard  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 _RULE = "-" * 32
 LOG_START_MSG = f"{_RULE}\nML job started\n{_RULE}"
@@ -555,7 +555,8 @@ def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     # sys.path[0] is this launcher's folder: replace it by the payload, as `python entry.py` would.
     sys.path[0:1] = [str(entry_dir)] + ([str(app)] if entry_dir != app else [])
     _say(LOG_START_MSG)
-    success, value, error = True, None, None
+    success, value = True, None
+    error: BaseException | None = None
     try:
         value = run_user_code(job_dir, launch, args)
     except JobTerminated:

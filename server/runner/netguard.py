@@ -162,11 +162,12 @@ class GuardPolicy:
                 return {}
             return {str(name): tuple(parse_rule(v) for v in values) for name, values in mapping.items()}
 
-        extra = data.get("extra_hosts") or []
+        extra = data.get("extra_hosts")
+        extra = extra if isinstance(extra, (list, tuple)) else []
         return cls(
             job_eais=rules(data.get("job_eais")),
             known_eais=rules(data.get("known_eais")),
-            extra_hosts=tuple(parse_rule(str(v)) for v in extra),  # type: ignore[union-attr]
+            extra_hosts=tuple(parse_rule(str(v)) for v in extra),
             label=str(data.get("label") or "job"),
         )
 

@@ -498,3 +498,15 @@ def test_submit__submitting_process_exits__job_still_finishes(backend: LocalBack
     assert proc.returncode == 0 and backend.status(job_id) in {JobStatus.PENDING, JobStatus.RUNNING}
     assert wait_terminal(backend, job_id) is JobStatus.DONE
     assert backend.result(job_id).value == "survived"
+
+
+@pytest.mark.slow
+def test_result__value_of_script_class__backend_error_says_what_to_return(
+    backend: LocalBackend, write_tree
+) -> None:
+    """A value whose class lives in the script cannot be saved: result() raises with what to do instead."""
+    path = script(write_tree, "obj.py", "class Model:\n    pass\n__return__ = Model()\n")
+    job_id = backend.submit(make_plan(path))
+    assert wait_terminal(backend, job_id) is JobStatus.DONE
+    with pytest.raises(BackendError, match="could not be saved.*MLRS_STAGE_RESULT_PATH"):
+        backend.result(job_id)
