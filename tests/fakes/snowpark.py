@@ -170,6 +170,7 @@ class _Injection:
     pattern: re.Pattern[str]
     error: BaseException | Callable[[], BaseException]
     times: int | None  # None = always
+    after: bool = False  # raise after the statement took effect (e.g. the job was created, then the link dropped)
 
 
 class _FakeAsyncJob:
@@ -462,9 +463,13 @@ class FakeSession:
         """`GRANT ROLE role TO ROLE to_role`: to_role inherits role's privileges."""
         self.grant("USAGE", "ROLE", role, to_role)
 
-    def inject(self, pattern: str, error: BaseException | Callable[[], BaseException], times: int | None = 1) -> None:
-        """Make statements matching `pattern` (regex, case-insensitive) raise `error`, `times` times (None: always)."""
-        self._injections.append(_Injection(re.compile(pattern, re.IGNORECASE | re.DOTALL), error, times))
+    def inject(self, pattern: str, error: BaseException | Callable[[], BaseException], times: int | None = 1, *,
+               after: bool = False) -> None:  # fmt: skip
+        """Make statements matching `pattern` (regex, case-insensitive) raise `error`, `times` times (None: always).
+
+        With `after`, the statement runs first (its effect stays) and then the error is raised.
+        """
+        self._injections.append(_Injection(re.compile(pattern, re.IGNORECASE | re.DOTALL), error, times, after))
 
     # ----------------------------------------------------------------- job helpers for tests
     def job(self, job_id: str | None = None) -> FakeJob:
@@ -519,9 +524,12 @@ class FakeSession:
 
     def _record(self, sql: str, params: Sequence[Any] | None, via: str) -> None:
         self.queries.append(Statement(sql, tuple(params) if params is not None else None, via))
+        self._maybe_fail(sql, after=False)
+
+    def _maybe_fail(self, sql: str, *, after: bool) -> None:
         norm = " ".join(sql.split())
         for inj in self._injections:
-            if inj.times != 0 and inj.pattern.search(norm):
+            if inj.after == after and inj.times != 0 and inj.pattern.search(norm):
                 if inj.times is not None:
                     inj.times -= 1
                 raise inj.error() if callable(inj.error) and not isinstance(inj.error, BaseException) else inj.error
@@ -541,6 +549,7 @@ class FakeSession:
             match = re.match(pattern, norm, re.IGNORECASE | re.DOTALL)
             if match:
                 columns, data = handler(self, match, list(params or ()))
+                self._maybe_fail(query, after=True)
                 self._conn._cursor.description = [
                     ResultMetadata(c, 2, None, None, None, None, True) for c in columns
                 ]
@@ -812,6 +821,19 @@ class FakeSession:
         rows = [g for g in self.grants if g["granted_to"] == "ROLE" and g["grantee_name"] == role]
         return self._table(GRANT_COLUMNS, rows)
 
+    def _h_show_job_services(self, m: re.Match[str], params: list[Any]) -> Any:
+        db, schema = _ident_parts(m.group("schema"))
+        pattern = params[0] if m.group("like") == "?" else m.group("like").strip("'")
+        regex = re.compile("^" + re.escape(pattern).replace("%", ".*").replace("_", ".") + "$", re.IGNORECASE)
+        rows = [{
+            "name": j.name, "status": j.status, "database_name": j.database, "schema_name": j.schema,
+            "owner": self.role, "compute_pool": j.compute_pool, "target_instances": j.target_instances,
+            "created_on": j.created_on, "updated_on": j.completed_on or j.created_on,
+        } for j in self.jobs.values()
+            if j.deleted_on is None and (j.database, j.schema) == (db, schema) and regex.match(j.name)]  # fmt: skip
+        return self._table(("name", "status", "database_name", "schema_name", "owner", "compute_pool",
+                            "target_instances", "created_on", "updated_on"), rows)  # fmt: skip
+
     def _h_region(self, m: re.Match[str], params: list[Any]) -> Any:
         return ("REGION",), [[self.region]]
 
@@ -846,6 +868,7 @@ class FakeSession:
         (r"^SHOW STAGES IN SCHEMA (?P<schema>\S+)$", _h_show_stages),
         (r"^SHOW GRANTS ON (?P<kind>DATABASE|SCHEMA|COMPUTE POOL|INTEGRATION) (?P<name>\S+)$", _h_grants_on),
         (r"^SHOW GRANTS TO ROLE (?P<name>\S+)$", _h_grants_to_role),
+        (r"^SHOW JOB SERVICES LIKE (?P<like>\?|'[^']*') IN SCHEMA (?P<schema>\S+)$", _h_show_job_services),
         (r"^SELECT CURRENT_REGION\(\)(?: AS \w+)?$", _h_region),
     ]
 
