@@ -416,3 +416,12 @@ def test_every_verb__nothing_on_stdout(backend: SnowflakeBackend, session: FakeS
     backend.status(job_id), backend.logs(job_id, verbose=True), backend.result(job_id), backend.list()
     backend.instances(job_id), backend.facts(), backend.delete(job_id)
     assert capsys.readouterr().out == ""
+
+
+def test_delete__twice__second_is_a_no_op(backend: SnowflakeBackend, session: FakeSession, script: Path) -> None:
+    """After the service is dropped only job history remains; deleting again does not fail (delete_job would)."""
+    job_id = backend.submit(make_plan(script))
+    backend.delete(job_id)
+    drops = sum(q.sql.startswith("DROP SERVICE") for q in session.queries)
+    backend.delete(job_id)
+    assert sum(q.sql.startswith("DROP SERVICE") for q in session.queries) == drops == 1
