@@ -203,6 +203,9 @@ class NetworkFinding:
     evidence: str
     reason: str
     confidence: Confidence
+    #: The imported module the call goes through (`wandb`, `google.cloud.storage`), None for URL literals:
+    #: when that module's package is optional and not preinstalled it is never installed, so no access.
+    requires: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

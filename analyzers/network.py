@@ -294,10 +294,11 @@ class _NetworkVisitor(ast.NodeVisitor):
                 self._bind_assign(stmt)
 
     # -- reporting
-    def _report(self, node: ast.AST, hit: _Hit, import_only: bool = False) -> None:
+    def _report(self, node: ast.AST, hit: _Hit, import_only: bool = False, requires: str | None = None) -> None:
         finding = NetworkFinding(
             category=hit.category, hosts=tuple(sorted(set(hit.hosts))), location=self.src.loc(node),
             evidence=redact(self.src.code(node)), reason=redact(hit.reason), confidence=hit.confidence,
+            requires=requires,
         )
         self.found.append((finding, import_only))
 
@@ -384,7 +385,7 @@ class _NetworkVisitor(ast.NodeVisitor):
             if module == prefix or module.startswith(prefix + "."):
                 cat = self.rules.category(category)
                 self._report(node, _Hit(category, cat.hosts, Confidence.GUESS,
-                                        f"imports {module}: {cat.reason}"), import_only=True)
+                                        f"imports {module}: {cat.reason}"), import_only=True, requires=module)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._bind_assign(node)
@@ -435,10 +436,12 @@ class _NetworkVisitor(ast.NodeVisitor):
             self._env(node, self._literal(node.args[0]), node.args[1])
             return
         rule = self._match(qualname) if qualname else None
+        requires = self._head_module(func) if rule is not None else None
         if rule is None and isinstance(func, ast.Attribute):
             for candidate in self.index["method"].get(func.attr, ()):
-                if not candidate.when_imported or any(self._imports(m) for m in candidate.when_imported):
-                    rule = candidate
+                imported = [m for m in candidate.when_imported if self._imports(m)]
+                if not candidate.when_imported or imported:
+                    rule, requires = candidate, (imported[0] if imported else None)
                     break
         consumed = False
         if rule is not None:
@@ -449,7 +452,7 @@ class _NetworkVisitor(ast.NodeVisitor):
                 self.suppressed.add(rule.category)
             elif result:
                 for hit in result:
-                    self._report(node, hit)
+                    self._report(node, hit, requires=requires)
         for kw in node.keywords:
             if kw.arg is None:
                 continue
@@ -457,9 +460,16 @@ class _NetworkVisitor(ast.NodeVisitor):
                 if self._kw_matches(kw.value, values):
                     cat = self.rules.category(category)
                     self._report(node, _Hit(category, cat.hosts, Confidence.LIKELY,
-                                            f"{kw.arg}={self.src.code(kw.value)}: {cat.reason}"))
+                                            f"{kw.arg}={self.src.code(kw.value)}: {cat.reason}"),
+                                 requires=cat.imports[0] if cat.imports else None)
         if not consumed and last not in _SKIP_CALLS and last not in _PASSTHROUGH:
             self._generic_urls(node)
+
+    def _head_module(self, func: ast.expr) -> str | None:
+        """The imported module a call's name goes through: `ws.init` after `import wandb as ws` -> wandb."""
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        return self.names.aliases.get(func.id) if isinstance(func, ast.Name) else None
 
     def _match(self, qualname: str) -> CallRule | None:
         if qualname in self._match_cache:
@@ -1016,7 +1026,8 @@ def summarize_network(
 
     `pypi` is added exactly when some package has status `to_install` (pip_requirements are installed from
     PyPI before the script starts), with those packages' evidence; code that runs `pip install` itself also
-    contributes to `pypi`. Needs come in NetworkCategory order; a need's confidence is its best finding's.
+    contributes to `pypi`. Findings that go through an optional import whose package is not preinstalled are
+    dropped (`try: import wandb` is never installed, so wandb is never reached). Needs come in NetworkCategory order; a need's confidence is its best finding's.
     """
     hosts: dict[NetworkCategory, set[str]] = {}
     evidence: dict[NetworkCategory, list[Evidence]] = {}
@@ -1028,7 +1039,12 @@ def summarize_network(
         if category not in best or _RANK[confidence] < _RANK[best[category]]:
             best[category] = confidence
 
+    # An optional import whose package is not in the image is never installed: its services need no access.
+    absent = tuple(p.import_name for p in packages if p.optional and p.status is not PackageStatus.PREINSTALLED)
     for f in findings:
+        if f.requires and any(f.requires == m or f.requires.startswith(m + ".") or m.startswith(f.requires + ".")
+                              for m in absent):
+            continue
         add(f.category, f.hosts, Evidence(f.location, f.evidence, f.reason), f.confidence)
     for pkg in packages:
         if pkg.status is not PackageStatus.TO_INSTALL:

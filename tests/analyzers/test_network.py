@@ -536,9 +536,9 @@ def _finding(category: str, hosts: tuple[str, ...], line: int, conf: Confidence 
     return NetworkFinding(NetworkCategory(category), hosts, Location("a.py", line), "code", "why", conf)
 
 
-def _package(name: str, status: PackageStatus, line: int = 1) -> PackageFinding:
+def _package(name: str, status: PackageStatus, line: int = 1, optional: bool = False) -> PackageFinding:
     ev = (Evidence(Location("a.py", line), f"import {name}", "imported"),)
-    return PackageFinding(name, name, status, False, ev, "curated", Confidence.CERTAIN)
+    return PackageFinding(name, name, status, optional, ev, "curated", Confidence.CERTAIN)
 
 
 def test_summarize_network__two_files__merged_sorted_deduped() -> None:
@@ -571,3 +571,27 @@ def test_summarize_network__packages__pypi_exactly_when_to_install(statuses: lis
         reasons = [e.reason for e in pypi[0].evidence]
         assert reasons == [f"p{i} is not in the runtime image"
                            for i, s in enumerate(statuses) if s is PackageStatus.TO_INSTALL]
+
+
+@pytest.mark.parametrize(("status", "optional", "expected"), [
+    pytest.param(PackageStatus.TO_INSTALL, True, ["pypi"], id="optional_not_in_image__no_wandb_access"),
+    pytest.param(PackageStatus.PREINSTALLED, True, ["wandb"], id="optional_but_preinstalled__wandb_access"),
+    pytest.param(PackageStatus.TO_INSTALL, False, ["pypi", "wandb"], id="required__wandb_access_and_pypi"),
+])
+def test_summarize_network__optional_import__access_only_when_installed(
+    status: PackageStatus, optional: bool, expected: list[str]
+) -> None:
+    """`try: import wandb` that is never installed never reaches wandb (pypi still follows the status)."""
+    text = """
+        try:
+            import wandb as wb
+        except ImportError:
+            wb = None
+        if wb:
+            wb.init(project="p")
+        requests_get("https://data.example.com/x")
+        """
+    found = findings_of(text)
+    compare(text, ["wandb", None], [f.requires for f in found])
+    needs = summarize_network(found, [_package("wandb", status, optional=optional)], RULES)
+    compare(text, sorted([*expected, "http"]), sorted(n.category.value for n in needs))
