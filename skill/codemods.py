@@ -225,12 +225,15 @@ class _RouteOutputs(cst.CSTTransformer):
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
         value = original.evaluated_value
-        if not isinstance(value, str) or value not in self.literals:
+        # The analyzer reports normalised paths ("./output" -> "output"); the fallback keeps the text as written.
+        if not isinstance(value, str) or not value or (
+                value not in self.literals and posixpath.normpath(value) not in self.literals):
             return updated
         if self._protected:
             self.left_alone.append(f"{value!r} inside a concatenated string or docstring was left alone")
             return updated
-        self.replaced[value] = self.replaced.get(value, 0) + 1
+        key = value if value in self.literals else posixpath.normpath(value)
+        self.replaced[key] = self.replaced.get(key, 0) + 1
         return _replacement(value)
 
 
@@ -239,14 +242,16 @@ def route_outputs(source: str, literals: Sequence[str], path: str = "script.py")
 
     A directory literal `"./output"` becomes `os.environ.get("MLRS_STAGE_RESULT_PATH", "./output")`; a file
     literal `"out/model.pkl"` becomes `os.path.join(os.environ.get("MLRS_STAGE_RESULT_PATH", "out"), "model.pkl")`,
-    so the script still writes where it did when run locally. `import os` is added when missing.
+    so the script still writes where it did when run locally. `import os` is added when missing. A literal
+    matches as written or after `posixpath.normpath` (the analyzer's form); paths with unknown parts (`{}`) are
+    ignored.
 
     Returns:
         A changed `CodemodResult`, or a skip when the script does not parse, no literal was given, or none of the
         literals occurs as a plain string (occurrences in f-strings, concatenations and docstrings are left
         alone and reported as warnings).
     """
-    wanted = {lit for lit in literals if isinstance(lit, str) and lit}
+    wanted = {lit for lit in literals if isinstance(lit, str) and lit and "{}" not in lit}
     if not wanted:
         return CodemodResult(source, skipped="no output path to route")
     module = _parse(source)

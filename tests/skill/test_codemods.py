@@ -114,7 +114,7 @@ def test_capture_return__unsafe_or_unneeded__skips(before: str, reason: str) -> 
             OUT = "./output"  # where models go
             joblib.dump(model, OUT + "/model.pkl")
             ''',
-            ["./output"],
+            ["output"],
             '''
             """Train."""
             from __future__ import annotations

@@ -1,0 +1,416 @@
+"""Plan one ML Job: analysis + account facts + user choices -> JobPlan, with every decision explained.
+
+`plan_job` is the single planning entry. It ranks pools, checks network coverage, derives arguments and
+requirements, proposes (never applies) minimal script edits, runs preflight and generates the submission code.
+Bad choices and impossible plans are values with reasons, not exceptions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mljobs.analyzers.model import (
+    Analysis,
+    Confidence,
+    NetworkCategory,
+    NetworkNeed,
+    PackageStatus,
+    SubmitMethod,
+)
+
+from .codegen import Generated, NotGenerated, generate_code
+from .codemods import RESULT_ENV, CodemodResult, apply_codemods
+from .eai import PYPI_ARTIFACT_REPOSITORY, Coverage, builtin_rules, check_coverage
+from .facts import AccountFacts
+from .identifiers import (
+    InvalidIdentifier,
+    job_name_from_path,
+    qualify,
+    validate_env_name,
+    validate_identifier,
+    validate_qualified,
+    validate_stage,
+)
+from .jobplan import JobPlan
+from .pools import PoolNeeds, PoolRanking, rank_compute_pools
+from .preflight import PreflightIssue, Severity, preflight
+from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
+
+DEFAULT_STAGE = "MLJOBS_PAYLOAD"
+RESULT_ARG = "$" + RESULT_ENV
+#: Upper bound on instances a plan may ask for (account node limit is 750; one node per instance).
+MAX_INSTANCES = 750
+
+
+@dataclass(frozen=True)
+class PlanChoices:
+    """What the user decided; every field left None is derived from the analysis and the account.
+
+    `eais` are added to the coverage suggestion, or used alone with `only_eais`. `pip_index_secret` names a
+    Snowflake secret holding a private index URL (mounted as PIP_INDEX_URL). `propose_edits` controls whether
+    script edits are computed (they are never applied here).
+    """
+
+    pool: str | None = None
+    eais: tuple[str, ...] = ()
+    only_eais: bool = False
+    stage: str | None = None
+    database: str | None = None
+    schema: str | None = None
+    args: tuple[str, ...] | None = None
+    target_instances: int | None = None
+    min_instances: int | None = None
+    method: SubmitMethod | None = None
+    name: str | None = None
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    runtime_environment: str | None = None
+    backend: str | None = None
+    query_warehouse: str | None = None
+    function_name: str | None = None
+    source_stage: str | None = None  # for submit_from_stage: where the code already is
+    extra_pip_requirements: tuple[str, ...] = ()
+    use_artifact_repository: bool = False
+    pip_index_secret: str | None = None
+    shm_size: str | None = None
+    gpus: int | None = None
+    spec_overrides: dict[str, Any] | None = None
+    comment: str | None = None
+    connection_name: str | None = None
+    propose_edits: bool = True
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """The plan and everything behind it, or why there is none.
+
+    `plan` is None when no plan is possible (`reason` says why; `errors` lists invalid choices).
+    `ready` is True when a plan exists and preflight found no error.
+    """
+
+    plan: JobPlan | None
+    reason: str | None = None
+    errors: tuple[str, ...] = ()
+    ranking: PoolRanking | None = None
+    coverage: Coverage | None = None
+    preflight: tuple[PreflightIssue, ...] = ()
+    code: Generated | NotGenerated | None = None
+    script_edit: CodemodResult | None = None
+    explanations: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.plan is not None and not any(i.severity is Severity.ERROR for i in self.preflight)
+
+
+def _fail(reason: str, errors: list[str] | None = None, explanations: list[str] | None = None, **kw: Any
+          ) -> PlanResult:
+    return PlanResult(None, reason, tuple(errors or ()), explanations=tuple(explanations or ()), **kw)
+
+
+def _validate_choices(c: PlanChoices) -> list[str]:
+    """Every user value checked up front; each message says which field and what is allowed."""
+    errors: list[str] = []
+
+    def check(fn: Any, value: Any, *args: Any) -> None:
+        if value is None:
+            return
+        try:
+            fn(value, *args)
+        except (InvalidIdentifier, ValueError) as exc:
+            errors.append(str(exc))
+
+    check(validate_identifier, c.pool, "compute pool")
+    for eai in c.eais:
+        check(validate_identifier, eai, "external access integration")
+    check(validate_stage, c.stage, "stage")
+    check(validate_stage, c.source_stage, "source stage")
+    check(validate_identifier, c.database, "database")
+    check(validate_identifier, c.schema, "schema")
+    check(validate_qualified, c.name, "job name")
+    check(validate_identifier, c.query_warehouse, "query warehouse")
+    check(validate_qualified, c.pip_index_secret, "secret")
+    for key in c.env_vars:
+        check(validate_env_name, key)
+    for key, value in c.env_vars.items():
+        if not isinstance(value, str):
+            errors.append(f"env var {key} must be a string, got {type(value).__name__}")
+    for label, value in (("target_instances", c.target_instances), ("min_instances", c.min_instances)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INSTANCES):
+            errors.append(f"{label} must be an integer from 1 to {MAX_INSTANCES}, got {value!r}")
+    if (isinstance(c.target_instances, int) and isinstance(c.min_instances, int)
+            and c.min_instances > c.target_instances):
+        errors.append(f"min_instances ({c.min_instances}) may not exceed target_instances ({c.target_instances})")
+    if c.gpus is not None and (isinstance(c.gpus, bool) or not isinstance(c.gpus, int) or not 1 <= c.gpus <= 8):
+        errors.append(f"gpus must be an integer from 1 to 8 (the most any family has), got {c.gpus!r}")
+    if c.args is not None and not all(isinstance(a, str) for a in c.args):
+        errors.append("args must be strings")
+    if c.function_name is not None and not c.function_name.isidentifier():
+        errors.append(f"function_name {c.function_name!r} is not a Python identifier")
+    if c.backend is not None and c.backend not in ("snowflake", "local"):
+        errors.append(f"backend {c.backend!r} must be 'snowflake' or 'local'")
+    for req in c.extra_pip_requirements:
+        if not isinstance(req, str) or not req.strip() or "\n" in req:
+            errors.append(f"pip requirement {req!r} must be one non-empty line")
+    return errors
+
+
+def _pip_requirements(analysis: Analysis, method: SubmitMethod, choices: PlanChoices, notes: list[str]
+                      ) -> tuple[tuple[str, ...], str | None]:
+    """(pip_requirements, requirements_file that travels). Only non-optional to_install packages are listed."""
+    to_install = [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and not p.optional]
+    optional = [p.distribution for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional]
+    if optional:
+        notes.append(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
+    reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
+    travels = (method is SubmitMethod.SUBMIT_DIRECTORY and analysis.requirements_file is not None
+               and posixpath.dirname(analysis.requirements_file) == "")
+    if travels:
+        # The container runs `pip install -r app/requirements.txt`, and pip_requirements would overwrite that file.
+        declared = {d.name for d in analysis.declared}
+        missing = [p.distribution for p in to_install if p.distribution not in declared]
+        notes.append(f"{analysis.requirements_file} travels with submit_directory and is installed at container "
+                     "start, so pip_requirements is omitted (it would replace that file)")
+        if missing or choices.extra_pip_requirements:
+            notes.append("add to requirements.txt, since they are not declared there: "
+                         + ", ".join(missing + list(choices.extra_pip_requirements)))
+        return (), analysis.requirements_file
+    reqs += [r for r in choices.extra_pip_requirements if r not in reqs]
+    if reqs:
+        notes.append(f"pip_requirements: {', '.join(reqs)} (not in the runtime image {analysis.runtime or ''})".rstrip())
+    return tuple(reqs), None
+
+
+def _derive_args(analysis: Analysis, method: SubmitMethod, choices: PlanChoices, notes: list[str]
+                 ) -> tuple[tuple[str, ...], bool]:
+    """(args, output handled by an option). Prefers the script's own output option over editing code."""
+    if choices.args is not None:
+        notes.append("args as given")
+        return tuple(choices.args), any(a == RESULT_ARG for a in choices.args)
+    if method is SubmitMethod.REMOTE:
+        return (), False
+    for finding in analysis.io.output_args:
+        flag = finding.detail
+        if flag.startswith("-"):
+            notes.append(f"the script takes {flag} ({finding.location.render()}): passing "
+                         f"[{flag!r}, {RESULT_ARG!r}] sends its outputs to the job's result stage, so the code "
+                         "needs no edit")
+            return (flag, RESULT_ARG), True
+        notes.append(f"the script takes a positional output argument {flag!r}: pass {RESULT_ARG} in its position "
+                     "through args (not derived automatically)")
+    return (), False
+
+
+def _network_needs(analysis: Analysis, reqs: tuple[str, ...], requirements_file: str | None,
+                   artifact: bool) -> list[NetworkNeed]:
+    needs = [n for n in analysis.network if not (artifact and n.category is NetworkCategory.PYPI)]
+    if (reqs or requirements_file) and not artifact and not any(n.category is NetworkCategory.PYPI for n in needs):
+        hosts = builtin_rules().get("SNOWFLAKE.EXTERNAL_ACCESS.PYPI_RULE", ("pypi.org", "files.pythonhosted.org"))
+        needs.append(NetworkNeed(NetworkCategory.PYPI, hosts, (), Confidence.CERTAIN))
+    return needs
+
+
+def _script_edit(analysis: Analysis, method: SubmitMethod, output_by_arg: bool, notes: list[str]
+                 ) -> CodemodResult | None:
+    """Propose (not apply) the smallest edit: route hard-coded outputs and capture __return__ when needed."""
+    if method is SubmitMethod.SUBMIT_FROM_STAGE:
+        return None
+    entry = analysis.entrypoint
+    if not entry.endswith(".py"):
+        return CodemodResult("", skipped=f"{entry} is not a .py script; edits are only proposed for scripts")
+    literals = [] if output_by_arg else [f.detail for f in analysis.io.hardcoded_outputs]
+    capture = method is not SubmitMethod.REMOTE and not analysis.io.sets_return and analysis.io.entrypoint_call is not None
+    if not literals and not capture:
+        return None
+    try:
+        source = (Path(analysis.root) / entry).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return CodemodResult("", skipped=f"could not read {entry}: {exc.__class__.__name__}")
+    call = analysis.io.entrypoint_call
+    result = apply_codemods(source, capture=capture, output_literals=literals, path=entry,
+                            entry=call.detail if call else None)
+    if result.changed:
+        notes.append("proposed script edit (applied only on request): " + "; ".join(result.changes))
+    return result
+
+
+def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | None = None) -> PlanResult:
+    """Decide every field of a JobPlan and explain each decision.
+
+    Args:
+        analysis: the static analysis of the script/project.
+        facts: what the account (or local pool) offers.
+        choices: user overrides; None for all defaults.
+
+    Returns:
+        A `PlanResult` with the plan, pool ranking, network coverage, preflight issues, generated code, proposed
+        script edit and explanations. `plan` is None (with `reason`) when a choice is invalid, no pool is
+        usable, the database/schema are unknown, or the method's inputs are missing (function name for
+        @remote, source stage for submit_from_stage, a .py entrypoint).
+    """
+    c = choices or PlanChoices()
+    notes: list[str] = []
+    errors = _validate_choices(c)
+    if errors:
+        return _fail("invalid choices: " + "; ".join(errors), errors)
+
+    backend = c.backend or facts.backend
+    method = c.method or analysis.method.method
+    notes.append(f"method {method.value}: " + ("chosen by you" if c.method else analysis.method.reason))
+    if not analysis.entrypoint.endswith(".py"):
+        return _fail(f"ML Jobs run .py entrypoints and {analysis.entrypoint} is not one; convert it first "
+                     "(e.g. jupyter nbconvert --to script)", explanations=notes)
+
+    # --- where the code comes from
+    root = str(Path(analysis.root))
+    entry_path = str(Path(analysis.root) / analysis.entrypoint)
+    function_name = None
+    if method is SubmitMethod.SUBMIT_FILE:
+        source, entrypoint = entry_path, posixpath.basename(analysis.entrypoint)
+    elif method is SubmitMethod.SUBMIT_DIRECTORY:
+        source, entrypoint = root, analysis.entrypoint
+    elif method is SubmitMethod.SUBMIT_FROM_STAGE:
+        if not c.source_stage:
+            return _fail("submit_from_stage needs source_stage: the stage path that already holds the code",
+                         explanations=notes)
+        source, entrypoint = validate_stage(c.source_stage, "source stage"), analysis.entrypoint
+    else:
+        call = analysis.io.entrypoint_call
+        function_name = c.function_name or (call.detail if call and call.detail.isidentifier() else None)
+        if not function_name:
+            return _fail("@remote needs the function to run: pass function_name", explanations=notes)
+        source, entrypoint = entry_path, posixpath.basename(analysis.entrypoint)
+        notes.append(f"@remote runs {function_name}() from {entrypoint}")
+
+    # --- instances
+    hint = analysis.compute.multi_node
+    target = c.target_instances or (hint.suggested_instances if hint else 1)
+    if hint and not c.target_instances:
+        notes.append(f"{target} instances: the code is written for several nodes ({hint.framework})")
+    minimum = c.min_instances or target
+    if minimum > target:
+        return _fail(f"min_instances ({minimum}) may not exceed target_instances ({target})", explanations=notes)
+
+    # --- pool
+    needs = PoolNeeds.from_verdict(analysis.compute, target_instances=target, min_instances=minimum)
+    if c.gpus:
+        needs = dataclasses.replace(needs, min_gpus=c.gpus, gpu_required=True)
+        notes.append(f"{c.gpus} GPU(s) per node requested")
+    ranking = rank_compute_pools(needs, facts)
+    extra_issues: list[PreflightIssue] = []
+    if c.pool:
+        pool_name = validate_identifier(c.pool, "compute pool")
+        picked = ranking.candidate(pool_name)
+        if picked is None:
+            notes.append(f"pool {pool_name} chosen by you; it is not visible to this role, so its fit is unchecked")
+            family = None
+        else:
+            family = picked.instance_family
+            notes.append(f"pool {pool_name} chosen by you (score {picked.score:g}; ranking's choice: "
+                         f"{ranking.chosen.name if ranking.chosen else 'none'})")
+            if not picked.usable:
+                extra_issues.append(PreflightIssue(
+                    Severity.ERROR, "pool.unusable", f"the chosen pool {pool_name} is unusable: "
+                    + "; ".join(r.removeprefix("unusable: ") for r in picked.reasons if r.startswith("unusable")),
+                    f"choose another pool ({ranking.chosen.name} ranks best)" if ranking.chosen else
+                    "fix the pool as described"))
+    elif ranking.chosen is None:
+        return _fail(f"no compute pool fits: {ranking.reason}", explanations=notes, ranking=ranking)
+    else:
+        pool_name, family = ranking.chosen.name, ranking.chosen.instance_family
+        notes.append(f"pool {pool_name} ({family}): {ranking.reason}")
+
+    # --- database, schema, stage, name
+    database = (c.database or facts.database or ("LOCAL" if backend == "local" else None))
+    schema = (c.schema or facts.schema or ("PUBLIC" if backend == "local" else None))
+    if not database or not schema:
+        return _fail("no database/schema: pass database and schema (the session has no current ones)",
+                     explanations=notes, ranking=ranking)
+    try:
+        database = validate_identifier(database, "database")
+        schema = validate_identifier(schema, "schema")
+        stage_ref = validate_stage(c.stage or DEFAULT_STAGE, "stage")
+        stage_obj, _, sub = stage_ref[1:].partition("/")
+        stage_name = "@" + qualify(stage_obj, database, schema, "stage") + (f"/{sub}" if sub else "")
+    except InvalidIdentifier as exc:
+        return _fail(str(exc), [str(exc)], notes, ranking=ranking)
+    exists = any(s.name.upper() == stage_name[1:].split("/", 1)[0] for s in facts.stages)
+    notes.append(f"payload stage {stage_name}: " + ("exists" if exists else
+                 "will be created on first submit (needs CREATE STAGE on the schema)"))
+    if c.name:
+        name = validate_qualified(c.name, "job name")
+        notes.append(f"job name {name} as given")
+    else:
+        name = job_name_from_path(function_name or analysis.entrypoint)
+        notes.append(f"job name {name} from {function_name or analysis.entrypoint} (a valid identifier; the "
+                     "library's own derivation rejects names like '01-train model')")
+
+    # --- args, requirements, network
+    args, output_by_arg = _derive_args(analysis, method, c, notes)
+    reqs, requirements_file = _pip_requirements(analysis, method, c, notes)
+    artifact = c.use_artifact_repository
+    if artifact:
+        notes.append(f"packages install from {PYPI_ARTIFACT_REPOSITORY} (artifact repository), so no PyPI EAI "
+                     "is needed")
+    net_needs = _network_needs(analysis, reqs, requirements_file, artifact)
+    suggestion = check_coverage(net_needs, facts)
+    chosen_eais = [validate_identifier(e, "external access integration") for e in c.eais]
+    eais = tuple(dict.fromkeys(chosen_eais if c.only_eais else [*suggestion.suggested_eais, *chosen_eais]))
+    coverage = check_coverage(net_needs, facts, chosen=eais)
+    if net_needs:
+        notes.append("EAIs " + (", ".join(eais) or "none") + ": "
+                     + ("as given" if c.only_eais else "the smallest set covering the hosts the code needs"
+                        + (" plus your choices" if chosen_eais else "")))
+    if c.pip_index_secret:
+        notes.append(f"private index: secret {c.pip_index_secret} is mounted as PIP_INDEX_URL (never in code)")
+
+    # --- spec overrides
+    try:
+        spec = merge_overrides(
+            c.spec_overrides,
+            secret_env_override(c.pip_index_secret) if c.pip_index_secret else None,
+            resources_override(gpus=c.gpus) if c.gpus else None,
+            shm_volume_override(c.shm_size) if c.shm_size else None,
+        )
+    except (InvalidIdentifier, ValueError) as exc:
+        return _fail(f"spec_overrides: {exc}", [str(exc)], notes, ranking=ranking, coverage=coverage)
+
+    env_vars = tuple(sorted((validate_env_name(k), v) for k, v in c.env_vars.items()))
+    edit = _script_edit(analysis, method, output_by_arg, notes) if c.propose_edits else None
+
+    plan = JobPlan(
+        backend=backend,
+        method=method,
+        source=source,
+        entrypoint=entrypoint,
+        compute_pool=pool_name,
+        stage_name=stage_name,
+        name=name,
+        database=database,
+        schema=schema,
+        instance_family=family,
+        args=args,
+        pip_requirements=reqs,
+        external_access_integrations=eais,
+        env_vars=env_vars,
+        target_instances=target,
+        min_instances=minimum,
+        spec_overrides=spec,
+        runtime_environment=c.runtime_environment,
+        query_warehouse=validate_identifier(c.query_warehouse, "query warehouse") if c.query_warehouse else None,
+        function_name=function_name,
+        requirements_file=requirements_file,
+        artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
+        comment=c.comment,
+    )
+    issues = extra_issues + list(preflight(plan, analysis, facts, coverage))
+    issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
+    code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else None
+    return PlanResult(
+        plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
+        explanations=tuple(notes),
+    )

@@ -1,0 +1,212 @@
+"""plan_job: every JobPlan field decided from analysis + facts + choices, with reasons and clear failures."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from _skill_builders import analysis, facts, io, need, package, pypi_eai, verdict
+
+from mljobs.analyzers.model import NetworkCategory, PackageStatus, SubmitMethod
+from mljobs.skill.codegen import Generated
+from mljobs.skill.facts import ComputePool, Grants
+from mljobs.skill.plan import PlanChoices, plan_job
+
+
+def test_plan__simple_cpu_script__full_plan() -> None:
+    """A CPU script gets the CPU pool, a qualified default stage, a valid name, code and reasons."""
+    result = plan_job(analysis(root="/proj", entrypoint="01-train model.py"), facts())
+    plan = result.plan
+    assert plan is not None, result.reason
+    assert plan.compute_pool == "CPU_POOL" and plan.instance_family == "CPU_X64_S"
+    assert plan.stage_name == "@ML.PUBLIC.MLJOBS_PAYLOAD" and plan.name == "JOB_01_TRAIN_MODEL"
+    assert plan.source == "/proj/01-train model.py" and plan.entrypoint == "01-train model.py"
+    assert plan.method is SubmitMethod.SUBMIT_FILE and plan.target_instances == plan.min_instances == 1
+    assert isinstance(result.code, Generated) and result.ready
+    assert any("pool CPU_POOL" in e for e in result.explanations)
+    assert any("will be created" in e for e in result.explanations)
+
+
+def test_plan__gpu_script__gpu_pool() -> None:
+    """GPU evidence selects the GPU pool."""
+    result = plan_job(analysis(gpu=True), facts())
+    assert result.plan is not None and result.plan.compute_pool == "GPU_POOL"
+
+
+def test_plan__output_option__passed_as_arg_instead_of_edit(tmp_path: Path) -> None:
+    """An existing --output-dir option receives $MLRS_STAGE_RESULT_PATH, and the explanation says why."""
+    (tmp_path / "train.py").write_text("OUT='./out'\nif __name__ == '__main__':\n    main()\n")
+    a = analysis(root=str(tmp_path), io_report=io(output_args=["--output-dir"], hardcoded=["out"]))
+    result = plan_job(a, facts())
+    assert result.plan is not None and result.plan.args == ("--output-dir", "$MLRS_STAGE_RESULT_PATH")
+    assert any("needs no edit" in e for e in result.explanations)
+    # the output is handled by the option, so only __return__ capture is proposed
+    assert result.script_edit is not None and "os.environ" not in result.script_edit.code
+    assert "__return__ = main()" in result.script_edit.code
+
+
+def test_plan__hardcoded_output_no_option__edit_proposed(tmp_path: Path) -> None:
+    """Without an option, a codemod that routes the output is proposed (diff), not applied."""
+    src = "import joblib\nif __name__ == '__main__':\n    joblib.dump(1, './out/model.pkl')\n"
+    (tmp_path / "train.py").write_text(src)
+    a = analysis(root=str(tmp_path), io_report=io(hardcoded=["out/model.pkl"], entry_call=None))
+    result = plan_job(a, facts())
+    assert result.plan is not None and result.plan.args == ()
+    edit = result.script_edit
+    assert edit is not None and edit.changed and "MLRS_STAGE_RESULT_PATH" in edit.diff
+    assert (tmp_path / "train.py").read_text() == src  # never written
+
+
+def test_plan__packages__only_required_to_install_and_pypi_eai() -> None:
+    """pip_requirements holds only non-optional to_install packages; the PyPI EAI is suggested."""
+    pkgs = [package("lightgbm", requirement="lightgbm>=4"), package("numpy", PackageStatus.PREINSTALLED),
+            package("rich", optional=True)]
+    a = analysis(packages=pkgs, network=[need(NetworkCategory.PYPI, "pypi.org", "files.pythonhosted.org")])
+    result = plan_job(a, facts(eais=(pypi_eai(),)))
+    assert result.plan is not None
+    assert result.plan.pip_requirements == ("lightgbm>=4",)
+    assert result.plan.external_access_integrations == ("PYPI_EAI",)
+    assert result.ready, result.preflight
+
+
+def test_plan__requirements_txt_travels__pip_requirements_omitted() -> None:
+    """With submit_directory and a root requirements.txt, pip_requirements is omitted and missing ones named."""
+    a = analysis(method=SubmitMethod.SUBMIT_DIRECTORY, requirements_file="requirements.txt",
+                 packages=[package("lightgbm"), package("catboost")], declared=["lightgbm"],
+                 network=[need(NetworkCategory.PYPI, "pypi.org")])
+    result = plan_job(a, facts(eais=(pypi_eai(),)))
+    plan = result.plan
+    assert plan is not None and plan.pip_requirements == () and plan.requirements_file == "requirements.txt"
+    assert plan.source == "/proj" and plan.entrypoint == "train.py"
+    assert any("catboost" in e and "requirements.txt" in e for e in result.explanations)
+
+
+def test_plan__artifact_repository__no_pypi_eai_needed() -> None:
+    """Using Snowflake's PyPI mirror drops the PyPI EAI need."""
+    a = analysis(packages=[package("lightgbm")], network=[need(NetworkCategory.PYPI, "pypi.org")])
+    result = plan_job(a, facts(), PlanChoices(use_artifact_repository=True))
+    assert result.plan is not None and result.plan.external_access_integrations == ()
+    assert result.plan.artifact_repositories == ("snowflake.snowpark.pypi_shared_repository",)
+    assert not any(i.code.startswith("network") for i in result.preflight)
+
+
+def test_plan__uncovered_host__not_ready_with_admin_sql() -> None:
+    """A host no EAI allows makes the plan not ready, with admin SQL in the coverage."""
+    result = plan_job(analysis(network=[need(NetworkCategory.WANDB, "api.wandb.ai")]), facts())
+    assert result.plan is not None and not result.ready
+    assert result.coverage is not None and any("CREATE NETWORK RULE" in s for s in result.coverage.admin_sql)
+
+
+def test_plan__multi_node_hint__instances_and_pool_capacity() -> None:
+    """A multi-node script proposes its instance count; a pool with too few nodes is not chosen."""
+    pools = (ComputePool("SMALL", "IDLE", "CPU_X64_S", idle_nodes=2, max_nodes=2),
+             ComputePool("BIG", "IDLE", "CPU_X64_S", max_nodes=8))
+    result = plan_job(analysis(compute=verdict(multi_node=4)), facts(pools=pools))
+    assert result.plan is not None and result.plan.target_instances == 4 and result.plan.compute_pool == "BIG"
+
+
+def test_plan__choices__override_everything() -> None:
+    """User choices win and are explained."""
+    choices = PlanChoices(pool="gpu_pool", stage="@other_stage/sub", name="my_job", args=("--epochs", "3"),
+                          env_vars={"B": "2", "A": "1"}, target_instances=2, min_instances=1,
+                          runtime_environment="2.10", query_warehouse="wh", eais=("EXTRA_EAI",),
+                          database="db2", schema="s2", comment="hello")
+    result = plan_job(analysis(compute=verdict(multi_node=2)), facts(), choices)
+    plan = result.plan
+    assert plan is not None
+    assert (plan.compute_pool, plan.stage_name, plan.name) == ("GPU_POOL", "@DB2.S2.OTHER_STAGE/sub", "MY_JOB")
+    assert plan.args == ("--epochs", "3") and plan.env_vars == (("A", "1"), ("B", "2"))
+    assert (plan.target_instances, plan.min_instances, plan.query_warehouse) == (2, 1, "WH")
+    assert plan.external_access_integrations == ("EXTRA_EAI",) and plan.database == "DB2"
+    assert any("chosen by you" in e for e in result.explanations)
+
+
+def test_plan__private_index_secret__spec_override() -> None:
+    """A private index secret becomes a PIP_INDEX_URL secret mount, never a literal."""
+    result = plan_job(analysis(), facts(), PlanChoices(pip_index_secret="ml.public.feed", shm_size="4Gi"))
+    plan = result.plan
+    assert plan is not None and plan.spec_overrides is not None
+    container = plan.spec_overrides["spec"]["containers"][0]
+    assert container["secrets"][0]["envVarName"] == "PIP_INDEX_URL"
+    assert plan.spec_overrides["spec"]["volumes"][0]["size"] == "4Gi"
+
+
+@pytest.mark.parametrize(
+    ("choices", "needle"),
+    [
+        pytest.param(PlanChoices(pool="bad-pool"), "compute pool", id="pool"),
+        pytest.param(PlanChoices(stage="@x'y"), "stage", id="stage"),
+        pytest.param(PlanChoices(eais=("a;b",)), "external access integration", id="eai"),
+        pytest.param(PlanChoices(name="my job"), "job name", id="name"),
+        pytest.param(PlanChoices(env_vars={"1X": "v"}), "environment variable", id="env"),
+        pytest.param(PlanChoices(target_instances=0), "target_instances", id="target_zero"),
+        pytest.param(PlanChoices(target_instances=2, min_instances=3), "min_instances", id="min_gt_target"),
+        pytest.param(PlanChoices(backend="cloud"), "backend", id="backend"),
+        pytest.param(PlanChoices(gpus=0), "gpus", id="gpus"),
+        pytest.param(PlanChoices(database="-rf"), "database", id="dash"),
+    ],
+)
+def test_plan__invalid_choice__no_plan_with_error(choices: PlanChoices, needle: str) -> None:
+    """Invalid choices give no plan and an error naming the field."""
+    result = plan_job(analysis(), facts(), choices)
+    assert result.plan is None and result.errors and needle in result.reason
+
+
+@pytest.mark.parametrize(
+    ("a", "f", "choices", "needle"),
+    [
+        pytest.param(analysis(gpu=True), facts(pools=(), backend="local"), None, "no compute pool fits",
+                     id="no_pool"),
+        pytest.param(analysis(), facts(database=None, schema=None), None, "database/schema", id="no_db"),
+        pytest.param(analysis(entrypoint="nb.ipynb"), facts(), None, ".py", id="notebook"),
+        pytest.param(analysis(io_report=io(entry_call=None)), facts(), PlanChoices(method=SubmitMethod.REMOTE),
+                     "function_name", id="remote_without_function"),
+        pytest.param(analysis(), facts(), PlanChoices(method=SubmitMethod.SUBMIT_FROM_STAGE), "source_stage",
+                     id="from_stage_without_source"),
+    ],
+)
+def test_plan__impossible__reason(a, f, choices, needle: str) -> None:
+    """When no plan is possible, the reason says why."""
+    result = plan_job(a, f, choices)
+    assert result.plan is None and needle in (result.reason or "")
+
+
+def test_plan__chosen_pool_unusable__plan_with_error() -> None:
+    """An explicitly chosen but unusable pool is kept, with a preflight error pointing at the best pool."""
+    pools = (ComputePool("CPU_POOL", "IDLE", "CPU_X64_S", idle_nodes=1),
+             ComputePool("DEAD", "SUSPENDED", "CPU_X64_S", auto_resume=False))
+    result = plan_job(analysis(), facts(pools=pools), PlanChoices(pool="DEAD"))
+    assert result.plan is not None and not result.ready
+    issue = next(i for i in result.preflight if i.code == "pool.unusable")
+    assert "RESUME" in issue.message and "CPU_POOL" in issue.fix
+
+
+def test_plan__remote__function_and_code() -> None:
+    """@remote takes the entry-point function and generates decorator code."""
+    result = plan_job(analysis(), facts(), PlanChoices(method=SubmitMethod.REMOTE))
+    assert result.plan is not None and result.plan.function_name == "main" and result.plan.name == "MAIN"
+    assert isinstance(result.code, Generated) and "remote(" in result.code.code
+    ast.parse(result.code.code)
+
+
+def test_plan__from_stage__source_is_stage() -> None:
+    """submit_from_stage uses the stage as source and keeps the entrypoint relative."""
+    result = plan_job(analysis(entrypoint="src/train.py"), facts(),
+                      PlanChoices(method=SubmitMethod.SUBMIT_FROM_STAGE, source_stage="@ml.public.code/v1"))
+    assert result.plan is not None and result.plan.source == "@ML.PUBLIC.CODE/v1"
+    assert result.plan.entrypoint == "src/train.py" and result.script_edit is None
+
+
+def test_plan__local_backend__no_code_and_defaults() -> None:
+    """Local plans need no Snowflake database and generate no snowflake-ml-python code."""
+    local = facts(pools=(ComputePool("LOCAL", "IDLE", "CPU_X64_S", idle_nodes=1),), backend="local",
+                  database=None, schema=None)
+    result = plan_job(analysis(), local)
+    assert result.plan is not None and result.plan.backend == "local" and result.code is None
+
+
+def test_plan__deterministic_hash() -> None:
+    """Planning twice gives the same plan hash."""
+    a, f = analysis(gpu=True, packages=[package("lightgbm")]), facts(eais=(pypi_eai(),), grants=Grants(role="R"))
+    assert plan_job(a, f).plan.plan_hash() == plan_job(a, f).plan.plan_hash()  # type: ignore[union-attr]
