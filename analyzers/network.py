@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from .model import (
     Confidence,
+    excerpt,
     Evidence,
     NetworkCategory,
     NetworkFinding,
@@ -222,6 +223,8 @@ _SKIP_KWS = frozenset({"help", "description", "epilog", "usage", "doc", "homepag
 #: String-building calls: the URL flows through them into the enclosing call.
 _PASSTHROUGH = frozenset({"format", "join", "replace", "strip", "rstrip", "lstrip", "urljoin", "str", "Path",
                           "PurePosixPath", "quote", "lower", "removesuffix", "removeprefix"})
+_DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)", re.I)
+_DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
 _HUB_NAME_HINT = re.compile(r"(name|path|id|repo|checkpoint|ckpt|hub|pretrained)", re.I)
 
 
@@ -315,10 +318,8 @@ class _NetworkVisitor(ast.NodeVisitor):
             return
         if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
             self.consts[name] = tuple(value.elts)
-        elif isinstance(value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Dict)):
-            self.consts[name] = (value,)
         else:
-            self.consts[name] = None
+            self.consts[name] = (value,)
 
     def _bind_assign(self, node: ast.Assign | ast.AnnAssign) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -464,6 +465,49 @@ class _NetworkVisitor(ast.NodeVisitor):
                                  requires=cat.imports[0] if cat.imports else None)
         if not consumed and last not in _SKIP_CALLS and last not in _PASSTHROUGH:
             self._generic_urls(node)
+
+    def magics(self) -> None:
+        """Notebook shell lines (`!wget URL`, `!git clone URL`); `%pip install x` is the packages pass's."""
+        for line, text in self.src.magics:
+            words = text.lstrip("!%").split()
+            if words and words[0] in {"pip", "pip3", "conda", "mamba"} or "install" in words[:3]:
+                # Packages come from pip_requirements; only hosts other than PyPI matter here.
+                urls = [u for u in _URL_IN_TEXT.findall(text) if u.startswith("git+") or "--index-url" in text
+                        or "--extra-index-url" in text or " -i " in text or "-f " in text]
+                hosts = [h[1] for h in (_host_of(u.removeprefix("git+")) for u in urls) if h and h[1]]
+                if hosts:
+                    hit = _Hit(C.PYPI, tuple(hosts), Confidence.CERTAIN, f"installs from {', '.join(hosts)}")
+                    self._report_at(line, text, hit)
+                continue
+            for hit in _shell_hits(self, None, [text.lstrip("!%")]) or ():
+                self._report_at(line, text, hit)
+
+    def _report_at(self, line: int, text: str, hit: _Hit) -> None:
+        self.found.append((NetworkFinding(
+            category=hit.category, hosts=tuple(sorted(set(hit.hosts))), location=self.src.location(line),
+            evidence=redact(excerpt(text)), reason=redact(hit.reason), confidence=hit.confidence), False))
+
+    def unused_url_constants(self) -> None:
+        """`DATA_URL = "https://..."` at module level and never used here: an importer fetches it (config.py)."""
+        candidates: dict[str, ast.stmt] = {}
+        for stmt in self.src.tree.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                name = stmt.targets[0].id
+                text = literal_str(stmt.value)
+                if text and self._is_url(text) and _DATA_NAME.search(name) and not _DOC_NAME.search(name) \
+                        and not name.startswith("__"):
+                    candidates[name] = stmt
+        if not candidates:
+            return
+        for node in ast.walk(self.src.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                candidates.pop(node.id, None)
+        for name, stmt in candidates.items():
+            hit = self._url_hit(literal_str(stmt.value) or "", None)  # type: ignore[attr-defined]
+            if hit is not None:
+                hit.confidence = Confidence.LIKELY
+                hit.reason = f"{hit.reason} ({name} is not used in this file; an importer fetches it)"
+                self._report(stmt, hit)
 
     def _head_module(self, func: ast.expr) -> str | None:
         """The imported module a call's name goes through: `ws.init` after `import wandb as ws` -> wandb."""
@@ -640,10 +684,11 @@ def _hub_id(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | 
     arg = v.arg(node, rule)
     if arg is None:
         return v.dynamic(rule, None, rule.on_missing, "default model")
-    if isinstance(arg, ast.Call):
-        callee = v.names.qualname(arg.func) or ""
-        if callee.startswith(_PATH_CALLS) or callee in {"str", "os.getcwd"}:
-            return None  # built from a filesystem path
+    if _local_flag(v, node):
+        return None
+    resolved = v._values(arg)
+    if len(resolved) == 1 and _is_path_expr(v, resolved[0]):
+        return None  # built from a filesystem path
     value = v._literal(arg)
     if value is _MISSING:
         return v.dynamic(rule, arg, rule.on_dynamic, "name")
@@ -655,6 +700,26 @@ def _hub_id(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | 
     if _is_local_path(value):
         return None
     return v.hit(rule, Confidence.LIKELY, repr(value))
+
+
+def _local_flag(v: _NetworkVisitor, node: ast.Call) -> bool:
+    """`from_pretrained(..., local_files_only=True)` never downloads."""
+    kw = v.kw(node, "local_files_only")
+    return kw is not None and v._literal(kw) is True
+
+
+def _is_path_expr(v: _NetworkVisitor, node: ast.expr) -> bool:
+    """os.path.join(...), Path(...), `base / "x"`, str(Path(...)): a filesystem path, never a hub id."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return True
+    if isinstance(node, ast.Call):
+        callee = v.names.qualname(node.func) or ""
+        if callee.startswith(_PATH_CALLS) or callee == "os.getcwd":
+            return True
+        if callee in {"str", "os.fspath"} and node.args:
+            inner = v._values(node.args[0])
+            return len(inner) == 1 and _is_path_expr(v, inner[0])
+    return False
 
 
 def _dataset_id(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | None:
@@ -816,7 +881,7 @@ def _command_strings(v: _NetworkVisitor, node: ast.expr | None) -> list[str]:
     return out
 
 
-def _shell_hits(v: _NetworkVisitor, rule: CallRule, words: list[str]) -> list[_Hit] | None:
+def _shell_hits(v: _NetworkVisitor, rule: CallRule | None, words: list[str]) -> list[_Hit] | None:
     text = " ".join(words)
     tokens = text.split()
     hits: list[_Hit] = []
@@ -1000,6 +1065,8 @@ def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, 
     """
     visitor = _NetworkVisitor(src, rules)
     visitor.visit(src.tree)
+    visitor.magics()
+    visitor.unused_url_constants()
     used = visitor.examined | {f.category for f, import_only in visitor.found if not import_only}
     seen: set[tuple[Any, ...]] = set()
     out: list[NetworkFinding] = []

@@ -17,7 +17,7 @@ from mljobs.analyzers.model import (
     PackageStatus,
 )
 from mljobs.analyzers.network import NetworkRules, scan_network, summarize_network
-from mljobs.analyzers.source import SourceFile
+from mljobs.analyzers.source import CellSpan, SourceFile
 from mljobs.skill.knowledge import load_table
 
 RULES = NetworkRules.from_data(load_table("network_catalog"))
@@ -411,6 +411,25 @@ CATEGORY_CASES = [
         gdown.download(id="abc", output="x.zip")
         """, [("http", 2)], id="gdown__http_drive"),
     pytest.param("""
+        from transformers import AutoTokenizer
+        tok = AutoTokenizer.from_pretrained("gpt2", local_files_only=True)
+        """, [], id="local_files_only__no_network"),
+    pytest.param("""
+        import os
+        from transformers import AutoModel
+        MODEL_DIR = os.path.join(BASE, "artifacts", "model")
+        m = AutoModel.from_pretrained(MODEL_DIR)
+        """, [], id="constant_built_with_path_join__no_network"),
+    pytest.param("""
+        import os
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from transformers import AutoModel
+        m = AutoModel.from_pretrained("gpt2")
+        """, [], id="hf_offline_env__no_network"),
+    pytest.param("""
+        DATA_URL = "https://data.example.com/train.csv"
+        """, [("http", 1)], id="unused_data_url_constant_in_config_module__http_likely"),
+    pytest.param("""
         import numpy as np
         import torch
         x = torch.zeros(3)
@@ -595,3 +614,21 @@ def test_summarize_network__optional_import__access_only_when_installed(
     compare(text, ["wandb", None], [f.requires for f in found])
     needs = summarize_network(found, [_package("wandb", status, optional=optional)], RULES)
     compare(text, sorted([*expected, "http"]), sorted(n.category.value for n in needs))
+
+
+@pytest.mark.parametrize(("magic", "expected"), [
+    pytest.param("!wget -q https://data.example.com/d.zip", [("http", ("data.example.com",))], id="wget__http"),
+    pytest.param("!git clone https://github.com/me/repo", [("http", ("codeload.github.com", "github.com",
+                 "objects.githubusercontent.com", "release-assets.githubusercontent.com"))], id="git_clone__http"),
+    pytest.param("%pip install git+https://github.com/me/lib", [("pypi", ("github.com",))], id="pip_git__pypi_host"),
+    pytest.param("%pip install pandas xgboost", [], id="plain_pip__left_to_packages"),
+    pytest.param("!ls -la", [], id="shell_without_url__none"),
+])
+def test_scan_network__notebook_magic__shell_hosts(magic: str, expected: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Notebook shell lines that download count; plain %pip lines are the packages pass's business."""
+    text = "x = 1\n\n"
+    src = SourceFile("nb.ipynb", text, ast.parse(text), cells=(CellSpan(1, 1, 1), CellSpan(2, 2, 2)),
+                     magics=((2, magic),))
+    found = scan_network(src, RULES)
+    compare(magic, expected, [(f.category.value, f.hosts) for f in found])
+    assert all(f.location.cell == 2 for f in found)
