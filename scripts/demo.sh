@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[demo]" 2>&1 | { grep -v "^WARNING: Location" || true; }
 exec .venv/bin/mljobs demo examples/train_classifier.py --backend local --accept "$@"

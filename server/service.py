@@ -132,13 +132,10 @@ class Service:
             raise UsageError(str(exc)) from exc
 
     def _analysis_cache(self) -> Any:
-        try:
-            from .analysis_cache import DiskCache
+        # One per call: the cache holds an SQLite connection, and MCP runs tools in worker threads.
+        from .analysis_cache import DiskFileCache
 
-            return DiskCache(self.settings.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - a broken cache must never stop an analysis
-            log.warning("analysis cache unavailable: %s", exc)
-            return None
+        return DiskFileCache(self.settings.cache_dir / "analysis.sqlite3")
 
     def facts(self, backend: str | None = None, *, refresh: bool = False) -> AccountFacts:
         """What the backend offers for planning (discovered once per process unless `refresh`)."""
@@ -158,6 +155,29 @@ class Service:
         choices = choices or PlanChoices()
         try:
             return plan_job(analysis, facts, replace(choices, backend=name) if hasattr(choices, "backend") else choices)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def rank_pools(self, path: str | Path, entrypoint: str | None = None, *, target_instances: int | None = None,
+                   backend: str | None = None) -> tuple[Analysis, Any]:
+        """Analyse and rank the backend's compute pools for the code; returns (analysis, skill PoolRanking)."""
+        from mljobs.skill.pools import PoolNeeds, rank_compute_pools
+
+        analysis = self.analyze(path, entrypoint)
+        hint = analysis.compute.multi_node
+        target = target_instances or (hint.suggested_instances if hint else 1)
+        needs = PoolNeeds.from_verdict(analysis.compute, target_instances=target)
+        return analysis, rank_compute_pools(needs, self.facts(backend))
+
+    def check_eais(self, path: str | Path, entrypoint: str | None = None, *, chosen: Any = None,
+                   backend: str | None = None) -> tuple[Analysis, Any]:
+        """Analyse and check which EAIs allow the hosts the code needs; returns (analysis, skill Coverage)."""
+        from mljobs.skill.eai import check_coverage
+
+        analysis = self.analyze(path, entrypoint)
+        chosen = list(chosen) if chosen else None
+        try:
+            return analysis, check_coverage(analysis.network, self.facts(backend), chosen)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
 
