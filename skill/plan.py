@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,6 +279,10 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
             return _fail("submit_from_stage needs source_stage: the stage path that already holds the code",
                          explanations=notes)
         source, entrypoint = validate_stage(c.source_stage, "source stage"), analysis.entrypoint
+        if not re.fullmatch(r"[\w\-./]+", entrypoint):
+            # snowflake-ml-python parses the stage entrypoint with `[\w\-./]` path characters and rejects others.
+            return _fail(f"the entrypoint {entrypoint!r} on a stage may only contain letters, digits, _ - . /; "
+                         "rename it on the stage", explanations=notes)
     else:
         call = analysis.io.entrypoint_call
         function_name = c.function_name or (call.detail if call and call.detail.isidentifier() else None)

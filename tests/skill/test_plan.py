@@ -164,6 +164,9 @@ def test_plan__invalid_choice__no_plan_with_error(choices: PlanChoices, needle: 
                      "function_name", id="remote_without_function"),
         pytest.param(analysis(), facts(), PlanChoices(method=SubmitMethod.SUBMIT_FROM_STAGE), "source_stage",
                      id="from_stage_without_source"),
+        pytest.param(analysis(entrypoint="my train.py"), facts(),
+                     PlanChoices(method=SubmitMethod.SUBMIT_FROM_STAGE, source_stage="@S/code"), "rename it",
+                     id="from_stage_entrypoint_with_space"),
     ],
 )
 def test_plan__impossible__reason(a, f, choices, needle: str) -> None:
