@@ -105,6 +105,7 @@ class KeywordRule:
     gpu_names: frozenset[str] = frozenset()
     device_value: bool = False
     calls: tuple[str, ...] = ()
+    except_calls: tuple[str, ...] = ()
     cpu_neutral_calls: tuple[str, ...] = ()
 
 
@@ -143,9 +144,9 @@ class ComputeRules:
     large_names: tuple[str, ...]
     model_loaders: frozenset[str]
     model_name_words: tuple[str, ...]
-    training_calls: tuple[str, ...]
+    training_calls: frozenset[str]
     training_methods: frozenset[str]
-    peft_calls: tuple[str, ...]
+    peft_calls: frozenset[str]
     dl_frameworks: frozenset[str]
     allocators: frozenset[str]
     generators: frozenset[str]
@@ -155,6 +156,8 @@ class ComputeRules:
     max_instances: int
     launcher_node_flags: tuple[str, ...]
     launch_calls: tuple[str, ...]
+    #: framework names index (qualified prefix -> frameworks), derived from `frameworks`
+    framework_index: Mapping[str, tuple[MultiNodeFramework, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> ComputeRules:
@@ -214,6 +217,7 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
             gpu_names=frozenset(spec.get("gpu_names", ())),
             device_value=bool(spec.get("device_value", False)),
             calls=tuple(spec.get("calls", ())),
+            except_calls=tuple(spec.get("except_calls", ())),
             cpu_neutral_calls=tuple(spec.get("cpu_neutral_calls", ())),
         )
     devices = data.get("devices", {})
@@ -236,7 +240,12 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
             )
         )
     env = data.get("env", {})
+    index: dict[str, tuple[MultiNodeFramework, ...]] = {}
+    for fw in frameworks:
+        for name in fw.names:
+            index[name] = (*index.get(name, ()), fw)
     return ComputeRules(
+        framework_index=index,
         gpu_modules={m: _call_rule(m, s, "gpu_library") for m, s in data.get("gpu_modules", {}).items()},
         gpu_calls={n: _call_rule(n, s) for n, s in data.get("gpu_calls", {}).items()},
         gpu_methods={n: _call_rule(n, s) for n, s in data.get("gpu_methods", {}).items()},
@@ -257,9 +266,9 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
         large_names=tuple(n.lower() for n in large.get("names", ())),
         model_loaders=frozenset(large.get("loaders", ())),
         model_name_words=tuple(w.lower() for w in large.get("name_words", ())),
-        training_calls=tuple(training.get("calls", ())),
+        training_calls=frozenset(training.get("calls", ())),
         training_methods=frozenset(training.get("methods", ())),
-        peft_calls=tuple(training.get("peft_calls", ())),
+        peft_calls=frozenset(training.get("peft_calls", ())),
         dl_frameworks=frozenset(data.get("dl_frameworks", ())),
         allocators=frozenset(memory.get("allocators", ())),
         generators=frozenset(memory.get("generators", ())),
@@ -287,6 +296,15 @@ def _longest_prefix(qualname: str, table: Mapping[str, Any]) -> Any:
 
 def _under(qualname: str, prefixes: Iterable[str]) -> bool:
     return any(qualname == p or qualname.startswith(p + ".") for p in prefixes)
+
+
+def _prefixes(qualname: str) -> list[str]:
+    """`a.b.c` -> ["a.b.c", "a.b", "a"]: set lookups instead of scanning every rule per name."""
+    out = [qualname]
+    while "." in qualname:
+        qualname = qualname.rsplit(".", 1)[0]
+        out.append(qualname)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- scan
@@ -366,6 +384,7 @@ class _Pending:
     call_name: str | None = None
     method: str | None = None
     in_test: bool = False
+    cpu_call: bool = False  # the same call also turns the GPU off (Trainer(accelerator="cpu", devices=2))
 
 
 @dataclass
@@ -409,6 +428,8 @@ class _ComputeVisitor(ast.NodeVisitor):
         self._bindings: dict[str, list[_Binding]] = {}
         self._pending: list[_Pending] = []
         self._memo: dict[tuple[str, str], frozenset[Any]] = {}
+        words = rules.condition_words
+        self._condition_words = re.compile("|".join(map(re.escape, words))) if words else None
 
     # ------------------------------------------------------------------ reporting (the one place)
 
@@ -568,11 +589,30 @@ class _ComputeVisitor(ast.NodeVisitor):
         if rule is not None:
             confidence = _weaker(rule.confidence, Confidence.LIKELY) if self._optional[-1] else rule.confidence
             self._report(rule.signal, node, f"imports {rule.name}: {rule.reason}", confidence)
-        for fw in rules.frameworks:
-            if _under(module, fw.names):
-                self._report_multi(fw, node, Confidence.LIKELY)
+        for fw in self._frameworks_of(_prefixes(module)):
+            self._report_multi(fw, node, Confidence.LIKELY)
 
     # ------------------------------------------------------------------ names, attributes, calls
+
+    def _leaf(self, node: ast.AST) -> None:
+        """Leaves carry no evidence on their own; skipping their generic visit keeps big literals cheap."""
+
+    visit_Constant = visit_Name = visit_Load = visit_Store = visit_Del = _leaf
+
+    def visit_List(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        if not all(isinstance(e, ast.Constant) for e in node.elts):
+            self.generic_visit(node)
+
+    visit_Tuple = visit_Set = visit_List
+
+    def _frameworks_of(self, prefixes: list[str]) -> list[MultiNodeFramework]:
+        index = self.rules.framework_index
+        found: list[MultiNodeFramework] = []
+        for prefix in prefixes:
+            for fw in index.get(prefix, ()):
+                if fw not in found:
+                    found.append(fw)
+        return found
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         qualname = self.names.qualname(node)
@@ -587,16 +627,16 @@ class _ComputeVisitor(ast.NodeVisitor):
         rule: CallRule | None = _longest_prefix(qualname, rules.gpu_calls)
         if rule is not None:
             self._apply_call_rule(rule, node, call)
-        for fw in rules.frameworks:
-            if _under(qualname, fw.names):
-                self._report_multi(fw, node, Confidence.CERTAIN if call is not None else Confidence.LIKELY)
-                if call is not None:
-                    self._pending.append(_Pending("instances", call, None, False, rule=fw))
+        prefixes = _prefixes(qualname)
+        for fw in self._frameworks_of(prefixes):
+            self._report_multi(fw, node, Confidence.CERTAIN if call is not None else Confidence.LIKELY)
+            if call is not None:
+                self._pending.append(_Pending("instances", call, None, False, rule=fw))
         if call is None:
             return
-        if _under(qualname, rules.training_calls):
+        if not rules.training_calls.isdisjoint(prefixes):
             self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
-        if _under(qualname, rules.peft_calls):
+        if not rules.peft_calls.isdisjoint(prefixes):
             self.acc.peft.append(self._evidence(call, f"fine-tunes adapters with {qualname}"))
         if qualname in rules.allocators:
             self._allocation(call, qualname)
@@ -648,9 +688,10 @@ class _ComputeVisitor(ast.NodeVisitor):
             for kw in node.keywords:
                 if kw.arg:
                     self._bind("argparse:" + kw.arg, kw.value)
+        cpu_call = any(self._forces_cpu(kw) for kw in node.keywords)
         for kw in node.keywords:
             if kw.arg is not None:
-                self._keyword(kw.arg, kw.value, node, qualname, method or short)
+                self._keyword(kw.arg, kw.value, node, qualname, method or short, cpu_call)
         if qualname is not None:
             self._launcher_strings(node, qualname)
         for arg in node.args:
@@ -672,15 +713,29 @@ class _ComputeVisitor(ast.NodeVisitor):
 
     # ------------------------------------------------------------------ keywords, dicts, assignments
 
+    def _forces_cpu(self, kw: ast.keyword) -> bool:
+        rule = self.rules.keywords.get(kw.arg or "")
+        return rule is not None and isinstance(kw.value, ast.Constant) and _norm(kw.value.value) in rule.cpu_values
+
     def _keyword(
-        self, name: str, value: ast.expr, node: ast.AST, call_name: str | None, method: str | None
+        self,
+        name: str,
+        value: ast.expr,
+        node: ast.AST,
+        call_name: str | None,
+        method: str | None,
+        cpu_call: bool = False,
     ) -> None:
         rules = self.rules
         rule = rules.keywords.get(name)
         in_dict = call_name is None and method is None
-        if rule is not None and (not rule.calls or (not in_dict and _call_matches(rule.calls, call_name, method))):
+        if (
+            rule is not None
+            and (not rule.calls or (not in_dict and _call_matches(rule.calls, call_name, method)))
+            and not _call_matches(rule.except_calls, call_name, method)
+        ):
             self._pending.append(
-                _Pending("keyword", node, value, self._conditional(), rule, call_name, method)
+                _Pending("keyword", node, value, self._conditional(), rule, call_name, method, cpu_call=cpu_call)
             )
         lowered = name.lower()
         if any(w in lowered for w in rules.model_name_words):
@@ -837,13 +892,13 @@ class _ComputeVisitor(ast.NodeVisitor):
 
     def _is_gpu_test(self, test: ast.AST) -> bool:
         """True when an if/ternary test depends on GPU availability or a GPU flag (`if use_cuda:`)."""
-        words = self.rules.condition_words
+        words = self._condition_words
         for node in ast.walk(test):
             if isinstance(node, ast.Name):
-                if any(w in node.id.lower() for w in words):
+                if words is not None and words.search(node.id.lower()):
                     return True
             elif isinstance(node, ast.Attribute):
-                if any(w in node.attr.lower() for w in words):
+                if words is not None and words.search(node.attr.lower()):
                     return True
                 qualname = self.names.qualname(node)
                 if qualname and _longest_prefix(qualname, self.rules.gpu_calls):
@@ -856,9 +911,10 @@ class _ComputeVisitor(ast.NodeVisitor):
     def _requires_gpu(self, node: ast.If) -> bool:
         """`if not torch.cuda.is_available(): raise ...` or `if cuda_ok: ... else: sys.exit(...)`."""
         negated = isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
-        if isinstance(node.test, ast.Compare) and len(node.comparators) == 1:
-            negated = isinstance(node.ops[0], (ast.Eq, ast.Lt, ast.LtE)) and _int(node.comparators[0]) in (0, 1)
-            negated = negated and not (isinstance(node.ops[0], ast.Eq) and _int(node.comparators[0]) == 1)
+        test = node.test
+        if isinstance(test, ast.Compare) and len(test.comparators) == 1:
+            op, right = test.ops[0], _int(test.comparators[0])
+            negated = (isinstance(op, (ast.Eq, ast.LtE)) and right == 0) or (isinstance(op, ast.Lt) and right == 1)
         branch = node.body if negated else node.orelse
         return bool(branch) and self._stops(branch[-1])
 
@@ -949,7 +1005,8 @@ class _ComputeVisitor(ast.NodeVisitor):
             return
         values = self._literal_values(item.value)
         can_gpu = bool(rule.gpu_values or rule.gpu_any or rule.gpu_positive_int or rule.gpu_names)
-        gpu = {v for v in values if self._gpu_value(rule, v)}
+        can_gpu = can_gpu and not (item.cpu_call and rule.confidence is not Confidence.CERTAIN)
+        gpu = {v for v in values if self._gpu_value(rule, v)} if can_gpu else set()
         cpu = {v for v in values if v in rule.cpu_values}
         if can_gpu and ("cond" in values or (gpu and len(gpu) < len(values))):
             reason = f"{rule.reason} when a GPU is present ({where})"
@@ -965,6 +1022,8 @@ class _ComputeVisitor(ast.NodeVisitor):
         if not isinstance(value, tuple) or value in rule.cpu_values:
             return False
         kind, raw = value
+        if kind == "none" or value == ("bool", False):
+            return False  # the library default, never a GPU request
         if value in rule.gpu_values:
             return True
         if kind == "name":
