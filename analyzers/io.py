@@ -13,6 +13,7 @@ and is not reported.
 from __future__ import annotations
 
 import ast
+import functools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -102,6 +103,9 @@ _SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "
                            "use_schema", "use_warehouse", "get_current_database"})
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _UNKNOWN = "{}"
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break,
+                     ast.Continue, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
+                     *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +298,7 @@ class _IoVisitor(ast.NodeVisitor):
                 if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in self.project_files):
                     return True
                 continue
-            if cand in self.project_files or cand == ".":
-                return True
-            prefix = cand + "/"
-            if any(f.startswith(prefix) for f in self.project_files):
+            if cand in self.project_files or cand == "." or cand in _folders(self.project_files):
                 return True
         return False
 
@@ -331,6 +332,17 @@ class _IoVisitor(ast.NodeVisitor):
                      default=self.clean(default_text) if isinstance(default_text, str) else None)
 
     # -- visiting
+    def generic_visit(self, node: ast.AST) -> None:
+        # ast.NodeVisitor.generic_visit dominates the pass on big files; leaves are skipped without dispatch.
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                self.visit(value)
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.name.startswith("snowflake.snowpark"):
@@ -650,6 +662,18 @@ class _IoVisitor(ast.NodeVisitor):
                         if isinstance(value, ast.Call):
                             value = _kw(value, "default")
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
+
+
+@functools.lru_cache(maxsize=4)
+def _folders(project_files: frozenset[str]) -> frozenset[str]:
+    """Every folder that holds a project file (computed once per project; frozensets cache their hash)."""
+    out: set[str] = set()
+    for f in project_files:
+        folder = posixpath.dirname(f)
+        while folder and folder not in out:
+            out.add(folder)
+            folder = posixpath.dirname(folder)
+    return frozenset(out)
 
 
 def _kw(node: ast.Call, *names: str) -> ast.expr | None:

@@ -99,9 +99,9 @@ def test_scan_network__500_line_script__fast() -> None:
     src = source(text)
     _ = src.names
     elapsed = float("inf")
-    for _ in range(3):  # best of three: the test machine is shared
-        start = time.perf_counter()
+    for _ in range(3):  # best of three, CPU time: the test machine is shared
+        start = time.process_time()
         found = scan_network(src, RULES)
-        elapsed = min(elapsed, time.perf_counter() - start)
+        elapsed = min(elapsed, time.process_time() - start)
     assert len(found) >= 150
     assert elapsed < 0.02, f"{elapsed * 1000:.1f} ms"
