@@ -352,14 +352,23 @@ def check_coverage(
     """
     notes: list[str] = []
     items, invalid = _collect(needs)
-    by_name = {e.name.upper(): e for e in facts.eais}
+    safe_eais = []
+    for e in facts.eais:
+        try:
+            validate_identifier(e.name, "external access integration")
+            safe_eais.append(e)
+        except InvalidIdentifier as exc:
+            # Quoted names can hold any character and would reach SQL and generated code; never suggest them.
+            notes.append(f"ignored: {exc}")
+    facts_eais = tuple(safe_eais)
+    by_name = {e.name.upper(): e for e in facts_eais}
     chosen_norm = _normalize_chosen(chosen, notes) if chosen is not None else None
     if chosen_norm is not None:
         for name in chosen_norm:
             if name not in by_name:
                 notes.append(f"{name} is not visible to this role (SHOW EXTERNAL ACCESS INTEGRATIONS lists only "
                              "EAIs with USAGE); its rules cannot be checked")
-    pool = [e for e in sorted(facts.eais, key=lambda e: e.name.upper())
+    pool = [e for e in sorted(facts_eais, key=lambda e: e.name.upper())
             if chosen_norm is None or e.name.upper() in chosen_norm]
     usage = {n.upper() for n in facts.grants.eai_usage} if facts.grants.eai_usage is not None else None
 
@@ -409,7 +418,7 @@ def check_coverage(
             reason += "; disabled EAI(s) would allow it: " + ", ".join(
                 f"{d} (ALTER EXTERNAL ACCESS INTEGRATION {d} SET ENABLED = TRUE)" for d in disabled)
         if status is not HostStatus.COVERED and chosen_norm is not None:
-            others = [e.name for e in facts.eais if e.enabled and e.name.upper() not in chosen_norm
+            others = [e.name for e in facts_eais if e.enabled and e.name.upper() not in chosen_norm
                       and _evaluate(e, item.host, item.port).matches]
             if others:
                 reason += "; not chosen but would allow it: " + ", ".join(sorted(others))

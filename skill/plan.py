@@ -199,7 +199,8 @@ def _derive_args(analysis: Analysis, method: SubmitMethod, choices: PlanChoices,
         if flag.startswith("-"):
             notes.append(f"the script takes {flag} ({finding.location.render()}): passing "
                          f"[{flag!r}, {RESULT_ARG!r}] sends its outputs to the job's result stage, so the code "
-                         "needs no edit")
+                         "needs no edit (the variable is set in the job container; this is the pattern Snowflake's "
+                         "guided ML Jobs skill documents)")
             return (flag, RESULT_ARG), True
         notes.append(f"the script takes a positional output argument {flag!r}: pass {RESULT_ARG} in its position "
                      "through args (not derived automatically)")

@@ -245,3 +245,11 @@ def test_coverage__same_host_two_categories__merged_with_both() -> None:
     cov = check_coverage([need(NetworkCategory.PYTORCH_HUB, "github.com"), need(NetworkCategory.NLTK, "github.com")],
                          facts())
     assert len(cov.hosts) == 1 and cov.hosts[0].categories == ("pytorch_hub", "nltk")
+
+
+def test_coverage__hostile_eai_name__never_suggested() -> None:
+    """An EAI whose (quoted) name is not a plain identifier is ignored with a note, even if it would match."""
+    f = facts(eai('BAD"; DROP', rule("ML.N.W", "api.wandb.ai")), eai("GOOD", rule("ML.N.G", "api.wandb.ai")))
+    cov = check_coverage([WANDB], f)
+    assert cov.suggested_eais == ("GOOD",) and any("ignored" in n for n in cov.notes)
+    assert all(m.eai == "GOOD" for m in cov.hosts[0].matches)
