@@ -34,9 +34,9 @@ K = IoKind
 _OUTPUT_NAME = re.compile(
     r"^(?:(?:output|out|save|saved|export|checkpoint|checkpoints|ckpt|results?|artifacts?|logs?|logging|"
     r"tensorboard|tb|work|exp|experiment|run|dump|pred|preds|predictions?|submission|figures?|plots?|"
-    r"model|models|best_model|final_model|trained_model)_?"
+    r"model|models|best_model|final_model|trained_model|metrics|report)_?"
     r"(?:dir|directory|path|folder|file|filename|root|prefix|to|location|uri|base|fname|name_or_dir)s?"
-    r"|output|outputs|out|outdir|savedir|logdir|workdir|artifacts|results|checkpoints|save_to|"
+    r"|output|outputs|out|outdir|savedir|logdir|workdir|artifacts|results|checkpoints|save_to|metrics|"
     r"(?:output|out|save)_\w+|\w+_(?:output|out)(?:_(?:dir|path|file|folder))?|"
     r"(?:save|output|export)_(?:model|weights|checkpoint)\w*)$"
 )
@@ -103,6 +103,9 @@ _SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "
                            "use_schema", "use_warehouse", "get_current_database"})
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _UNKNOWN = "{}"
+_REMOTE_KEY = re.compile(r"(?:^|_)(?:key|prefix|blob|object|bucket|table|uri|url|stage|s3|gcs)(?:_|$)")
+_DATA_FILE = re.compile(r"\.(csv|tsv|parquet|pq|json|jsonl|ndjson|txt|npy|npz|pt|pth|pkl|pickle|joblib|h5|hdf5|"
+                        r"xlsx?|feather|arrow|avro|orc|zip|gz|tar|tfrecords?|db|sqlite|png|jpe?g|wav|mp3)$", re.I)
 _LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break,
                      ast.Continue, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
                      *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__()})
@@ -602,6 +605,7 @@ class _IoVisitor(ast.NodeVisitor):
             return
         candidates = ([dest] if dest else []) + flags + names
         if not any(c and _is_output_name(c) for c in candidates):
+            self._input_default(node, flags or names, _kw(node, "default"))
             return
         long_flags = [f for f in flags if f.startswith("--")]
         positional = not flags
@@ -610,6 +614,20 @@ class _IoVisitor(ast.NodeVisitor):
         if default is not None and isinstance(default, ast.Constant) and default.value is None:
             default = None
         self.option(node, flag, default, positional=positional)
+
+    def _input_default(self, node: ast.Call, flags: list[str], default: ast.expr | None) -> None:
+        """`--train-csv` defaulting to `data/train.csv`: the job reads that file unless the option is passed."""
+        path = self.path_of(default) if default is not None else None
+        if not flags or path is None or not _DATA_FILE.search(path):
+            return
+        if _REMOTE_KEY.search(_option_key(flags[-1])):
+            return  # an object-store key or a table name, not a local file
+        path = self.clean(path)
+        found = self.exists(path)
+        where = "ship it with submit_directory" if found else "upload it to a stage"
+        self._report(K.LOCAL_INPUT, node, path, Confidence.LIKELY, exists=found,
+                     hint=f"{flags[0]} defaults to {path}: {where}, or pass {flags[0]} with a stage path",
+                     default=path)
 
     def _snowpark_call(self, node: ast.Call, callee: str, method: str) -> None:
         if callee.endswith("get_active_session") and (callee.startswith("snowflake") or self.imports_snowflake):

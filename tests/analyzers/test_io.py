@@ -227,6 +227,15 @@ CASES = [
         import pandas as pd
         df = pd.read_csv(args.train_file)
         """, [], id="read_from_cli_arg__no_input"),
+    pytest.param("""
+        import argparse
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--train-csv", default="data/train.csv")
+        ap.add_argument("--table", default="DB.SCHEMA.TRAIN")
+        ap.add_argument("--model", default="bert-base-uncased")
+        ap.add_argument("--s3-key", default="curated/demand.csv")
+        ap.add_argument("--metrics", default="metrics.json")
+        """, [(L, 3, "data/train.csv"), (O, 7, "--metrics")], id="input_option_file_default__input"),
     # -- __return__, main call, snowpark
     pytest.param("""
         def main():
