@@ -359,9 +359,7 @@ def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
         visitor.visit(src.tree)
     except RecursionError:
         problems.append(Problem(Location(src.path, 1), "code nested too deeply; GPU analysis is incomplete"))
-    try:
-        visitor.finish()
-    except RecursionError:
+    if not visitor.finish():
         problems.append(Problem(Location(src.path, 1), "names bound too deeply; GPU analysis is incomplete"))
     return visitor.result(tuple(problems))
 
@@ -616,10 +614,15 @@ class _ComputeVisitor(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         qualname = self.names.qualname(node)
-        if qualname is None:
-            self.generic_visit(node)
+        if qualname is not None:
+            self._qualified_use(qualname, node, None)
             return
-        self._qualified_use(qualname, node, None)
+        # The inner links of an unresolved chain cannot resolve either: go straight to its head,
+        # iteratively, so a 2000-link chain costs no recursion.
+        head = node.value
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        self.visit(head)
 
     def _qualified_use(self, qualname: str, node: ast.AST, call: ast.Call | None) -> None:
         """A resolved library name, referenced or called: GPU rules, multi-node frameworks, training."""
@@ -676,9 +679,9 @@ class _ComputeVisitor(ast.NodeVisitor):
         if qualname is not None:
             self._qualified_use(qualname, node, node)
         else:
-            self.visit(func)
             if method is not None:
                 self._method_call(method, node)
+            self.visit(func)
         if short is not None and short in self.rules.model_loaders:
             for arg in (*node.args, *(kw.value for kw in node.keywords)):
                 self._pending.append(_Pending("model", arg, arg, False))
@@ -927,20 +930,26 @@ class _ComputeVisitor(ast.NodeVisitor):
 
     # ------------------------------------------------------------------ deferred judgement
 
-    def finish(self) -> None:
-        """Judge every device and keyword value now that all assignments of the file are known."""
+    def finish(self) -> bool:
+        """Judge every device and keyword value now that all assignments of the file are known.
+
+        Returns False when some value was bound through a chain too deep to follow (that value is skipped).
+        """
+        judges = {
+            "move": self._judge_move,
+            "keyword": self._judge_keyword,
+            "call_rule": self._judge_call_rule,
+            "instances": self._judge_instances,
+            "model": self._judge_model,
+        }
+        complete = True
         for item in self._pending:
-            if item.what == "move":
-                self._judge_move(item)
-            elif item.what == "keyword":
-                self._judge_keyword(item)
-            elif item.what == "call_rule":
-                self._judge_call_rule(item)
-            elif item.what == "instances":
-                self._judge_instances(item)
-            elif item.what == "model":
-                self._judge_model(item)
+            try:
+                judges[item.what](item)
+            except RecursionError:
+                complete = False
         self._pending.clear()
+        return complete
 
     def _report_deferred(self, item: _Pending, signal: GpuSignal, reason: str, confidence: Confidence) -> None:
         self._report(signal, item.node, reason, confidence, guarded=item.guarded)
