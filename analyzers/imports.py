@@ -140,9 +140,11 @@ class _ImportVisitor(ast.NodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         test = node.test
-        if self.src.names.qualname(test, allow_builtins=False) in _TYPE_CHECKING or (
-            isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
-        ):
+        # cheap shape test first: resolving names builds the file's alias table
+        named = (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+        )
+        if named and (isinstance(test, ast.Name) or self.src.names.qualname(test, allow_builtins=False) in _TYPE_CHECKING):
             self._visit_guarded(node.body)  # never executed at run time
             for stmt in node.orelse:
                 self.visit(stmt)
