@@ -333,10 +333,21 @@ class LargeModelHint:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalDevice:
+    """`.to(DEVICE)` where DEVICE (or `get_device()`) is imported from another module: judged across files."""
+
+    qualname: str  # "config.DEVICE", ".utils.get_device()"
+    location: Location
+    evidence: str
+    guarded: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ComputeScan:
     """What one file says about compute. Picklable, so it can be cached by file fingerprint."""
 
     path: str
+    module: str = ""  # dotted module name, to resolve devices imported by other files
     gpu: tuple[GpuFinding, ...] = ()  # GPU evidence, in source order
     cpu: tuple[GpuFinding, ...] = ()  # cpu_forced evidence
     multi_node: tuple[MultiNodeFinding, ...] = ()
@@ -345,6 +356,8 @@ class ComputeScan:
     peft: tuple[Evidence, ...] = ()  # parameter-efficient fine-tuning (LoRA adapters)
     memory: tuple[Evidence, ...] = ()  # allocations too big for a standard node
     frameworks: tuple[str, ...] = ()  # deep-learning frameworks imported
+    device_names: tuple[tuple[str, tuple[str, ...]], ...] = ()  # exported device names and their kinds
+    external_devices: tuple[ExternalDevice, ...] = ()
     problems: tuple[Problem, ...] = ()
 
 
@@ -397,6 +410,7 @@ class _Acc:
     peft: list[Evidence] = field(default_factory=list)
     memory: list[Evidence] = field(default_factory=list)
     frameworks: set[str] = field(default_factory=set)
+    external: list[ExternalDevice] = field(default_factory=list)
 
 
 _SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z0-9])")
@@ -465,6 +479,7 @@ class _ComputeVisitor(ast.NodeVisitor):
 
         return ComputeScan(
             path=self.src.path,
+            module=self.src.module,
             gpu=ordered(self.acc.gpu.values()),
             cpu=ordered(self.acc.cpu.values()),
             multi_node=ordered(self.acc.multi.values()),
@@ -473,6 +488,8 @@ class _ComputeVisitor(ast.NodeVisitor):
             peft=tuple(self.acc.peft),
             memory=tuple(self.acc.memory),
             frameworks=tuple(sorted(self.acc.frameworks)),
+            device_names=self.exports(),
+            external_devices=tuple(self.acc.external),
             problems=problems,
         )
 
@@ -951,35 +968,41 @@ class _ComputeVisitor(ast.NodeVisitor):
         self._pending.clear()
         return complete
 
-    def _report_deferred(self, item: _Pending, signal: GpuSignal, reason: str, confidence: Confidence) -> None:
+    def _report_deferred(
+        self, item: _Pending, signal: GpuSignal, reason: str, confidence: Confidence
+    ) -> None:
         self._report(signal, item.node, reason, confidence, guarded=item.guarded)
-
-    def _device_confidence(self, kinds: frozenset[str]) -> Confidence | None:
-        """CERTAIN when the value is always CUDA, LIKELY when it can be, GUESS when chosen at run time."""
-        if kinds and kinds <= {"cuda"}:
-            return Confidence.CERTAIN
-        if "cuda" in kinds or "cuda?" in kinds:
-            return Confidence.LIKELY
-        if "runtime" in kinds and "cpu" not in kinds:
-            return Confidence.GUESS
-        return None
 
     def _judge_move(self, item: _Pending) -> None:
         assert item.value is not None  # noqa: S101, sanity check
         kinds = self._device_kinds(item.value)
-        confidence = self._device_confidence(kinds)
-        label = _label(item.value)
-        if confidence is Confidence.CERTAIN:
-            self._report_deferred(item, GpuSignal.DEVICE_MOVE, f"moves a model or tensor to CUDA ({label})", confidence)
-        elif confidence is Confidence.LIKELY:
-            reason = f"moves a model or tensor to {label}, which is a CUDA GPU when one is present"
-            self._report_deferred(item, GpuSignal.DEVICE_MOVE, reason, confidence)
-        elif confidence is Confidence.GUESS:
-            reason = f"moves a model or tensor to {label}, a device chosen at run time"
-            self._report_deferred(item, GpuSignal.DEVICE_MOVE, reason, confidence)
-        elif kinds == {"cpu"} and isinstance(item.value, (ast.Name, ast.Attribute)):
-            reason = f"moves the model to {label}, which is always the CPU"
-            self._report_deferred(item, GpuSignal.CPU_FORCED, reason, Confidence.LIKELY)
+        judged = _judge_device_move(kinds, _label(item.value), isinstance(item.value, (ast.Name, ast.Attribute)))
+        if judged is not None:
+            self._report_deferred(item, *judged)
+        elif not kinds:
+            func = item.value.func if isinstance(item.value, ast.Call) else item.value
+            qualname = self.names.qualname(func, allow_builtins=False)
+            if qualname is not None:  # maybe a device defined in another file of the project
+                call = "()" if isinstance(item.value, ast.Call) else ""
+                loc = self.src.loc(item.node)
+                self.acc.external.append(
+                    ExternalDevice(qualname + call, loc, self.src.code(item.node), item.guarded)
+                )
+
+    def exports(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Device-valued names of this file (`DEVICE`, `get_device()`) that other files may import."""
+        out = []
+        for key in self._bindings:
+            if "." in key or "device" not in key.lower():
+                continue
+            try:
+                kinds = self._lookup(key, "device", frozenset()) or frozenset()
+            except RecursionError:
+                continue
+            if kinds & {"cuda", "cuda?", "cpu"}:
+                name = key[5:] + "()" if key.startswith("call:") else key
+                out.append((name, tuple(sorted(kinds))))
+        return tuple(sorted(out))
 
     def _judge_call_rule(self, item: _Pending) -> None:
         rule: CallRule = item.rule
@@ -990,7 +1013,7 @@ class _ComputeVisitor(ast.NodeVisitor):
                 confidence = rule.confidence if values <= rule.values else Confidence.LIKELY
                 self._report_deferred(item, rule.signal, rule.reason, confidence)
             return
-        confidence = self._device_confidence(self._device_kinds(item.value))
+        confidence = _device_confidence(self._device_kinds(item.value))
         if confidence is None or confidence is Confidence.GUESS:
             return
         confidence = _weaker(confidence, rule.confidence)
@@ -1005,7 +1028,7 @@ class _ComputeVisitor(ast.NodeVisitor):
         where = f"{rule.keyword}={_label(item.value)}"
         if rule.device_value:
             kinds = self._device_kinds(item.value)
-            confidence = self._device_confidence(kinds)
+            confidence = _device_confidence(kinds)
             if confidence is not None and confidence is not Confidence.GUESS:
                 conf = _weaker(confidence, rule.confidence)
                 self._report_deferred(item, rule.signal, f"{rule.reason} ({where})", conf)
@@ -1184,7 +1207,7 @@ class _ComputeVisitor(ast.NodeVisitor):
             return frozenset({"cuda?"}) if node.id in rules.index_names else frozenset()
         if isinstance(node, ast.Attribute):
             if self.names.qualname(node) is not None:
-                return frozenset({"other"})
+                return frozenset()  # a library constant (torch.float16) or another module's name
             found = self._lookup_attr(node, "device", seen)
             if found is not None:
                 return found
@@ -1226,6 +1249,33 @@ class _ComputeVisitor(ast.NodeVisitor):
         if isinstance(node, (ast.Call, ast.Compare, ast.BoolOp, ast.UnaryOp)) and self._is_gpu_test(node):
             return frozenset({"cond"})
         return frozenset({"?"})
+
+
+def _device_confidence(kinds: frozenset[str]) -> Confidence | None:
+    """CERTAIN when the value is always CUDA, LIKELY when it can be, GUESS when chosen at run time."""
+    if kinds and kinds <= {"cuda"}:
+        return Confidence.CERTAIN
+    if "cuda" in kinds or "cuda?" in kinds:
+        return Confidence.LIKELY
+    if "runtime" in kinds and "cpu" not in kinds:
+        return Confidence.GUESS
+    return None
+
+
+def _judge_device_move(
+    kinds: frozenset[str], label: str, variable: bool
+) -> tuple[GpuSignal, str, Confidence] | None:
+    """The finding for `.to(<value>)` whose value can be `kinds`; None when it says nothing."""
+    confidence = _device_confidence(kinds)
+    if confidence is Confidence.CERTAIN:
+        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to CUDA ({label})", confidence
+    if confidence is Confidence.LIKELY:
+        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to {label}, a CUDA GPU when one is present", confidence
+    if confidence is Confidence.GUESS:
+        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to {label}, a device chosen at run time", confidence
+    if kinds == {"cpu"} and variable:
+        return GpuSignal.CPU_FORCED, f"moves the model to {label}, which is always the CPU", Confidence.LIKELY
+    return None
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -1340,6 +1390,8 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     """
     gpu = [f for s in scans for f in s.gpu]
     cpu = [f for s in scans for f in s.cpu]
+    for finding in _cross_file_devices(scans):
+        (cpu if finding.signal == GpuSignal.CPU_FORCED.value else gpu).append(finding)
     training = [e for s in scans for e in s.training]
     peft = [e for s in scans for e in s.peft]
     quantized = any(f.signal == GpuSignal.QUANTIZATION.value for f in gpu)
@@ -1385,7 +1437,7 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
         )
         verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
     elif gpu:
-        reason = f"CPU: the code only {_cite(gpu[0])} and does no GPU work, so it runs on the CPU."
+        reason = f"CPU: the code only {_cite(gpu[0])}, and does no GPU work, so it runs on the CPU."
         verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
     else:
         uses_dl = any(s.frameworks for s in scans)
@@ -1404,13 +1456,37 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     )
 
 
+def _cross_file_devices(scans: Sequence[ComputeScan]) -> list[GpuFinding]:
+    """Judge `.to(DEVICE)` uses whose DEVICE comes from another analysed module (`from config import DEVICE`)."""
+    exports = {s.module: dict(s.device_names) for s in scans if s.module and s.device_names}
+    if not exports:
+        return []
+    out = []
+    for scan in scans:
+        for use in scan.external_devices:
+            module, _, name = use.qualname.lstrip(".").rpartition(".")
+            kinds = next(
+                (names[name] for mod, names in exports.items()
+                 if name in names and (mod == module or mod.endswith("." + module))),
+                None,
+            )
+            if kinds is None:
+                continue
+            judged = _judge_device_move(frozenset(kinds), use.qualname.lstrip("."), True)
+            if judged is not None:
+                signal, reason, confidence = judged
+                confidence = _weaker(confidence, Confidence.LIKELY) if use.guarded else confidence
+                out.append(GpuFinding(signal.value, use.location, use.evidence, reason, confidence))
+    return out
+
+
 def _rest(all_findings: Sequence[GpuFinding], first: Sequence[GpuFinding]) -> list[GpuFinding]:
     seen = {id(f) for f in first}
     return [f for f in all_findings if id(f) not in seen]
 
 
 def _cite(f: GpuFinding) -> str:
-    return f"{f.reason} ({f.location.render()}: `{f.evidence}`)"
+    return f"{f.reason}, at {f.location.render()}: `{f.evidence}`"
 
 
 def _size_text(billions: float | None) -> str:

@@ -19,13 +19,13 @@ RULES = ComputeRules.from_data(load_table("gpu_patterns"))
 C, L, G = "certain", "likely", "guess"
 
 
-def source(code: str, path: str = "train.py") -> SourceFile:
+def source(code: str, path: str = "train.py", module: str = "") -> SourceFile:
     text = textwrap.dedent(code).lstrip("\n")
-    return SourceFile(path=path, text=text, tree=ast.parse(text))
+    return SourceFile(path=path, text=text, tree=ast.parse(text), module=module)
 
 
-def scan(code: str, path: str = "train.py") -> ComputeScan:
-    return scan_compute(source(code, path), RULES)
+def scan(code: str, path: str = "train.py", module: str = "") -> ComputeScan:
+    return scan_compute(source(code, path, module), RULES)
 
 
 def findings_of(code: str) -> list[tuple[str, int, str]]:
@@ -610,7 +610,7 @@ def test_decide_compute__evidence__strongest_first() -> None:
         model.cuda()
         """)
     assert [f.signal for f in verdict.evidence] == ["cuda_call", "half_precision", "cuda_check"]
-    assert verdict.reason.startswith("GPU: the code moves a model or tensor to a CUDA GPU (f0.py:4:1")
+    assert verdict.reason.startswith("GPU: the code moves a model or tensor to a CUDA GPU, at f0.py:4:1: `model.cuda()`")
 
 
 def test_decide_compute__cpu_forced__reason_names_the_setting() -> None:
@@ -688,6 +688,34 @@ def test_decide_compute__model_name_in_other_file__fine_tune_across_files() -> N
     assert verdict.recommendation is GPU and verdict.confidence is Confidence.CERTAIN
     assert "13" in verdict.reason and "config.py:1" in verdict.reason
     assert verdict.needs_large_memory
+
+
+CROSS_FILE_CASES = [
+    pytest.param("from config import DEVICE\nmodel.to(DEVICE)\n", "config",
+                 'import torch\nDEVICE = "cuda" if torch.cuda.is_available() else "cpu"\n',
+                 (GPU, Confidence.LIKELY), id="imported_conditional_device__gpu_likely"),
+    pytest.param("import config\nmodel.to(config.DEVICE)\n", "config", 'DEVICE = "cuda:0"\n',
+                 (GPU, Confidence.CERTAIN), id="module_attribute_device__gpu_certain"),
+    pytest.param("from .utils import get_device\nmodel.to(get_device())\n", "pkg.utils",
+                 'def get_device():\n    return "cuda"\n', (GPU, Confidence.CERTAIN),
+                 id="relative_import_device_function__gpu_certain"),
+    pytest.param("from config import DEVICE\nmodel.to(DEVICE)\n", "config", 'DEVICE = "cpu"\n',
+                 (CPU, Confidence.CERTAIN), id="imported_cpu_device__cpu_forced"),
+    pytest.param("from other import DEVICE\nmodel.to(DEVICE)\n", "config", 'DEVICE = "cuda"\n',
+                 (CPU, Confidence.CERTAIN), id="device_from_unanalysed_module__no_finding"),
+]
+
+
+@pytest.mark.parametrize(("train", "module", "config", "expected"), CROSS_FILE_CASES)
+def test_decide_compute__device_defined_in_other_file__resolved(
+    train: str, module: str, config: str, expected: tuple
+) -> None:
+    """A device constant or helper defined in another analysed module decides `.to(DEVICE)`."""
+    scans = [scan(train, "pkg/train.py", "pkg.train"), scan(config, f"{module}.py", module)]
+    verdict = decide_compute(scans, RULES)
+    assert (verdict.recommendation, verdict.confidence) == expected, verdict.reason
+    if verdict.recommendation is GPU:
+        assert verdict.evidence[0].location.path == "pkg/train.py"
 
 
 # --------------------------------------------------------------------------------------------------- multi-node
