@@ -104,6 +104,9 @@ class AccountFacts:
     grants: Grants = field(default_factory=Grants)
     cloud: str | None = None  # "aws" | "azure" | "gcp" when discovery could tell (CURRENT_REGION()); None = unknown
     client_python: str = "3.11"  # major.minor of the interpreter that will submit (selects the runtime)
+    # Distributions (canonical names) the job environment already has, when the backend knows them
+    # exactly (the local pool: this machine's environment). None: the runtime image lists decide.
+    installed_packages: frozenset[str] | None = None
     notes: tuple[str, ...] = ()  # what discovery could not read, for the user
 
     def family(self, name: str) -> InstanceFamily | None:

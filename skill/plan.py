@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from mljobs.analyzers.model import (
+    ComputeTarget,
+    PackageFinding,
     Analysis,
     Confidence,
     NetworkCategory,
@@ -160,11 +164,23 @@ def _validate_choices(c: PlanChoices) -> list[str]:
     return errors
 
 
-def _pip_requirements(analysis: Analysis, method: SubmitMethod, choices: PlanChoices, notes: list[str]
-                      ) -> tuple[tuple[str, ...], str | None]:
-    """(pip_requirements, requirements_file that travels). Only non-optional to_install packages are listed."""
-    to_install = [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and not p.optional]
-    optional = [p.distribution for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional]
+def _missing(analysis: Analysis, facts: AccountFacts, *, optional: bool) -> list[PackageFinding]:
+    """Packages the job environment lacks: by the runtime image's list, or by what the backend has installed."""
+    if facts.installed_packages is None:
+        return [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional is optional]
+    return [p for p in analysis.packages
+            if p.optional is optional and canonicalize_name(p.distribution) not in facts.installed_packages]
+
+
+def _pip_requirements(analysis: Analysis, facts: AccountFacts, method: SubmitMethod, choices: PlanChoices,
+                      notes: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """(pip_requirements, requirements_file that travels). Only non-optional missing packages are listed.
+
+    On Snowflake "missing" means not in the Container Runtime image; on the local pool, whose jobs run
+    with this machine's environment, it means not installed here.
+    """
+    to_install = _missing(analysis, facts, optional=False)
+    optional = [p.distribution for p in _missing(analysis, facts, optional=True)]
     if optional:
         notes.append(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
     reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
@@ -182,7 +198,9 @@ def _pip_requirements(analysis: Analysis, method: SubmitMethod, choices: PlanCho
         return (), analysis.requirements_file
     reqs += [r for r in choices.extra_pip_requirements if r not in reqs]
     if reqs:
-        notes.append(f"pip_requirements: {', '.join(reqs)} (not in the runtime image {analysis.runtime or ''})".rstrip())
+        where = ("not installed in the local pool's environment" if facts.installed_packages is not None
+                 else f"not in the runtime image {analysis.runtime or ''}".rstrip())
+        notes.append(f"pip_requirements: {', '.join(reqs)} ({where})")
     return tuple(reqs), None
 
 
@@ -357,7 +375,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
 
     # --- args, requirements, network
     args, output_by_arg = _derive_args(analysis, method, c, notes)
-    reqs, requirements_file = _pip_requirements(analysis, method, c, notes)
+    reqs, requirements_file = _pip_requirements(analysis, facts, method, c, notes)
     artifact = c.use_artifact_repository
     if artifact:
         notes.append(f"packages install from {PYPI_ARTIFACT_REPOSITORY} (artifact repository), so no PyPI EAI "
@@ -415,8 +433,30 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     )
     issues = extra_issues + list(preflight(plan, analysis, facts, coverage))
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
-    code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else None
+    code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(
+        plan, analysis, c.connection_name)
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
         explanations=tuple(notes),
     )
+
+
+def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: str | None) -> Generated | NotGenerated:
+    """Code that would run this local plan on Snowflake: the system pool for its compute kind, the connection's
+    default database and schema, and a payload stage there. Shown so the local dry run teaches the real call."""
+    gpu = analysis.compute.recommendation is ComputeTarget.GPU
+    pool = "SYSTEM_COMPUTE_POOL_GPU" if gpu else "SYSTEM_COMPUTE_POOL_CPU"
+    target = dataclasses.replace(
+        plan, backend="snowflake", compute_pool=pool, instance_family=None, stage_name="@MLJOBS_PAYLOAD",
+        database=None, schema=None,
+        external_access_integrations=tuple(e for e in plan.external_access_integrations),
+    )
+    code = generate_code(target, connection_name=connection_name)
+    if not isinstance(code, Generated):
+        return code
+    return Generated(code.code, (
+        f"this plan runs on the local pool; the code shows the Snowflake equivalent on {pool} with the "
+        "connection's default database and schema. Plan with --backend snowflake for your account's pools, "
+        "stage and EAIs",
+        *code.warnings,
+    ))

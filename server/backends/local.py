@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from mljobs.analyzers.model import SubmitMethod
+from packaging.utils import canonicalize_name
+
 from mljobs.skill.facts import (
     AccountFacts,
     ComputePool,
@@ -157,6 +159,7 @@ class LocalBackend:
         self._settings = settings
         self._eai_config = eai_config
         self._python = python
+        self._installed: frozenset[str] | None = None
         self._grace = cancel_grace
         self._gpu_probe = gpu_probe
         self._gpus: GpuInfo | None = None
@@ -231,8 +234,30 @@ class LocalBackend:
                 eai_usage=tuple(e.name for e in eais),
             ),
             client_python=self._client_python(),
+            installed_packages=self._installed_packages(),
             notes=tuple(notes),
         )
+
+    def _installed_packages(self) -> frozenset[str]:
+        """Canonical names of the distributions the job interpreter has: the local pool's "runtime image"."""
+        if self._installed is None:
+            script = (
+                "import importlib.metadata as m, json, re; "
+                "print(json.dumps(sorted({re.sub(r'[-_.]+', '-', d.metadata['Name'] or '').lower() "
+                "for d in m.distributions()} - {''})))"
+            )
+            if os.path.realpath(self._python) == os.path.realpath(sys.executable):
+                import importlib.metadata
+
+                names = {d.metadata["Name"] or "" for d in importlib.metadata.distributions()}
+                self._installed = frozenset(canonicalize_name(n) for n in names if n)
+            else:
+                out = subprocess.run([self._python, "-c", script], capture_output=True, text=True, check=False)
+                try:
+                    self._installed = frozenset(json.loads(out.stdout or "[]"))
+                except ValueError:
+                    self._installed = frozenset()
+        return self._installed
 
     def _client_python(self) -> str:
         if self._python_version is None:

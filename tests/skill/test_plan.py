@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import ast
 from pathlib import Path
 
@@ -201,12 +203,24 @@ def test_plan__from_stage__source_is_stage() -> None:
     assert result.plan.entrypoint == "src/train.py" and result.script_edit is None
 
 
-def test_plan__local_backend__no_code_and_defaults() -> None:
-    """Local plans need no Snowflake database and generate no snowflake-ml-python code."""
+def test_plan__local_backend__code_is_the_snowflake_equivalent() -> None:
+    """Local plans need no Snowflake database; their code is the Snowflake equivalent on the system pool."""
     local = facts(pools=(ComputePool("LOCAL", "IDLE", "CPU_X64_S", idle_nodes=1),), backend="local",
                   database=None, schema=None)
     result = plan_job(analysis(), local)
-    assert result.plan is not None and result.plan.backend == "local" and result.code is None
+    assert result.plan is not None and result.plan.backend == "local"
+    assert isinstance(result.code, Generated) and "local pool" in result.code.warnings[0]
+    assert "SYSTEM_COMPUTE_POOL_CPU" in result.code.code and "'LOCAL'" not in result.code.code
+
+
+def test_plan__installed_packages__decide_what_the_local_pool_installs() -> None:
+    """On the local pool, a package the runtime image has but this machine lacks is installed; and vice versa."""
+    local = facts(pools=(ComputePool("LOCAL", "IDLE", "CPU_X64_S", idle_nodes=1),), backend="local",
+                  database=None, schema=None)
+    local = dataclasses.replace(local, installed_packages=frozenset({"catboost"}))
+    result = plan_job(analysis(packages=[package("scikit-learn", PackageStatus.PREINSTALLED), package("catboost")]), local)
+    assert result.plan is not None and result.plan.pip_requirements == ("scikit-learn",)
+    assert any("local pool's environment" in n for n in result.explanations)
 
 
 def test_plan__deterministic_hash() -> None:
