@@ -370,6 +370,36 @@ GPU_CASES = [
             torch.device("cuda")
         )
         """, [("device_move", 2, C)], id="multiline_call__first_line"),
+    pytest.param("""
+        import torch
+        device = torch.device("cuda" if args.cuda else "cpu")
+        model.to(device)
+        """, [("device_move", 3, L)], id="device_from_user_flag__likely"),
+    pytest.param("""
+        import tensorflow as tf
+        print(tf.test.is_gpu_available())
+        """, [("cuda_check", 2, G)], id="tf_is_gpu_available_printed__guess"),
+    pytest.param("""
+        import deepspeed
+        import bitsandbytes as bnb
+        """, [("gpu_library", 1, C), ("gpu_library", 2, C)], id="deepspeed_bitsandbytes_imports__certain"),
+    pytest.param("""
+        from snowflake.ml.modeling.distributors.pytorch import WorkerResourceConfig
+        cfg = WorkerResourceConfig(num_cpus=4, num_gpus=1)
+        """, [("accelerator", 2, C)], id="snowflake_worker_num_gpus__certain"),
+    pytest.param("""
+        import torch
+        import torch.distributed as dist
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+        """, [("cuda_check", 3, L), ("data_parallel", 3, L)], id="nccl_when_available__likely"),
+    pytest.param("""
+        from ray.train import ScalingConfig
+        ScalingConfig(num_workers=2, resources_per_worker={"CPU": 4, "GPU": 1})
+        """, [("accelerator", 2, C)], id="ray_resources_gpu_key__certain"),
+    pytest.param("""
+        import os
+        os.environ.update(CUDA_VISIBLE_DEVICES="1")
+        """, [("gpu_env", 2, L)], id="environ_update_selects_gpu__hint"),
 ]
 
 
@@ -506,6 +536,26 @@ NOT_GPU_CASES = [
         import pytorch_lightning as pl
         trainer = pl.Trainer(gpus=0)
         """, [("auto_device", 2, L), ("cpu_forced", 2, C)], id="lightning_gpus_zero__cpu_forced"),
+    pytest.param("""
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        dist.init_process_group()
+        """, [], id="gloo_or_default_backend__no_gpu_finding"),
+    pytest.param("""
+        from transformers import pipeline
+        clf = pipeline("sentiment-analysis", device=-1)
+        """, [("cpu_forced", 2, C)], id="hf_pipeline_device_minus_one__cpu_forced"),
+    pytest.param("""
+        import ray
+        @ray.remote(num_gpus=0, num_cpus=2)
+        def work():
+            pass
+        """, [("cpu_forced", 2, C)], id="ray_num_gpus_zero__cpu_forced"),
+    pytest.param("""
+        import tensorflow as tf
+        with tf.device("/CPU:0"):
+            y = model(x)
+        """, [], id="tf_device_cpu__nothing"),
 ]
 
 
@@ -856,6 +906,11 @@ def test_compute_rules__tiny_inline_table__used_instead_of_the_shipped_one() -> 
     src = source("import fancygpu\nimport cupy\nx.to_gpu()\nmodel.cuda()\n")
     result = scan_compute(src, rules)
     assert [(f.signal, f.location.line) for f in result.gpu] == [("gpu_library", 1), ("cuda_call", 3)]
+
+
+def test_compute_rules__shipped_table__picklable_for_worker_processes() -> None:
+    """The composer pickles the rules once per worker; they must survive the trip unchanged."""
+    assert pickle.loads(pickle.dumps(RULES)) == RULES
 
 
 def test_compute_rules__malformed_table__value_error() -> None:
