@@ -251,7 +251,9 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
         gpu_methods={n: _call_rule(n, s) for n, s in data.get("gpu_methods", {}).items()},
         device_methods=frozenset(data.get("device_methods", ())),
         keywords=keywords,
-        env_gpu_disable={k: frozenset(str(v).lower() for v in vs) for k, vs in env.get("gpu_disable", {}).items()},
+        env_gpu_disable={
+            k: frozenset(str(v).lower() for v in vs) for k, vs in env.get("gpu_disable", {}).items()
+        },
         env_gpu_select=frozenset(env.get("gpu_select", ())),
         cuda_prefixes=tuple(p.lower() for p in devices.get("cuda_prefixes", ("cuda",))),
         cpu_prefixes=tuple(p.lower() for p in devices.get("cpu_prefixes", ("cpu",))),
@@ -446,7 +448,12 @@ class _ComputeVisitor(ast.NodeVisitor):
     # ------------------------------------------------------------------ reporting (the one place)
 
     def _report(
-        self, signal: GpuSignal, node: ast.AST, reason: str, confidence: Confidence, guarded: bool | None = None
+        self,
+        signal: GpuSignal,
+        node: ast.AST,
+        reason: str,
+        confidence: Confidence,
+        guarded: bool | None = None,
     ) -> None:
         if self._conditional() if guarded is None else guarded:
             confidence = _weaker(confidence, Confidence.LIKELY)
@@ -468,7 +475,8 @@ class _ComputeVisitor(ast.NodeVisitor):
             instances = max(filter(None, (instances, old.instances)), default=None)
             if _RANK[old.confidence] > _RANK[confidence]:
                 confidence = old.confidence
-        self.acc.multi[key] = MultiNodeFinding(fw.name, loc, self.src.code(node), fw.reason, confidence, instances)
+        code = self.src.code(node)
+        self.acc.multi[key] = MultiNodeFinding(fw.name, loc, code, fw.reason, confidence, instances)
 
     def _evidence(self, node: ast.AST, reason: str) -> Evidence:
         return Evidence(self.src.loc(node), self.src.code(node), reason)
@@ -517,7 +525,8 @@ class _ComputeVisitor(ast.NodeVisitor):
         self._visit_test(node.test)
         gpu_test = self._is_gpu_test(node.test)
         if gpu_test and self._requires_gpu(node):
-            self._report(GpuSignal.CUDA_REQUIRED, node.test, "stops when no GPU is present", Confidence.CERTAIN)
+            reason = "stops when no GPU is present"
+            self._report(GpuSignal.CUDA_REQUIRED, node.test, reason, Confidence.CERTAIN)
         self._visit_guarded(node.body, gpu_test)
         self._visit_guarded(node.orelse, gpu_test)
 
@@ -602,7 +611,8 @@ class _ComputeVisitor(ast.NodeVisitor):
                 self.acc.frameworks.add(top)
         rule = _longest_prefix(module, rules.gpu_modules)
         if rule is not None:
-            confidence = _weaker(rule.confidence, Confidence.LIKELY) if self._optional[-1] else rule.confidence
+            optional = self._optional[-1]
+            confidence = _weaker(rule.confidence, Confidence.LIKELY) if optional else rule.confidence
             self._report(rule.signal, node, f"imports {rule.name}: {rule.reason}", confidence)
         for fw in self._frameworks_of(_prefixes(module)):
             self._report_multi(fw, node, Confidence.LIKELY)
@@ -675,8 +685,9 @@ class _ComputeVisitor(ast.NodeVisitor):
         needs_arg = rule.device_arg is not None or rule.device_keyword is not None
         if not needs_arg:
             confidence = rule.confidence
-            if rule.signal is GpuSignal.CUDA_CHECK and self._tests and _RANK[confidence] < _RANK[Confidence.LIKELY]:
-                confidence = Confidence.LIKELY  # the availability check decides what the code does
+            if rule.signal is GpuSignal.CUDA_CHECK and self._tests:
+                # the availability check decides what the code does
+                confidence = Confidence.LIKELY if confidence is Confidence.GUESS else confidence
             self._report(rule.signal, node, rule.reason, confidence)
             return
         if call is None:
@@ -686,7 +697,8 @@ class _ComputeVisitor(ast.NodeVisitor):
             if rule.device_default:
                 self._report(rule.signal, call, rule.reason, rule.confidence)
             return
-        self._pending.append(_Pending("call_rule", call, arg, self._conditional(), rule=rule, in_test=self._tests > 0))
+        pending = _Pending("call_rule", call, arg, self._conditional(), rule=rule, in_test=self._tests > 0)
+        self._pending.append(pending)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -735,7 +747,9 @@ class _ComputeVisitor(ast.NodeVisitor):
 
     def _forces_cpu(self, kw: ast.keyword) -> bool:
         rule = self.rules.keywords.get(kw.arg or "")
-        return rule is not None and isinstance(kw.value, ast.Constant) and _norm(kw.value.value) in rule.cpu_values
+        if rule is None or not isinstance(kw.value, ast.Constant):
+            return False
+        return _norm(kw.value.value) in rule.cpu_values
 
     def _keyword(
         self,
@@ -754,9 +768,9 @@ class _ComputeVisitor(ast.NodeVisitor):
             and (not rule.calls or (not in_dict and _call_matches(rule.calls, call_name, method)))
             and not _call_matches(rule.except_calls, call_name, method)
         ):
-            self._pending.append(
-                _Pending("keyword", node, value, self._conditional(), rule, call_name, method, cpu_call=cpu_call)
-            )
+            guarded = self._conditional()
+            pending = _Pending("keyword", node, value, guarded, rule, call_name, method, cpu_call=cpu_call)
+            self._pending.append(pending)
         lowered = name.lower()
         if any(w in lowered for w in rules.model_name_words):
             self._pending.append(_Pending("model", value, value, False))
@@ -845,7 +859,8 @@ class _ComputeVisitor(ast.NodeVisitor):
         if dest is None:
             flags = [s for s in (literal_str(a) for a in node.args) if s]
             long = next((f for f in flags if f.startswith("--")), None)
-            chosen = long or next((f for f in flags if not f.startswith("-")), None) or (flags[0] if flags else None)
+            positional = next((f for f in flags if not f.startswith("-")), None)
+            chosen = long or positional or (flags[0] if flags else None)
             if chosen:
                 dest = chosen.lstrip("-").replace("-", "_")
         if not dest:
@@ -934,7 +949,8 @@ class _ComputeVisitor(ast.NodeVisitor):
         test = node.test
         if isinstance(test, ast.Compare) and len(test.comparators) == 1:
             op, right = test.ops[0], _int(test.comparators[0])
-            negated = (isinstance(op, (ast.Eq, ast.LtE)) and right == 0) or (isinstance(op, ast.Lt) and right == 1)
+            at_most_zero = isinstance(op, (ast.Eq, ast.LtE)) and right == 0
+            negated = at_most_zero or (isinstance(op, ast.Lt) and right == 1)
         branch = node.body if negated else node.orelse
         return bool(branch) and self._stops(branch[-1])
 
@@ -976,7 +992,8 @@ class _ComputeVisitor(ast.NodeVisitor):
     def _judge_move(self, item: _Pending) -> None:
         assert item.value is not None  # noqa: S101, sanity check
         kinds = self._device_kinds(item.value)
-        judged = _judge_device_move(kinds, _label(item.value), isinstance(item.value, (ast.Name, ast.Attribute)))
+        variable = isinstance(item.value, (ast.Name, ast.Attribute))
+        judged = _judge_device_move(kinds, _label(item.value), variable)
         if judged is not None:
             self._report_deferred(item, *judged)
         elif not kinds:
@@ -1033,7 +1050,8 @@ class _ComputeVisitor(ast.NodeVisitor):
                 conf = _weaker(confidence, rule.confidence)
                 self._report_deferred(item, rule.signal, f"{rule.reason} ({where})", conf)
             elif kinds == {"cpu"} and not neutral:
-                self._report_deferred(item, GpuSignal.CPU_FORCED, f"runs on the CPU ({where})", Confidence.CERTAIN)
+                reason = f"runs on the CPU ({where})"
+                self._report_deferred(item, GpuSignal.CPU_FORCED, reason, Confidence.CERTAIN)
             return
         values = self._literal_values(item.value)
         can_gpu = bool(rule.gpu_values or rule.gpu_any or rule.gpu_positive_int or rule.gpu_names)
@@ -1046,9 +1064,11 @@ class _ComputeVisitor(ast.NodeVisitor):
         elif gpu:
             self._report_deferred(item, rule.signal, f"{rule.reason} ({where})", rule.confidence)
         elif cpu and cpu == values and not neutral:
-            self._report_deferred(item, GpuSignal.CPU_FORCED, f"turns the GPU off ({where})", Confidence.CERTAIN)
+            reason = f"turns the GPU off ({where})"
+            self._report_deferred(item, GpuSignal.CPU_FORCED, reason, Confidence.CERTAIN)
         elif values == {"?"} and rule.gpu_any and can_gpu:
-            self._report_deferred(item, rule.signal, f"{rule.reason} ({where}, set at run time)", Confidence.GUESS)
+            reason = f"{rule.reason} ({where}, set at run time)"
+            self._report_deferred(item, rule.signal, reason, Confidence.GUESS)
 
     def _gpu_value(self, rule: KeywordRule, value: Any) -> bool:
         if not isinstance(value, tuple) or value in rule.cpu_values:
@@ -1267,12 +1287,13 @@ def _judge_device_move(
 ) -> tuple[GpuSignal, str, Confidence] | None:
     """The finding for `.to(<value>)` whose value can be `kinds`; None when it says nothing."""
     confidence = _device_confidence(kinds)
+    what = f"moves a model or tensor to {label}"
     if confidence is Confidence.CERTAIN:
         return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to CUDA ({label})", confidence
     if confidence is Confidence.LIKELY:
-        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to {label}, a CUDA GPU when one is present", confidence
+        return GpuSignal.DEVICE_MOVE, f"{what}, a CUDA GPU when one is present", confidence
     if confidence is Confidence.GUESS:
-        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to {label}, a device chosen at run time", confidence
+        return GpuSignal.DEVICE_MOVE, f"{what}, a device chosen at run time", confidence
     if kinds == {"cpu"} and variable:
         return GpuSignal.CPU_FORCED, f"moves the model to {label}, which is always the CPU", Confidence.LIKELY
     return None
@@ -1292,8 +1313,9 @@ def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.
         for kw in call.keywords:
             if kw.arg == keyword:
                 return kw.value
-    if position is not None and position < len(call.args) and not isinstance(call.args[position], ast.Starred):
-        return call.args[position]
+    if position is not None and position < len(call.args):
+        arg = call.args[position]
+        return None if isinstance(arg, ast.Starred) else arg
     return None
 
 
@@ -1402,7 +1424,8 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
 
     def strength(f: GpuFinding) -> tuple[int, int, int]:
         signal = GpuSignal(f.signal)
-        return (0 if signal in HINT_SIGNALS else 1, _RANK[f.confidence], 0 if signal in INFERRED_SIGNALS else 1)
+        work = 0 if signal in HINT_SIGNALS else 1
+        return (work, _RANK[f.confidence], 0 if signal in INFERRED_SIGNALS else 1)
 
     gpu.sort(key=lambda f: (tuple(-x for x in strength(f)), f.location.sort_key()))
     cpu.sort(key=lambda f: (-_RANK[f.confidence], f.location.sort_key()))
@@ -1414,10 +1437,12 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
 
     if explicit_certain or (top is not None and top.confidence is Confidence.CERTAIN and not cpu):
         top = explicit_certain[0] if explicit_certain else top
-        confidence = Confidence.LIKELY if cpu and cpu[0].confidence is Confidence.CERTAIN else Confidence.CERTAIN
+        conflict = bool(cpu) and cpu[0].confidence is Confidence.CERTAIN
+        confidence = Confidence.LIKELY if conflict else Confidence.CERTAIN
         reason = f"GPU: the code {_cite(top)}."
         if cpu:
-            reason += f" It also turns the GPU off at {cpu[0].location.render()}; check which path the job takes."
+            where = cpu[0].location.render()
+            reason += f" It also turns the GPU off at {where}; check which path the job takes."
         verdict = ComputeVerdict(ComputeTarget.GPU, confidence, reason, (*work, *_rest(gpu, work), *cpu))
     elif top is not None and top.confidence is not Confidence.GUESS and not cpu:
         reason = (
@@ -1432,8 +1457,8 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
         verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, (*cpu, *gpu))
     elif top is not None:
         reason = (
-            f"CPU: the code {_cite(top)}; nothing else uses a GPU, so the code runs on the CPU unless it is started "
-            "with a GPU device."
+            f"CPU: the code {_cite(top)}; nothing else uses a GPU, so the code runs on the CPU unless it is "
+            "started with a GPU device."
         )
         verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
     elif gpu:
@@ -1442,7 +1467,8 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     else:
         uses_dl = any(s.frameworks for s in scans)
         reason = "CPU: no GPU code found (no CUDA calls, GPU libraries, GPU options or large models)."
-        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.LIKELY if uses_dl else Confidence.CERTAIN, reason, ())
+        confidence = Confidence.LIKELY if uses_dl else Confidence.CERTAIN
+        verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, ())
 
     memory = _needs_large_memory(verdict.recommendation, larges, training, peft, quantized, rules)
     memory = memory or any(s.memory for s in scans)
@@ -1457,7 +1483,7 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
 
 
 def _cross_file_devices(scans: Sequence[ComputeScan]) -> list[GpuFinding]:
-    """Judge `.to(DEVICE)` uses whose DEVICE comes from another analysed module (`from config import DEVICE`)."""
+    """Judge `.to(DEVICE)` where DEVICE comes from another analysed module (`from config import DEVICE`)."""
     exports = {s.module: dict(s.device_names) for s in scans if s.module and s.device_names}
     if not exports:
         return []
@@ -1531,7 +1557,9 @@ def _multi_node_hint(scans: Sequence[ComputeScan], rules: ComputeRules) -> Multi
     if not findings:
         return None
     order = {fw.name: i for i, fw in enumerate(rules.frameworks)}
-    findings.sort(key=lambda f: (order.get(f.framework, len(order)), -_RANK[f.confidence], f.location.sort_key()))
+    findings.sort(
+        key=lambda f: (order.get(f.framework, len(order)), -_RANK[f.confidence], f.location.sort_key())
+    )
     counts = [f.instances for f in findings if f.instances]
     instances = max([rules.default_instances, *counts])
     instances = min(instances, rules.max_instances)

@@ -583,7 +583,8 @@ VERDICT_CASES = [
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model = Net().to(device)
         """], (GPU, Confidence.LIKELY), id="gpu_capable_with_real_work__gpu_likely"),
-    pytest.param(["import torch\nmodel = Net().cuda()\n"], (GPU, Confidence.CERTAIN), id="cuda_call__gpu_certain"),
+    pytest.param(["import torch\nmodel = Net().cuda()\n"], (GPU, Confidence.CERTAIN),
+                 id="cuda_call__gpu_certain"),
     pytest.param(["""
         import os, torch
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -660,7 +661,8 @@ def test_decide_compute__evidence__strongest_first() -> None:
         model.cuda()
         """)
     assert [f.signal for f in verdict.evidence] == ["cuda_call", "half_precision", "cuda_check"]
-    assert verdict.reason.startswith("GPU: the code moves a model or tensor to a CUDA GPU, at f0.py:4:1: `model.cuda()`")
+    expected = "GPU: the code moves a model or tensor to a CUDA GPU, at f0.py:4:1: `model.cuda()`"
+    assert verdict.reason.startswith(expected)
 
 
 def test_decide_compute__cpu_forced__reason_names_the_setting() -> None:
@@ -727,7 +729,8 @@ LARGE_MODEL_CASES = [
 def test_decide_compute__large_models_and_memory__verdict(code: str, expected: tuple) -> None:
     """Large-model fine-tuning needs a GPU; full fine-tunes and CPU runs of 7B-class models need memory."""
     verdict = verdict_of(code)
-    assert (verdict.recommendation, verdict.confidence, verdict.needs_large_memory) == expected, verdict.reason
+    actual = (verdict.recommendation, verdict.confidence, verdict.needs_large_memory)
+    assert actual == expected, verdict.reason
 
 
 def test_decide_compute__model_name_in_other_file__fine_tune_across_files() -> None:
@@ -768,7 +771,7 @@ def test_decide_compute__device_defined_in_other_file__resolved(
         assert verdict.evidence[0].location.path == "pkg/train.py"
 
 
-# --------------------------------------------------------------------------------------------------- multi-node
+# ----------------------------------------------------------------------------------------------- multi-node
 
 MULTI_NODE_CASES = [
     pytest.param("import ray\nray.init()\n", ("ray", 2), id="ray_init__2"),
@@ -784,7 +787,8 @@ MULTI_NODE_CASES = [
         """, ("snowflake_distributor", 3), id="snowflake_xgb_estimator__3"),
     pytest.param("""
         from snowflake.ml.modeling.distributors.pytorch import PyTorchDistributor, PyTorchScalingConfig
-        d = PyTorchDistributor(train, scaling_config=PyTorchScalingConfig(num_nodes=2, num_workers_per_node=4))
+        cfg = PyTorchScalingConfig(num_nodes=2, num_workers_per_node=4)
+        d = PyTorchDistributor(train, scaling_config=cfg)
         """, ("snowflake_distributor", 2), id="snowflake_pytorch_distributor__2"),
     pytest.param("""
         from snowflake.ml.modeling.distributors.lightgbm import LightGBMEstimator
@@ -837,7 +841,8 @@ MULTI_NODE_CASES = [
         print("launch with: torchrun --nnodes=4 train.py")
         print("LOCAL_RANK")
         """, None, id="launcher_mentions_in_print__none"),
-    pytest.param('"""Run with ray.init() on several nodes."""\nimport ray\n', None, id="docstring_and_bare_import__none"),
+    pytest.param('"""Run with ray.init() on several nodes."""\nimport ray\n', None,
+                 id="docstring_and_bare_import__none"),
 ]
 
 

@@ -34,7 +34,8 @@ ODD_INPUTS = [
                  id="deep_parentheses"),
     pytest.param("x = [" + ", ".join(str(i) for i in range(200_000)) + "]\n", [], id="huge_list_literal"),
     pytest.param("s = '" + "cuda " * 500_000 + "'\nprint(s)\n", [], id="huge_string_mentioning_cuda"),
-    pytest.param("d = {" + ", ".join(f"'k{i}': {i}" for i in range(50_000)) + "}\n", [], id="huge_dict_literal"),
+    pytest.param("d = {" + ", ".join(f"'k{i}': {i}" for i in range(50_000)) + "}\n", [],
+                 id="huge_dict_literal"),
     pytest.param("y = a" + ".b" * 2000 + ".cuda()\n", [("cuda_call", 1)], id="long_attribute_chain"),
     pytest.param("model.to()\nmodel.to(*args)\nmodel.to(**kw)\nmodel.cuda(*a, **k)\n", [("cuda_call", 4)],
                  id="calls_without_usable_arguments"),
@@ -54,7 +55,8 @@ ODD_INPUTS = [
     pytest.param("import torch\ntorch.cuda\n", [("cuda_api", 2)], id="bare_attribute_statement"),
     pytest.param("x: int = 3\ndevice: str = 'cuda'\nmodel.to(device)\n", [("device_move", 3)],
                  id="annotated_assignments"),
-    pytest.param("import os\nos.environ[k] = ''\nos.environ.get()\nos.getenv(name)\n", [], id="env_without_literals"),
+    pytest.param("import os\nos.environ[k] = ''\nos.environ.get()\nos.getenv(name)\n", [],
+                 id="env_without_literals"),
     pytest.param("p.add_argument()\np.add_argument(dest=None)\np.add_argument('--device', default=None)\n"
                  "model.to(args.device)\n", [], id="argparse_odd_calls"),
 ]
@@ -75,7 +77,8 @@ def test_scan_compute__tree_too_deep_to_walk__problem_not_crash() -> None:
     where = {"lineno": 2, "col_offset": 0, "end_lineno": 2, "end_col_offset": 1}
     expr: ast.expr = ast.Constant(1, **where)
     for _ in range(5000):
-        expr = ast.BinOp(expr, ast.Add(), ast.Call(ast.Name("f", ast.Load(), **where), [], [], **where), **where)
+        call = ast.Call(ast.Name("f", ast.Load(), **where), [], [], **where)
+        expr = ast.BinOp(expr, ast.Add(), call, **where)
     first = ast.parse("model.cuda()\n").body[0]
     tree = ast.Module(body=[first, ast.Expr(expr, **where)], type_ignores=[])
     result = scan_compute(source("model.cuda()\n", tree), RULES)
