@@ -118,6 +118,8 @@ class MultiNodeFramework:
     instance_positions: tuple[int, ...] = ()
     env: frozenset[str] = frozenset()
     launchers: tuple[str, ...] = ()
+    # The launcher starts one node unless a node flag says more (torchrun, accelerate launch).
+    needs_node_flag: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +239,7 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
                 instance_positions=tuple(i for i in inst if isinstance(i, int) and not isinstance(i, bool)),
                 env=frozenset(spec.get("env", ())),
                 launchers=tuple(spec.get("launchers", ())),
+                needs_node_flag=bool(spec.get("needs_node_flag", False)),
             )
         )
     env = data.get("env", {})
@@ -897,6 +900,8 @@ class _ComputeVisitor(ast.NodeVisitor):
                         text = inline or (words[i + 1] if i + 1 < len(words) else "")
                         if text.isdigit():
                             nodes = int(text)
+                if fw.needs_node_flag and (nodes is None or nodes <= 1):
+                    continue  # e.g. `torchrun --nproc_per_node=4`: several processes, one node
                 self._report_multi(fw, node, Confidence.CERTAIN, nodes)
 
     def _allocation(self, call: ast.Call, qualname: str) -> None:

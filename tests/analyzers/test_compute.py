@@ -798,20 +798,49 @@ MULTI_NODE_CASES = [
         from snowflake.ml.runtime_cluster import scale_cluster
         scale_cluster(5)
         """, ("snowflake_cluster", 5), id="snowflake_scale_cluster__5"),
+    # Processes are not nodes: these run several processes that usually share one node (8 GPUs fit one).
     pytest.param("""
         import torch.distributed as dist
         WORLD = 8
         dist.init_process_group("nccl", world_size=WORLD)
-        """, ("torch_distributed", 8), id="init_process_group_world_size_var__8"),
+        """, None, id="init_process_group_world_size_var__single_node"),
     pytest.param("""
         import os
         local_rank = int(os.environ["LOCAL_RANK"])
-        """, ("torch_distributed", 2), id="local_rank_env_read__2"),
+        """, None, id="local_rank_env_read__single_node"),
     pytest.param("""
         import os
         if "WORLD_SIZE" in os.environ:
             pass
-        """, ("torch_distributed", 2), id="world_size_in_environ__2"),
+        """, None, id="world_size_in_environ__single_node"),
+    pytest.param("""
+        import subprocess
+        subprocess.run(["torchrun", "--standalone", "--nproc_per_node=4", "train.py"])
+        """, None, id="torchrun_standalone__single_node"),
+    pytest.param("""
+        import subprocess
+        subprocess.run(["torchrun", "--nnodes=1", "--nproc_per_node=8", "train.py"])
+        """, None, id="torchrun_one_node__single_node"),
+    pytest.param("""
+        import os
+        node_rank = int(os.environ["NODE_RANK"])
+        """, ("torch_distributed", 2), id="node_rank_env_read__2"),
+    pytest.param("""
+        import os
+        master = os.environ["MASTER_ADDR"]
+        """, ("torch_distributed", 2), id="master_addr_env_read__2"),
+    pytest.param("""
+        import os
+        os.environ["MASTER_ADDR"] = "localhost"
+        """, None, id="master_addr_env_write__single_node"),
+    pytest.param("""
+        import subprocess
+        subprocess.run(["accelerate", "launch", "--num_machines=2", "train.py"])
+        """, ("accelerate", 2), id="accelerate_launch_two_machines__2"),
+    pytest.param("""
+        import subprocess
+        subprocess.run("accelerate launch --num_processes=4 train.py".split())
+        """, None, id="accelerate_launch_one_machine__single_node"),
     pytest.param("""
         import subprocess
         subprocess.run(["torchrun", "--nnodes=3", "--nproc_per_node=8", "train.py"])
