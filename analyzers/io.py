@@ -40,6 +40,7 @@ _OUTPUT_NAME = re.compile(
     r"(?:output|out|save)_\w+|\w+_(?:output|out)(?:_(?:dir|path|file|folder))?|"
     r"(?:save|output|export)_(?:model|weights|checkpoint)\w*)$"
 )
+from .visitor import FastVisitor
 #: ...but these are inputs or labels, never outputs.
 _NOT_OUTPUT = re.compile(r"(?:^|_)(?:input|in|data|train|test|valid|val|eval|source|src|load|resume|init|"
                          r"pretrained|base|cache|config|name_or_path|name)(?:_|$)|^model_(?:name|id|type)$")
@@ -106,9 +107,6 @@ _UNKNOWN = "{}"
 _REMOTE_KEY = re.compile(r"(?:^|_)(?:key|prefix|blob|object|bucket|table|uri|url|stage|s3|gcs)(?:_|$)")
 _DATA_FILE = re.compile(r"\.(csv|tsv|parquet|pq|json|jsonl|ndjson|txt|npy|npz|pt|pth|pkl|pickle|joblib|h5|hdf5|"
                         r"xlsx?|feather|arrow|avro|orc|zip|gz|tar|tfrecords?|db|sqlite|png|jpe?g|wav|mp3)$", re.I)
-_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break,
-                     ast.Continue, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
-                     *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +142,7 @@ def _looks_like_path(text: str) -> bool:
     return " " not in s.strip() or "/" in s
 
 
-class _IoVisitor(ast.NodeVisitor):
+class _IoVisitor(FastVisitor):
     """One pass: CLI options, reads and writes, `__return__`, the main guard and Snowpark use."""
 
     def __init__(self, src: SourceFile, project_files: frozenset[str]) -> None:
@@ -335,17 +333,6 @@ class _IoVisitor(ast.NodeVisitor):
                      default=self.clean(default_text) if isinstance(default_text, str) else None)
 
     # -- visiting
-    def generic_visit(self, node: ast.AST) -> None:
-        # ast.NodeVisitor.generic_visit dominates the pass on big files; leaves are skipped without dispatch.
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST) and type(item) not in _LEAVES:
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
-                self.visit(value)
-
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.name.startswith("snowflake.snowpark"):

@@ -32,6 +32,7 @@ from .model import (
 from .names import literal_str
 from .redact import redact
 from .source import SourceFile
+from .visitor import FastVisitor
 
 C = NetworkCategory
 
@@ -278,7 +279,7 @@ _SUPPRESS = "suppress"  # a check result: the category is switched off in this f
 # ----------------------------------------------------------------------------------------------------- visitor
 
 
-class _NetworkVisitor(ast.NodeVisitor):
+class _NetworkVisitor(FastVisitor):
     """One pass over a file: calls, keyword arguments, environment assignments and imports."""
 
     def __init__(self, src: SourceFile, rules: NetworkRules) -> None:
@@ -358,17 +359,6 @@ class _NetworkVisitor(ast.NodeVisitor):
             handler(self, node)
         else:
             self.generic_visit(node)
-
-    def generic_visit(self, node: ast.AST) -> None:
-        # ast.NodeVisitor.generic_visit dominates the pass on big files; leaves are skipped without dispatch.
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.AST) and type(item) not in _LEAVES:
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
-                self.visit(value)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -662,9 +652,6 @@ _HANDLERS: dict[type, Callable[[_NetworkVisitor, Any], None]] = {
     ast.Assign: _NetworkVisitor.visit_Assign, ast.AnnAssign: _NetworkVisitor.visit_AnnAssign,
     ast.For: _NetworkVisitor.visit_For, ast.Call: _NetworkVisitor.visit_Call,
 }
-_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.alias, ast.Pass, ast.Break,
-                     ast.Continue, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
-                     *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__()})
 _ORDER = {c: i for i, c in enumerate(NetworkCategory)}
 
 Check = Callable[[_NetworkVisitor, ast.Call, CallRule], "list[_Hit] | str | None"]
