@@ -24,6 +24,7 @@ from typing import Any
 from .model import Confidence, IoFinding, IoKind, IoReport
 from .names import attr_chain, literal_str
 from .source import SourceFile
+from .visitor import FastVisitor
 
 K = IoKind
 
@@ -40,7 +41,6 @@ _OUTPUT_NAME = re.compile(
     r"(?:output|out|save)_\w+|\w+_(?:output|out)(?:_(?:dir|path|file|folder))?|"
     r"(?:save|output|export)_(?:model|weights|checkpoint)\w*)$"
 )
-from .visitor import FastVisitor
 #: ...but these are inputs or labels, never outputs.
 _NOT_OUTPUT = re.compile(r"(?:^|_)(?:input|in|data|train|test|valid|val|eval|source|src|load|resume|init|"
                          r"pretrained|base|cache|config|name_or_path|name)(?:_|$)|^model_(?:name|id|type)$")
