@@ -11,6 +11,7 @@ and the resolvers are closures.
 """
 
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -439,11 +440,17 @@ def build_server(
         yield state
 
     server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, lifespan=lifespan)
+
+    def tool(name: str | None = None, **kw: Any) -> Any:
+        """server.tool with the docstring's indentation removed (the description is what the model reads)."""
+        def register(fn: Any) -> Any:
+            return server.tool(name=name, description=inspect.cleandoc(fn.__doc__ or ""), **kw)(fn)
+        return register
     analysis_hints = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
     job_reads = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
     # ---------------------------------------------------------------- analysis and planning
-    @server.tool(title="Analyze a script for ML Jobs", annotations=analysis_hints)
+    @tool(title="Analyze a script for ML Jobs", annotations=analysis_hints)
     def analyze_script(path: Path_, entrypoint: Entrypoint = None) -> Annotated[CallToolResult, m.AnalysisOut]:
         """Statically analyse a Python script, notebook or project folder (nothing is run): GPU or CPU,
         packages to install vs. preinstalled in the runtime image, outbound network hosts, output paths,
@@ -452,7 +459,7 @@ def build_server(
             analysis = state.svc.analyze(_resolve_path(state, path), entrypoint)
             return _result(_analysis_out(analysis), render_text(analysis))
 
-    @server.tool(title="Rank compute pools", annotations=analysis_hints)
+    @tool(title="Rank compute pools", annotations=analysis_hints)
     def rank_pools(
         path: Path_,
         entrypoint: Entrypoint = None,
@@ -483,7 +490,7 @@ def build_server(
             )
             return _result(out, ranking.render_table())
 
-    @server.tool(title="Check External Access Integrations", annotations=analysis_hints)
+    @tool(title="Check External Access Integrations", annotations=analysis_hints)
     def check_external_access(
         path: Path_, entrypoint: Entrypoint = None, eais: EaiList = None, backend: Backend = None
     ) -> Annotated[CallToolResult, m.CoverageOut]:
@@ -519,7 +526,7 @@ def build_server(
                 lines.append("Admin SQL (for an admin; never run by mljobs):\n" + "\n".join(cov.admin_sql))
             return _result(out, "\n".join(lines))
 
-    @server.tool(title="Plan a job", annotations=analysis_hints)
+    @tool(title="Plan a job", annotations=analysis_hints)
     async def plan_job(
         ctx: Context,
         path: Path_,
@@ -735,9 +742,10 @@ def build_server(
                 return f"{label} is already {status}; there is nothing to cancel", status, False
             return (f"Cancel {label} (now {status}): its processes stop; logs stay readable; it cannot be resumed",
                     status, True)
-        running = "" if view.status.terminal else f" It is still {status}: deleting stops it first."
+        if not view.status.terminal:
+            return f"{label} is still {status}; cancel it first (cancel_job), then delete it", status, False
         return (f"Delete {label} (now {status}): removes the job, its logs, result and payload; this cannot be "
-                f"undone.{running}", status, True)
+                "undone", status, True)
 
     def _make_action(action: Literal["cancel", "delete"]) -> Any:
         async def ask(job_id: str, confirmation_token: str | None, ctx: Context
@@ -765,7 +773,7 @@ def build_server(
                 text, status, applies = await anyio.to_thread.run_sync(_preview, action, job_id)
                 if not applies:
                     out = m.ActionOut(job_id=job_id, action=action, done=False, preview=text, status=status,
-                                      next_step="nothing to do")
+                                      next_step="cancel_job first" if action == "delete" else "nothing to do")
                     return _result(out, text)
                 if confirmation_token:
                     confirmation = await anyio.to_thread.run_sync(
@@ -810,14 +818,14 @@ def build_server(
         "with the token.")
 
     if not settings.read_only:
-        server.tool(name="submit_job", title="Submit a job (asks the user)", annotations=submit_hints)(submit_job)
-        server.tool(name="cancel_job", title="Cancel a job (asks the user)", annotations=ToolAnnotations(
+        tool(name="submit_job", title="Submit a job (asks the user)", annotations=submit_hints)(submit_job)
+        tool(name="cancel_job", title="Cancel a job (asks the user)", annotations=ToolAnnotations(
             destructive_hint=True, idempotent_hint=True, open_world_hint=True))(cancel_job)
-        server.tool(name="delete_job", title="Delete a job (asks the user)", annotations=ToolAnnotations(
+        tool(name="delete_job", title="Delete a job (asks the user)", annotations=ToolAnnotations(
             destructive_hint=True, idempotent_hint=True, open_world_hint=True))(delete_job)
 
     # ---------------------------------------------------------------- follow-up
-    @server.tool(title="Job status", annotations=job_reads)
+    @tool(title="Job status", annotations=job_reads)
     def job_status(job_id: JobId) -> Annotated[CallToolResult, m.JobStatusOut]:
         """Live status of a job, the last lines of its logs, and its result (the __return__ value, or the error
         and traceback) once it is DONE or FAILED."""
@@ -838,7 +846,7 @@ def build_server(
                 text += "\n--- log tail ---\n" + "\n".join(v.log_tail.splitlines()[-10:])
             return _result(out, text)
 
-    @server.tool(title="Wait for a job", annotations=job_reads)
+    @tool(title="Wait for a job", annotations=job_reads)
     async def wait_for_job(
         ctx: Context,
         job_id: JobId,
@@ -877,7 +885,7 @@ def build_server(
                     if outcome.timed_out else f"{job_id}: {status} after {outcome.elapsed:.0f}s")
             return _result(out, text)
 
-    @server.tool(title="Job logs", annotations=job_reads)
+    @tool(title="Job logs", annotations=job_reads)
     def job_logs(
         job_id: JobId,
         tail_lines: Annotated[int, Field(description="Last lines to return.", ge=1, le=5000)] = 200,
@@ -895,7 +903,7 @@ def build_server(
                             truncated=len(lines) > len(kept))
             return _result(out, out.text or "(no log output yet)")
 
-    @server.tool(title="List jobs", annotations=job_reads)
+    @tool(title="List jobs", annotations=job_reads)
     def list_jobs(
         limit: Annotated[int, Field(description="Most recent jobs to list.", ge=1, le=500)] = 20,
     ) -> Annotated[CallToolResult, m.JobsOut]:
@@ -911,7 +919,7 @@ def build_server(
             text = "\n".join(f"{v.job_id}  {v.status.value}  {v.backend}" for v in views) or "no jobs"
             return _result(out, text)
 
-    @server.tool(title="Diagnose a failed job", annotations=job_reads)
+    @tool(title="Diagnose a failed job", annotations=job_reads)
     def diagnose_job(job_id: JobId) -> Annotated[CallToolResult, m.DiagnosisOut]:
         """Why a job failed and the exact fix: its status and verbose logs matched against the error catalog
         (missing package, no network access, out of memory, missing grants, ...), with concrete plan changes and
