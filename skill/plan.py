@@ -318,6 +318,15 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     minimum = c.min_instances or target
     if minimum > target:
         return _fail(f"min_instances ({minimum}) may not exceed target_instances ({target})", explanations=notes)
+    if backend == "local" and target > 1:
+        # The local pool is one machine (max_nodes 1): say so and plan one instance, instead of "no pool fits".
+        if c.min_instances and c.min_instances > 1:
+            return _fail(f"min_instances ({c.min_instances}) cannot be met on the local pool, which is one machine; "
+                         "use min_instances=1 for a local dry run, or plan on Snowflake", explanations=notes)
+        what = f"{hint.framework} code" if hint else "the job"
+        notes.append(f"the local pool is one machine: planning 1 instance instead of {target}; {what} runs as a "
+                     f"single node here (on Snowflake it would use {target} nodes)")
+        target = minimum = 1
 
     # --- pool
     needs = PoolNeeds.from_verdict(analysis.compute, target_instances=target, min_instances=minimum)

@@ -141,7 +141,13 @@ def _compute_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts) -> l
                 f"min_instances {plan.min_instances} exceeds max_nodes {pool.max_nodes} of {pool.name} "
                 "(snowflake-ml-python rejects this before submitting)",
                 f"lower min_instances, or ALTER COMPUTE POOL {pool.name} SET MAX_NODES = {plan.min_instances}"))
-        if plan.target_instances > pool.max_nodes:
+        if plan.target_instances > pool.max_nodes and plan.backend == "local":
+            out.append(PreflightIssue(
+                Severity.WARNING, "instances.local_single_node",
+                f"target_instances {plan.target_instances} on the local pool, which is one machine: the job runs "
+                "1 instance and multi-node code sees a single node",
+                "use target_instances=1 locally; test multi-node on a Snowflake pool with enough MAX_NODES"))
+        elif plan.target_instances > pool.max_nodes:
             out.append(PreflightIssue(
                 Severity.ERROR, "instances.target_gt_max_nodes",
                 f"target_instances {plan.target_instances} exceeds max_nodes {pool.max_nodes} of {pool.name}; "
