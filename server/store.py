@@ -101,8 +101,17 @@ class JobStore:
                 "or point MLJOBS_STATE_DIR elsewhere"
             ) from exc
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        try:
+            # Per connection: in WAL mode NORMAL survives a killed process (only power loss can drop the
+            # last commits); the default FULL fsyncs every commit, 20 ms a write on this disk.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise JobStoreError(
+                f"job store {self.path} is not a readable SQLite database ({exc}); move it aside and retry"
+            ) from exc
         return conn
 
     @contextmanager
@@ -135,7 +144,6 @@ class JobStore:
             try:
                 # WAL lets readers proceed while one process writes; it is a property of the file.
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
                 conn.executescript(_SCHEMA)
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
