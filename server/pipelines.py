@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mljobs.skill.codegen import NotGenerated
 from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.pipeline import Orchestrator, PipelineCode
 
@@ -150,7 +149,3 @@ def load_plans(paths: Sequence[str | Path]) -> tuple[list[JobPlan], list[str]]:
             warnings.append(f"{path} is a redacted plan: credentials in it were replaced by ***; plan the script "
                             "again (PATH instead of the JSON file) to keep them out of files")
     return plans, warnings
-
-
-def is_generated(value: PipelineCode | NotGenerated) -> bool:
-    return isinstance(value, PipelineCode)

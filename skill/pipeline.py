@@ -316,7 +316,7 @@ def _check_inputs(name: str, warehouse: str | None, predecessor_sql: str | None,
     if timeout is None:
         warnings.append(f"each job task may run {DEFAULT_TASK_TIMEOUT_MINUTES} minutes: Snowflake's default task "
                         "timeout (60 minutes) would kill a longer training job, because the task waits for the job; "
-                        "pass the job's expected length (task_timeout_minutes) with some margin")
+                        "pass the job's expected length (task_timeout_minutes, CLI --timeout-minutes) with some margin")
     if predecessor_sql is not None:
         if not predecessor_sql.strip():
             raise _Unsafe("predecessor SQL is empty")
