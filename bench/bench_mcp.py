@@ -37,16 +37,30 @@ def _env(state: Path) -> dict[str, str]:
 def stdio_start(runs: int, state: Path) -> list[float]:
     """Seconds from Popen to the tools/list response, per run."""
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     ]
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen([str(MLJOBS), "serve", "--backend", "local"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(state), text=True)
+        proc = subprocess.Popen(
+            [str(MLJOBS), "serve", "--backend", "local"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_env(state),
+            text=True,
+        )
         try:
             assert proc.stdin and proc.stdout
             for i, msg in enumerate(messages):
@@ -70,7 +84,7 @@ def stdio_start(runs: int, state: Path) -> list[float]:
 
 def script_500(path: Path) -> Path:
     """A realistic 500-line training script: imports, argparse, data loading, a torch loop, HF, outputs."""
-    head = textwrap.dedent('''
+    head = textwrap.dedent("""
         import argparse, json, os
         import numpy as np
         import pandas as pd
@@ -84,11 +98,12 @@ def script_500(path: Path) -> Path:
             p.add_argument("--output-dir", default="out")
             p.add_argument("--epochs", type=int, default=3)
             return p.parse_args()
-    ''').lstrip()
+    """).lstrip()
     blocks = [head]
     i = 0
     while sum(b.count("\n") for b in blocks) < 494:
-        blocks.append(textwrap.dedent(f'''
+        blocks.append(
+            textwrap.dedent(f"""
             def step_{i}(model, batch, device="cuda"):
                 x = torch.tensor(batch["x"]).to(device)
                 y = model(x)
@@ -97,16 +112,19 @@ def script_500(path: Path) -> Path:
                 frame = pd.DataFrame({{"loss": [float(loss)]}})
                 frame.to_csv(os.path.join("out", "step_{i}.csv"))
                 return float(np.mean(frame["loss"]))
-        '''))
+        """)
+        )
         i += 1
-    blocks.append(textwrap.dedent('''
+    blocks.append(
+        textwrap.dedent("""
         if __name__ == "__main__":
             args = parse_args()
             tok = AutoTokenizer.from_pretrained("bert-base-uncased")
             model = AutoModel.from_pretrained("bert-base-uncased").cuda()
             wandb.init(project="bench")
             __return__ = {"done": True}
-    '''))
+    """)
+    )
     text = "".join(blocks)
     path.write_text(text, encoding="utf-8")
     return path
@@ -114,7 +132,6 @@ def script_500(path: Path) -> Path:
 
 async def analyze_latency(script: Path, runs: int, state: Path) -> tuple[list[float], list[float], int]:
     from mcp import Client
-
     from mljobs.server.mcp_app import build_server
     from mljobs.server.settings import Settings
 
@@ -144,50 +161,76 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def http_concurrency(calls: int, script: Path, state: Path) -> tuple[int, int, float]:
+def start_http_server(state: Path) -> tuple[subprocess.Popen, int]:
+    """`mljobs serve --transport http` on 127.0.0.1 and a free port, once it accepts connections."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(MLJOBS),
+            "serve",
+            "--transport",
+            "http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend",
+            "local",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(state),
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                stop(proc)
+                raise RuntimeError("the HTTP server did not start") from None
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def http_concurrency(calls: int, script: Path, port: int) -> tuple[int, int, float]:
     """(calls, errors, seconds) for `calls` concurrent tool calls over streamable HTTP on loopback."""
     from mcp import Client
 
-    port = _free_port()
-    proc = subprocess.Popen([str(MLJOBS), "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port),
-                             "--backend", "local"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(state))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the HTTP server did not start") from None
-                time.sleep(0.1)
-        requests = [("analyze_script", {"path": str(script)}), ("rank_pools", {"path": str(EXAMPLE)}),
-                    ("list_jobs", {}), ("check_external_access", {"path": str(script)})]
-        errors = 0
-        url = f"http://127.0.0.1:{port}/mcp"
-        start = time.perf_counter()
-        with anyio.fail_after(300):
-            async with Client(url, mode="legacy") as client:
-                async def one(i: int) -> None:
-                    nonlocal errors
-                    name, args = requests[i % len(requests)]
-                    try:
-                        result = await client.call_tool(name, args)
-                        errors += bool(result.is_error)
-                    except Exception:  # noqa: BLE001 - counted, the figure is the error count
-                        errors += 1
+    requests = [
+        ("analyze_script", {"path": str(script)}),
+        ("rank_pools", {"path": str(EXAMPLE)}),
+        ("list_jobs", {}),
+        ("check_external_access", {"path": str(script)}),
+    ]
+    errors = 0
+    url = f"http://127.0.0.1:{port}/mcp"
+    start = time.perf_counter()
+    with anyio.fail_after(300):
+        async with Client(url, mode="legacy") as client:
 
-                async with anyio.create_task_group() as tg:
-                    for i in range(calls):
-                        tg.start_soon(one, i)
-        return calls, errors, time.perf_counter() - start
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            async def one(i: int) -> None:
+                nonlocal errors
+                name, args = requests[i % len(requests)]
+                try:
+                    result = await client.call_tool(name, args)
+                    errors += bool(result.is_error)
+                except Exception:  # noqa: BLE001 - counted, the figure is the error count
+                    errors += 1
+
+            async with anyio.create_task_group() as tg:
+                for i in range(calls):
+                    tg.start_soon(one, i)
+    return calls, errors, time.perf_counter() - start
 
 
 def main() -> int:
@@ -201,13 +244,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mljobs-bench-") as tmp:
         tmpdir = Path(tmp)
         starts = stdio_start(args.runs, tmpdir / "stdio")
-        print(f"stdio: process start -> tools/list answered: median {statistics.median(starts):.2f} s "
-              f"(min {min(starts):.2f}, max {max(starts):.2f}, {len(starts)} runs)")
+        print(
+            f"stdio: process start -> tools/list answered: median {statistics.median(starts):.2f} s "
+            f"(min {min(starts):.2f}, max {max(starts):.2f}, {len(starts)} runs)"
+        )
         script = script_500(tmpdir / "train_500.py")
         warm, cold, lines = anyio.run(analyze_latency, script, max(args.runs * 4, 10), tmpdir / "inmem")
-        print(f"analyze_script on a {lines}-line script (in-memory client): median warm {statistics.median(warm) * 1000:.0f} ms, "
-              f"cold {statistics.median(cold) * 1000:.0f} ms ({len(warm)} calls each)")
-        calls, errors, seconds = anyio.run(http_concurrency, args.calls, script, tmpdir / "http")
+        print(
+            f"analyze_script on a {lines}-line script (in-memory client): median warm {statistics.median(warm) * 1000:.0f} ms, "
+            f"cold {statistics.median(cold) * 1000:.0f} ms ({len(warm)} calls each)"
+        )
+        proc, port = start_http_server(tmpdir / "http")
+        try:
+            calls, errors, seconds = anyio.run(http_concurrency, args.calls, script, port)
+        finally:
+            stop(proc)
         print(f"streamable HTTP: {calls} concurrent tool calls, {errors} errors, {seconds:.2f} s total")
         return 1 if errors else 0
 

@@ -35,13 +35,12 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
-
 from mljobs.analyzers.model import SubmitMethod
 from mljobs.analyzers.report import analysis_to_dict, render_text
 from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.knowledge import load_table
 from mljobs.skill.redact import redact
+from pydantic import BaseModel, Field
 
 from . import mcp_models as m
 from .backends.base import JobResult
@@ -110,7 +109,9 @@ Entrypoint = Annotated[
 ]
 Backend = Annotated[
     Literal["local", "snowflake"] | None,
-    Field(description="local (this machine) or snowflake; default: Snowflake when a connection is configured."),
+    Field(
+        description="local (this machine) or snowflake; default: Snowflake when a connection is configured."
+    ),
 ]
 JobId = Annotated[
     str,
@@ -120,9 +121,7 @@ JobId = Annotated[
         pattern=r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$",
     ),
 ]
-PlanHash = Annotated[
-    str, Field(description="plan_hash returned by plan_job.", pattern=r"^[0-9a-f]{64}$")
-]
+PlanHash = Annotated[str, Field(description="plan_hash returned by plan_job.", pattern=r"^[0-9a-f]{64}$")]
 Token = Annotated[
     str | None,
     Field(
@@ -237,7 +236,7 @@ def _tool_errors(tool: str) -> Iterator[None]:
         message = redact(exc.message)
         hint = next((v for k, v in _NEXT.items() if isinstance(exc, k)), "")
         raise ToolError(message if (";" in message or not hint) else f"{message}; {hint}") from None
-    except Exception as exc:  # noqa: BLE001 - a tool must answer with a message, never a traceback
+    except Exception as exc:
         log.exception("%s failed unexpectedly", tool)
         first = redact(str(exc)).splitlines()[0][:300] if str(exc) else ""
         raise ToolError(
@@ -259,8 +258,10 @@ def _resolve_path(state: AppState, path: str) -> str:
         p = (state.roots[0] if state.roots else Path.cwd()) / p
     p = p.resolve()
     if state.roots and not any(p == r or p.is_relative_to(r) for r in state.roots):
-        raise ToolError(f"{path} is outside the folders this server may read ({', '.join(map(str, state.roots))}); "
-                        "pass a path inside them or restart mljobs serve with another --root")
+        raise ToolError(
+            f"{path} is outside the folders this server may read ({', '.join(map(str, state.roots))}); "
+            "pass a path inside them or restart mljobs serve with another --root"
+        )
     return str(p)
 
 
@@ -302,37 +303,57 @@ def _analysis_out(analysis: Any) -> m.AnalysisOut:
     multi = c.get("multi_node") or {}
     packages = [
         m.PackageOut(
-            import_name=p["import_name"], distribution=p["distribution"], status=p["status"], optional=p["optional"],
-            requirement=p.get("requirement"), runtime_version=p.get("runtime_version"), hint=p.get("hint"),
+            import_name=p["import_name"],
+            distribution=p["distribution"],
+            status=p["status"],
+            optional=p["optional"],
+            requirement=p.get("requirement"),
+            runtime_version=p.get("runtime_version"),
+            hint=p.get("hint"),
             evidence=_evidence(p["evidence"]),
         )
         for p in d["packages"]
     ]
-    to_install = [p.requirement or p.distribution for p in packages if p.status == "to_install" and not p.optional]
+    to_install = [
+        p.requirement or p.distribution for p in packages if p.status == "to_install" and not p.optional
+    ]
     io_evidence = [*io["output_args"], *io["hardcoded_outputs"], *io["local_inputs"], *io["return_evidence"]]
     return m.AnalysisOut(
-        root=d["root"], entrypoint=d["entrypoint"], files=d["files"],
+        root=d["root"],
+        entrypoint=d["entrypoint"],
+        files=d["files"],
         compute=m.ComputeOut(
-            recommendation=c["recommendation"], confidence=c["confidence"], reason=c["reason"],
-            needs_large_memory=c["needs_large_memory"], multi_node_framework=multi.get("framework"),
-            suggested_instances=multi.get("suggested_instances", 1), evidence=_evidence(c["evidence"], 5),
+            recommendation=c["recommendation"],
+            confidence=c["confidence"],
+            reason=c["reason"],
+            needs_large_memory=c["needs_large_memory"],
+            multi_node_framework=multi.get("framework"),
+            suggested_instances=multi.get("suggested_instances", 1),
+            evidence=_evidence(c["evidence"], 5),
         ),
         packages=packages,
         pip_requirements=list(dict.fromkeys(to_install)),
         network=[
-            m.NetworkOut(category=n["category"], hosts=n["hosts"], confidence=n["confidence"],
-                         evidence=_evidence(n["evidence"]))
+            m.NetworkOut(
+                category=n["category"],
+                hosts=n["hosts"],
+                confidence=n["confidence"],
+                evidence=_evidence(n["evidence"]),
+            )
             for n in d["network"]
         ],
         io=m.IoOut(
             output_options=[f["detail"] for f in io["output_args"]],
             hardcoded_outputs=[f["detail"] for f in io["hardcoded_outputs"]],
             local_inputs=[f["detail"] for f in io["local_inputs"]],
-            sets_return=io["sets_return"], uses_snowpark=io["uses_snowpark"],
+            sets_return=io["sets_return"],
+            uses_snowpark=io["uses_snowpark"],
             evidence=_evidence([{**f, "reason": f.get("hint") or f["kind"]} for f in io_evidence], 6),
         ),
-        method=d["method"]["method"], method_reason=d["method"]["reason"],
-        requirements_file=d.get("requirements_file"), runtime=d.get("runtime") or "",
+        method=d["method"]["method"],
+        method_reason=d["method"]["reason"],
+        requirements_file=d.get("requirements_file"),
+        runtime=d.get("runtime") or "",
         problems=[f"{p['path']}:{p['line']}: {p['message']}" for p in d["problems"]],
         next_step="call rank_pools and check_external_access with the same path, then plan_job",
     )
@@ -341,18 +362,28 @@ def _analysis_out(analysis: Any) -> m.AnalysisOut:
 def _plan_summary(plan: JobPlan) -> list[str]:
     """The settings a person confirms: the guided skill's checklist plus the plan hash."""
     d = plan.to_dict(redacted=True)
-    script = d["source"] if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE) else (
-        f"{d['source']} (entrypoint {d['entrypoint']})")
-    nodes = f"{plan.target_instances}" + (f" (at least {plan.min_instances})"
-                                          if plan.min_instances != plan.target_instances else "")
+    script = (
+        d["source"]
+        if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE)
+        else (f"{d['source']} (entrypoint {d['entrypoint']})")
+    )
+    nodes = f"{plan.target_instances}" + (
+        f" (at least {plan.min_instances})" if plan.min_instances != plan.target_instances else ""
+    )
     return [
         f"Script: {script}",
         f"Backend: {plan.backend}" + (" (this machine; no credits)" if plan.backend == "local" else ""),
         f"Compute pool: {plan.compute_pool}",
         f"Instance family: {plan.instance_family or 'unknown'}",
-        "Dependencies: " + (", ".join(d["pip_requirements"]) or
-                            (f"{plan.requirements_file} (travels with the code)" if plan.requirements_file
-                             else "none to install")),
+        "Dependencies: "
+        + (
+            ", ".join(d["pip_requirements"])
+            or (
+                f"{plan.requirements_file} (travels with the code)"
+                if plan.requirements_file
+                else "none to install"
+            )
+        ),
         "External access: " + (", ".join(plan.external_access_integrations) or "none"),
         f"Nodes: {nodes}",
         f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
@@ -366,20 +397,34 @@ def _needs_confirmation(result: Any) -> list[str]:
     plan: JobPlan = result.plan
     out: list[str] = []
     if result.ranking is not None and result.ranking.chosen is not None:
-        out.append(f"Compute pool {plan.compute_pool}: accept, or name another (rank_pools shows the ranking)")
+        out.append(
+            f"Compute pool {plan.compute_pool}: accept, or name another (rank_pools shows the ranking)"
+        )
     if plan.pip_requirements:
-        out.append("Packages to install: " + ", ".join(redact(r) for r in plan.pip_requirements)
-                   + " (needs PyPI access); add or pin versions?")
+        out.append(
+            "Packages to install: "
+            + ", ".join(redact(r) for r in plan.pip_requirements)
+            + " (needs PyPI access); add or pin versions?"
+        )
     coverage = result.coverage
     if coverage is not None and coverage.hosts:
         missing = [h.address for h in coverage.hosts if h.status.value != "covered"]
-        out.append("External access: " + (", ".join(plan.external_access_integrations) or "none")
-                   + (f"; NOT proven for {', '.join(missing)} (ask an admin to run the admin SQL, or accept "
-                      "that these calls fail)" if missing else "; every host is covered"))
+        out.append(
+            "External access: "
+            + (", ".join(plan.external_access_integrations) or "none")
+            + (
+                f"; NOT proven for {', '.join(missing)} (ask an admin to run the admin SQL, or accept "
+                "that these calls fail)"
+                if missing
+                else "; every host is covered"
+            )
+        )
     if result.script_edit is not None and result.script_edit.changed:
         out.append("Proposed script edit (script_diff): apply it yourself, or leave the script as it is")
     if plan.target_instances > 1:
-        out.append(f"{plan.target_instances} nodes: the code is written for multi-node; confirm the node count")
+        out.append(
+            f"{plan.target_instances} nodes: the code is written for multi-node; confirm the node count"
+        )
     for issue in result.preflight:
         out.append(f"Preflight {issue.severity.value}: {issue.message} -> {issue.fix}")
     out.append("Submit this exact plan? (the MANDATORY confirmation; nothing runs before the user says yes)")
@@ -396,8 +441,12 @@ def _result_out(result: JobResult | None) -> m.ResultOut | None:
         value, value_repr = None, redact(repr(result.value))[:4000]
     tb = redact(result.traceback)[-4000:] if result.traceback else None
     return m.ResultOut(
-        success=result.success, value=value, value_repr=value_repr,
-        error=redact(result.error) if result.error else None, traceback=tb, artifacts=list(result.artifacts),
+        success=result.success,
+        value=value,
+        value_repr=value_repr,
+        error=redact(result.error) if result.error else None,
+        traceback=tb,
+        artifacts=list(result.artifacts),
     )
 
 
@@ -405,7 +454,9 @@ def _status_next(status: str, terminal: bool, job_id: str) -> str:
     if not terminal:
         return f"call wait_for_job('{job_id}') to follow it, or job_status later"
     if status == "DONE":
-        return "the result is in `result`; job_logs shows the output; delete_job cleans up when the user is done"
+        return (
+            "the result is in `result`; job_logs shows the output; delete_job cleans up when the user is done"
+        )
     if status in ("FAILED", "INTERNAL_ERROR"):
         return f"call diagnose_job('{job_id}') for the cause and the fix"
     return "nothing more to follow"
@@ -429,29 +480,40 @@ def build_server(
         An `MCPServer` with about a dozen tools (side-effect tools left out when `settings.read_only`), the job,
         catalog and plan-code resources and the `convert_script` prompt.
     """
-    state = AppState(settings=settings, service=service, roots=tuple(Path(r).expanduser().resolve() for r in roots))
+    state = AppState(
+        settings=settings, service=service, roots=tuple(Path(r).expanduser().resolve() for r in roots)
+    )
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
         if state.service is None:
             state.service = Service(settings)
-        log.info("mljobs MCP server ready (backend %s, state %s, read-only %s)",
-                 settings.backend or "auto", settings.state_dir, settings.read_only)
+        log.info(
+            "mljobs MCP server ready (backend %s, state %s, read-only %s)",
+            settings.backend or "auto",
+            settings.state_dir,
+            settings.read_only,
+        )
         yield state
 
     server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, lifespan=lifespan)
 
     def tool(name: str | None = None, **kw: Any) -> Any:
         """server.tool with the docstring's indentation removed (the description is what the model reads)."""
+
         def register(fn: Any) -> Any:
             return server.tool(name=name, description=inspect.cleandoc(fn.__doc__ or ""), **kw)(fn)
+
         return register
+
     analysis_hints = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
     job_reads = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
     # ---------------------------------------------------------------- analysis and planning
     @tool(title="Analyze a script for ML Jobs", annotations=analysis_hints)
-    def analyze_script(path: Path_, entrypoint: Entrypoint = None) -> Annotated[CallToolResult, m.AnalysisOut]:
+    def analyze_script(
+        path: Path_, entrypoint: Entrypoint = None
+    ) -> Annotated[CallToolResult, m.AnalysisOut]:
         """Statically analyse a Python script, notebook or project folder (nothing is run): GPU or CPU,
         packages to install vs. preinstalled in the runtime image, outbound network hosts, output paths,
         __return__, and the submit method. Every finding cites file, line and code. Start here."""
@@ -463,25 +525,39 @@ def build_server(
     def rank_pools(
         path: Path_,
         entrypoint: Entrypoint = None,
-        target_instances: Annotated[int | None, Field(description="Nodes the job needs.", ge=1, le=750)] = None,
+        target_instances: Annotated[
+            int | None, Field(description="Nodes the job needs.", ge=1, le=750)
+        ] = None,
         backend: Backend = None,
     ) -> Annotated[CallToolResult, m.PoolRankingOut]:
         """Rank the account's compute pools (or the local pool) for this code: usable pools first, each with a
         score (the guided skill's formula plus fit, memory, GPU, cost and cold-start adjustments) and reasons."""
         with _tool_errors("rank_pools"):
             _analysis, ranking = state.svc.rank_pools(
-                _resolve_path(state, path), entrypoint, target_instances=target_instances, backend=backend)
+                _resolve_path(state, path), entrypoint, target_instances=target_instances, backend=backend
+            )
             chosen = ranking.chosen.name if ranking.chosen else None
             out = m.PoolRankingOut(
                 backend=backend or state.svc.default_backend_name(),
                 needs=ranking.needs.why or ("GPU" if ranking.needs.wants_gpu else "CPU"),
-                chosen=chosen, reason=ranking.reason,
+                chosen=chosen,
+                reason=ranking.reason,
                 pools=[
                     m.PoolOut(
-                        name=c.name, instance_family=c.instance_family, shape=c.shape(), state=c.state,
-                        idle_nodes=c.idle_nodes, active_nodes=c.active_nodes, max_nodes=c.max_nodes,
-                        base_score=c.base_score, score=c.score, usable=c.usable, chosen=c.name == chosen,
-                        credits_per_hour=c.credits_per_hour, assumed=c.assumed, reasons=list(c.reasons),
+                        name=c.name,
+                        instance_family=c.instance_family,
+                        shape=c.shape(),
+                        state=c.state,
+                        idle_nodes=c.idle_nodes,
+                        active_nodes=c.active_nodes,
+                        max_nodes=c.max_nodes,
+                        base_score=c.base_score,
+                        score=c.score,
+                        usable=c.usable,
+                        chosen=c.name == chosen,
+                        credits_per_hour=c.credits_per_hour,
+                        assumed=c.assumed,
+                        reasons=list(c.reasons),
                     )
                     for c in ranking.candidates
                 ],
@@ -499,28 +575,49 @@ def build_server(
         the smallest set, and admin SQL for what no EAI covers. Pass `eais` to check the user's own choice."""
         with _tool_errors("check_external_access"):
             svc = state.svc
-            _analysis, cov = svc.check_eais(_resolve_path(state, path), entrypoint, chosen=eais, backend=backend)
+            _analysis, cov = svc.check_eais(
+                _resolve_path(state, path), entrypoint, chosen=eais, backend=backend
+            )
             facts = svc.facts(backend)
             out = m.CoverageOut(
-                backend=facts.backend, complete=cov.complete, suggested_eais=list(cov.suggested_eais),
+                backend=facts.backend,
+                complete=cov.complete,
+                suggested_eais=list(cov.suggested_eais),
                 available_eais=[e.name for e in facts.eais if e.enabled],
                 hosts=[
                     m.HostCoverageOut(
-                        host=h.address, categories=list(h.categories), status=h.status.value, reason=h.reason,
-                        matches=[m.HostMatchOut(eai=x.eai, rule=x.rule, value=x.value) for x in h.matches[:3]],
+                        host=h.address,
+                        categories=list(h.categories),
+                        status=h.status.value,
+                        reason=h.reason,
+                        matches=[
+                            m.HostMatchOut(eai=x.eai, rule=x.rule, value=x.value) for x in h.matches[:3]
+                        ],
                         evidence=[
-                            m.EvidenceOut(path=e.location.path, line=e.location.line, cell=e.location.cell,
-                                          code=redact(e.code), reason=redact(e.reason))
+                            m.EvidenceOut(
+                                path=e.location.path,
+                                line=e.location.line,
+                                cell=e.location.cell,
+                                code=redact(e.code),
+                                reason=redact(e.reason),
+                            )
                             for e in h.evidence[:EVIDENCE_PER_FINDING]
                         ],
                     )
                     for h in cov.hosts
                 ],
-                admin_sql=list(cov.admin_sql), alternatives=list(cov.alternatives), notes=list(cov.notes),
-                next_step=("confirm the EAIs with the user (STOP), then plan_job with eais=[...]" if cov.hosts
-                           else "no network access needed; call plan_job"),
+                admin_sql=list(cov.admin_sql),
+                alternatives=list(cov.alternatives),
+                notes=list(cov.notes),
+                next_step=(
+                    "confirm the EAIs with the user (STOP), then plan_job with eais=[...]"
+                    if cov.hosts
+                    else "no network access needed; call plan_job"
+                ),
             )
-            lines = [f"{h.address}: {h.status.value} - {h.reason}" for h in cov.hosts] or ["no outbound access needed"]
+            lines = [f"{h.address}: {h.status.value} - {h.reason}" for h in cov.hosts] or [
+                "no outbound access needed"
+            ]
             lines.append("Suggested EAIs: " + (", ".join(cov.suggested_eais) or "none"))
             if cov.admin_sql:
                 lines.append("Admin SQL (for an admin; never run by mljobs):\n" + "\n".join(cov.admin_sql))
@@ -531,18 +628,24 @@ def build_server(
         ctx: Context,
         path: Path_,
         entrypoint: Entrypoint = None,
-        pool: Annotated[Identifier, Field(description="Compute pool chosen by the user (default: the best ranked).")]
-        = None,
+        pool: Annotated[
+            Identifier, Field(description="Compute pool chosen by the user (default: the best ranked).")
+        ] = None,
         eais: EaiList = None,
-        only_eais: Annotated[bool, Field(description="Use exactly `eais` instead of adding them to the suggestion.")]
-        = False,
+        only_eais: Annotated[
+            bool, Field(description="Use exactly `eais` instead of adding them to the suggestion.")
+        ] = False,
         args: Annotated[
             list[Annotated[str, Field(max_length=4096)]] | None,
-            Field(description="Script arguments (default: derived, e.g. --output-dir $MLRS_STAGE_RESULT_PATH).",
-                  max_length=200),
+            Field(
+                description="Script arguments (default: derived, e.g. --output-dir $MLRS_STAGE_RESULT_PATH).",
+                max_length=200,
+            ),
         ] = None,
         target_instances: Annotated[int | None, Field(description="Nodes.", ge=1, le=750)] = None,
-        min_instances: Annotated[int | None, Field(description="Nodes needed to start.", ge=1, le=750)] = None,
+        min_instances: Annotated[
+            int | None, Field(description="Nodes needed to start.", ge=1, le=750)
+        ] = None,
         method: Annotated[
             Literal["submit_file", "submit_directory", "submit_from_stage", "remote"] | None,
             Field(description="Submit method (default: the analysis' recommendation)."),
@@ -553,8 +656,11 @@ def build_server(
         ] = None,
         stage: Annotated[
             str | None,
-            Field(description="Payload stage, e.g. @DB.SCHEMA.STAGE.", max_length=800,
-                  pattern=r"^@?[A-Za-z_][A-Za-z0-9_$.]*(/[A-Za-z0-9_.\-]+)*/?$"),
+            Field(
+                description="Payload stage, e.g. @DB.SCHEMA.STAGE.",
+                max_length=800,
+                pattern=r"^@?[A-Za-z_][A-Za-z0-9_$.]*(/[A-Za-z0-9_.\-]+)*/?$",
+            ),
         ] = None,
         database: Identifier = None,
         schema: Identifier = None,
@@ -563,20 +669,31 @@ def build_server(
             Field(description="Extra pip requirements, e.g. ['lightgbm==4.5.0'].", max_length=100),
         ] = None,
         env_vars: Annotated[
-            dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")], Annotated[str, Field(max_length=4096)]]
+            dict[
+                Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")],
+                Annotated[str, Field(max_length=4096)],
+            ]
             | None,
-            Field(description="Environment variables for the job (values stay on the server; redacted in output)."),
+            Field(
+                description="Environment variables for the job (values stay on the server; redacted in output)."
+            ),
         ] = None,
         use_artifact_repository: Annotated[
-            bool, Field(description="Install packages from Snowflake's PyPI artifact repository (no PyPI EAI).")
+            bool,
+            Field(description="Install packages from Snowflake's PyPI artifact repository (no PyPI EAI)."),
         ] = False,
         runtime_environment: Annotated[
-            str | None, Field(description="Runtime image tag or URL.", max_length=500, pattern=r"^[^\s\-][^\s]*$")
+            str | None,
+            Field(description="Runtime image tag or URL.", max_length=500, pattern=r"^[^\s\-][^\s]*$"),
         ] = None,
         query_warehouse: Identifier = None,
         function_name: Annotated[
-            str | None, Field(description="For method=remote: the function to run.", max_length=255,
-                              pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+            str | None,
+            Field(
+                description="For method=remote: the function to run.",
+                max_length=255,
+                pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+            ),
         ] = None,
         comment: Annotated[str | None, Field(description="Job comment.", max_length=1000)] = None,
         backend: Backend = None,
@@ -590,18 +707,30 @@ def build_server(
         with _tool_errors("plan_job"):
             svc = state.svc
             choices = PlanChoices(
-                pool=pool, eais=tuple(eais or ()), only_eais=only_eais,
-                args=tuple(args) if args is not None else None, target_instances=target_instances,
-                min_instances=min_instances, method=SubmitMethod(method) if method else None, name=name,
-                stage=stage, database=database, schema=schema,
-                extra_pip_requirements=tuple(extra_pip_requirements or ()), env_vars=dict(env_vars or {}),
-                use_artifact_repository=use_artifact_repository, runtime_environment=runtime_environment,
-                query_warehouse=query_warehouse, function_name=function_name, comment=comment,
+                pool=pool,
+                eais=tuple(eais or ()),
+                only_eais=only_eais,
+                args=tuple(args) if args is not None else None,
+                target_instances=target_instances,
+                min_instances=min_instances,
+                method=SubmitMethod(method) if method else None,
+                name=name,
+                stage=stage,
+                database=database,
+                schema=schema,
+                extra_pip_requirements=tuple(extra_pip_requirements or ()),
+                env_vars=dict(env_vars or {}),
+                use_artifact_repository=use_artifact_repository,
+                runtime_environment=runtime_environment,
+                query_warehouse=query_warehouse,
+                function_name=function_name,
+                comment=comment,
                 connection_name=settings.connection_name,
             )
             resolved = _resolve_path(state, path)
             result = await anyio.to_thread.run_sync(
-                lambda: svc.plan(resolved, entrypoint, choices=choices, backend=backend))
+                lambda: svc.plan(resolved, entrypoint, choices=choices, backend=backend)
+            )
             out, text = await anyio.to_thread.run_sync(_plan_output, result)
             if out.plan_hash and out.ready and not settings.read_only:
                 if _can_elicit(ctx):
@@ -609,21 +738,31 @@ def build_server(
                 else:
                     token = svc.issue_token("submit", out.plan_hash)
                     out.confirmation = m.ConfirmationOut(
-                        method="token", token=token, expires_in_seconds=int(DEFAULT_TTL_SECONDS),
-                        bound_to=out.plan_hash)
-                    text += ("\n\nThis client cannot ask the user directly: show the summary above, and only after "
-                             "the user says yes call submit_job with plan_hash and confirmation_token.")
+                        method="token",
+                        token=token,
+                        expires_in_seconds=int(DEFAULT_TTL_SECONDS),
+                        bound_to=out.plan_hash,
+                    )
+                    text += (
+                        "\n\nThis client cannot ask the user directly: show the summary above, and only after "
+                        "the user says yes call submit_job with plan_hash and confirmation_token."
+                    )
             elif settings.read_only and out.plan_hash:
-                out.next_step = ("this server is read-only: the user can submit with `mljobs submit PATH` or restart "
-                                 "the server without --read-only")
+                out.next_step = (
+                    "this server is read-only: the user can submit with `mljobs submit PATH` or restart "
+                    "the server without --read-only"
+                )
             return _result(out, text)
 
     def _plan_output(result: Any) -> tuple[m.PlanOut, str]:
         """Map a PlanResult; keep the unredacted plan (and its code) in the registry under its hash."""
         if result.plan is None:
             out = m.PlanOut(
-                plan_hash=None, ready=False, reason=redact(result.reason or "no plan"),
-                errors=[redact(e) for e in result.errors], explanations=[redact(e) for e in result.explanations],
+                plan_hash=None,
+                ready=False,
+                reason=redact(result.reason or "no plan"),
+                errors=[redact(e) for e in result.errors],
+                explanations=[redact(e) for e in result.explanations],
                 next_step="fix the reason above (change the choices) and call plan_job again",
             )
             return out, f"No plan: {out.reason}"
@@ -636,25 +775,46 @@ def build_server(
         elif result.code is not None:
             code_note = result.code.reason
         else:
-            code_note = (f"the {plan.backend} backend runs the plan directly; there is no snowflake-ml-python code "
-                         "(plan with backend='snowflake' to get it)")
+            code_note = (
+                f"the {plan.backend} backend runs the plan directly; there is no snowflake-ml-python code "
+                "(plan with backend='snowflake' to get it)"
+            )
         edit = result.script_edit
         diff = edit.diff if edit is not None and edit.changed else None
         out = m.PlanOut(
-            plan_hash=plan_hash, ready=result.ready, settings=plan.to_dict(redacted=True),
-            summary=_plan_summary(plan), needs_confirmation=_needs_confirmation(result),
-            preflight=[m.PreflightOut(severity=i.severity.value, code=i.code, message=redact(i.message),
-                                      fix=redact(i.fix)) for i in result.preflight],
-            code=code, code_uri=f"mljobs://plans/{plan_hash}/code" if code else None, code_note=code_note,
-            script_diff=diff, explanations=[redact(e) for e in result.explanations],
-            next_step=("show `summary` and `needs_confirmation` to the user and STOP; when they agree, call "
-                       f"submit_job(plan_hash='{plan_hash}')" if result.ready else
-                       "fix the preflight errors (change the choices, or have an admin run the fix) and plan again"),
+            plan_hash=plan_hash,
+            ready=result.ready,
+            settings=plan.to_dict(redacted=True),
+            summary=_plan_summary(plan),
+            needs_confirmation=_needs_confirmation(result),
+            preflight=[
+                m.PreflightOut(
+                    severity=i.severity.value, code=i.code, message=redact(i.message), fix=redact(i.fix)
+                )
+                for i in result.preflight
+            ],
+            code=code,
+            code_uri=f"mljobs://plans/{plan_hash}/code" if code else None,
+            code_note=code_note,
+            script_diff=diff,
+            explanations=[redact(e) for e in result.explanations],
+            next_step=(
+                "show `summary` and `needs_confirmation` to the user and STOP; when they agree, call "
+                f"submit_job(plan_hash='{plan_hash}')"
+                if result.ready
+                else "fix the preflight errors (change the choices, or have an admin run the fix) and plan again"
+            ),
         )
-        state.plans.put(plan_hash, _PlanEntry(plan=plan, ready=result.ready, output=out, code=code,
-                                              fingerprint=_fingerprint(plan.source)))
-        lines = ["Plan " + plan_hash[:12] + (" (ready)" if result.ready else " (NOT ready: preflight errors)"),
-                 *(f"  {s}" for s in out.summary)]
+        state.plans.put(
+            plan_hash,
+            _PlanEntry(
+                plan=plan, ready=result.ready, output=out, code=code, fingerprint=_fingerprint(plan.source)
+            ),
+        )
+        lines = [
+            "Plan " + plan_hash[:12] + (" (ready)" if result.ready else " (NOT ready: preflight errors)"),
+            *(f"  {s}" for s in out.summary),
+        ]
         lines += [f"  ! {p.severity}: {p.message} -> {p.fix}" for p in out.preflight]
         if diff:
             lines.append("Proposed script edit (not applied):\n" + diff)
@@ -664,22 +824,33 @@ def build_server(
     def _entry(plan_hash: str) -> _PlanEntry:
         entry = state.plans.get(plan_hash)
         if entry is None or entry.plan is None:
-            raise ToolError(f"unknown plan {plan_hash[:12]} (plans live only in this server process); "
-                            "call plan_job again and confirm the new plan")
+            raise ToolError(
+                f"unknown plan {plan_hash[:12]} (plans live only in this server process); "
+                "call plan_job again and confirm the new plan"
+            )
         return entry
 
     def _stale(entry: _PlanEntry) -> str | None:
-        assert entry.plan is not None  # noqa: S101, sanity check: _entry returned it
+        assert entry.plan is not None
         if entry.fingerprint is not None and _fingerprint(entry.plan.source) != entry.fingerprint:
-            return (f"{entry.plan.source} changed since it was planned, so the user confirmed other code; "
-                    "call plan_job again and confirm the new plan")
+            return (
+                f"{entry.plan.source} changed since it was planned, so the user confirmed other code; "
+                "call plan_job again and confirm the new plan"
+            )
         return None
 
-    async def ask_submit(plan_hash: str, confirmation_token: str | None, ctx: Context
-                         ) -> SubmitConfirmation | Elicit[SubmitConfirmation]:
+    async def ask_submit(
+        plan_hash: str, confirmation_token: str | None, ctx: Context
+    ) -> SubmitConfirmation | Elicit[SubmitConfirmation]:
         """Ask the user only when there is no token, the client can ask, and the plan is known, ready and fresh."""
         entry = state.plans.get(plan_hash)
-        if confirmation_token or not _can_elicit(ctx) or entry is None or entry.plan is None or not entry.ready:
+        if (
+            confirmation_token
+            or not _can_elicit(ctx)
+            or entry is None
+            or entry.plan is None
+            or not entry.ready
+        ):
             return SubmitConfirmation(confirm=False)
         if await anyio.to_thread.run_sync(_stale, entry):
             return SubmitConfirmation(confirm=False)
@@ -702,30 +873,42 @@ def build_server(
             svc = state.svc
             entry = _entry(plan_hash)
             if not entry.ready:
-                raise ToolError("this plan has preflight errors, so it cannot be submitted; fix them and call "
-                                "plan_job again")
+                raise ToolError(
+                    "this plan has preflight errors, so it cannot be submitted; fix them and call "
+                    "plan_job again"
+                )
             stale = await anyio.to_thread.run_sync(_stale, entry)
             if stale:
                 raise ToolError(stale)
             if confirmation_token:
                 confirmation = await anyio.to_thread.run_sync(
-                    lambda: svc.confirm("submit", plan_hash, token=confirmation_token))
+                    lambda: svc.confirm("submit", plan_hash, token=confirmation_token)
+                )
             elif _can_elicit(ctx):
                 if not (isinstance(answer, AcceptedElicitation) and answer.data.confirm):
                     out = m.SubmitOut(
-                        submitted=False, plan_hash=plan_hash, message=f"not submitted: the user {_outcome(answer)}",
-                        next_step="ask the user what to change, plan_job again, or stop here")
+                        submitted=False,
+                        plan_hash=plan_hash,
+                        message=f"not submitted: the user {_outcome(answer)}",
+                        next_step="ask the user what to change, plan_job again, or stop here",
+                    )
                     return _result(out, out.message)
                 confirmation = svc.confirm("submit", plan_hash, method="elicitation")
             else:
-                raise ToolError("submit_job needs the user's confirmation and this client cannot ask them; show "
-                                "the user plan_job's summary and, once they agree, call submit_job again with "
-                                "the confirmation_token plan_job returned")
-            assert entry.plan is not None  # noqa: S101, sanity check: _entry returned it
+                raise ToolError(
+                    "submit_job needs the user's confirmation and this client cannot ask them; show "
+                    "the user plan_job's summary and, once they agree, call submit_job again with "
+                    "the confirmation_token plan_job returned"
+                )
+            assert entry.plan is not None
             sub = await anyio.to_thread.run_sync(svc.submit, entry.plan, confirmation)
             out = m.SubmitOut(
-                submitted=True, job_id=sub.job_id, backend=sub.backend, status=sub.status.value,
-                plan_hash=plan_hash, confirmed_by=confirmation.method,
+                submitted=True,
+                job_id=sub.job_id,
+                backend=sub.backend,
+                status=sub.status.value,
+                plan_hash=plan_hash,
+                confirmed_by=confirmation.method,
                 message=f"submitted {sub.job_id} on {sub.backend} ({sub.status.value})",
                 next_step=f"call wait_for_job('{sub.job_id}') or job_status('{sub.job_id}')",
             )
@@ -740,16 +923,20 @@ def build_server(
         if action == "cancel":
             if view.status.terminal:
                 return f"{label} is already {status}; there is nothing to cancel", status, False
-            return (f"Cancel {label} (now {status}): its processes stop; logs stay readable; it cannot be resumed",
-                    status, True)
+            return (
+                f"Cancel {label} (now {status}): its processes stop; logs stay readable; it cannot be resumed",
+                status,
+                True,
+            )
         if not view.status.terminal:
             return f"{label} is still {status}; cancel it first (cancel_job), then delete it", status, False
-        return (f"Delete {label} (now {status}): removes the job, its logs, result and payload; this cannot be "
-                "undone", status, True)
+        text = f"Delete {label} (now {status}): removes the job, its logs, result and payload; this cannot be undone"
+        return text, status, True
 
     def _make_action(action: Literal["cancel", "delete"]) -> Any:
-        async def ask(job_id: str, confirmation_token: str | None, ctx: Context
-                      ) -> ActionConfirmation | Elicit[ActionConfirmation]:
+        async def ask(
+            job_id: str, confirmation_token: str | None, ctx: Context
+        ) -> ActionConfirmation | Elicit[ActionConfirmation]:
             if confirmation_token or not _can_elicit(ctx):
                 return ActionConfirmation(confirm=False)
             try:
@@ -772,36 +959,71 @@ def build_server(
                 svc = state.svc
                 text, status, applies = await anyio.to_thread.run_sync(_preview, action, job_id)
                 if not applies:
-                    out = m.ActionOut(job_id=job_id, action=action, done=False, preview=text, status=status,
-                                      next_step="cancel_job first" if action == "delete" else "nothing to do")
+                    out = m.ActionOut(
+                        job_id=job_id,
+                        action=action,
+                        done=False,
+                        preview=text,
+                        status=status,
+                        next_step="cancel_job first" if action == "delete" else "nothing to do",
+                    )
                     return _result(out, text)
                 if confirmation_token:
                     confirmation = await anyio.to_thread.run_sync(
-                        lambda: svc.confirm(action, job_id, token=confirmation_token))
+                        lambda: svc.confirm(action, job_id, token=confirmation_token)
+                    )
                 elif _can_elicit(ctx):
                     if not (isinstance(answer, AcceptedElicitation) and answer.data.confirm):
-                        out = m.ActionOut(job_id=job_id, action=action, done=False, preview=text, status=status,
-                                          next_step=f"the user {_outcome(answer)}; nothing was done")
+                        out = m.ActionOut(
+                            job_id=job_id,
+                            action=action,
+                            done=False,
+                            preview=text,
+                            status=status,
+                            next_step=f"the user {_outcome(answer)}; nothing was done",
+                        )
                         return _result(out, f"Not done: the user {_outcome(answer)}.")
                     confirmation = svc.confirm(action, job_id, method="elicitation")
                 else:
                     token = svc.issue_token(action, job_id)
                     out = m.ActionOut(
-                        job_id=job_id, action=action, done=False, preview=text, status=status,
-                        confirmation=m.ConfirmationOut(method="token", token=token, bound_to=job_id,
-                                                       expires_in_seconds=int(DEFAULT_TTL_SECONDS)),
-                        next_step=(f"show the preview to the user; only if they agree call {action}_job("
-                                   f"job_id='{job_id}', confirmation_token=<token>)"),
+                        job_id=job_id,
+                        action=action,
+                        done=False,
+                        preview=text,
+                        status=status,
+                        confirmation=m.ConfirmationOut(
+                            method="token",
+                            token=token,
+                            bound_to=job_id,
+                            expires_in_seconds=int(DEFAULT_TTL_SECONDS),
+                        ),
+                        next_step=(
+                            f"show the preview to the user; only if they agree call {action}_job("
+                            f"job_id='{job_id}', confirmation_token=<token>)"
+                        ),
                     )
                     return _result(out, f"Preview (nothing done yet): {text}.")
                 if action == "cancel":
                     new = await anyio.to_thread.run_sync(svc.cancel, job_id, confirmation)
-                    out = m.ActionOut(job_id=job_id, action=action, done=True, preview=text, status=new.value,
-                                      next_step=f"job_status('{job_id}') shows when it is CANCELLED")
+                    out = m.ActionOut(
+                        job_id=job_id,
+                        action=action,
+                        done=True,
+                        preview=text,
+                        status=new.value,
+                        next_step=f"job_status('{job_id}') shows when it is CANCELLED",
+                    )
                     return _result(out, f"Cancelled {job_id} (now {new.value}).")
                 await anyio.to_thread.run_sync(svc.delete, job_id, confirmation)
-                out = m.ActionOut(job_id=job_id, action=action, done=True, preview=text, status="DELETED",
-                                  next_step="nothing more to do")
+                out = m.ActionOut(
+                    job_id=job_id,
+                    action=action,
+                    done=True,
+                    preview=text,
+                    status="DELETED",
+                    next_step="nothing more to do",
+                )
                 return _result(out, f"Deleted {job_id}.")
 
         return act
@@ -810,19 +1032,27 @@ def build_server(
     cancel_job.__doc__ = (
         "Cancel a running or pending job, only with the user's confirmation: the server asks the user when the "
         "client supports it; otherwise the first call (without a token) returns a preview and a token, and the "
-        "second call with that token cancels. Declined = nothing done.")
+        "second call with that token cancels. Declined = nothing done."
+    )
     delete_job = _make_action("delete")
     delete_job.__doc__ = (
         "Delete a job with its logs, result and payload (cannot be undone), only with the user's confirmation: "
         "asked directly when the client supports it, otherwise preview first (returns a token), then call again "
-        "with the token.")
+        "with the token."
+    )
 
     if not settings.read_only:
         tool(name="submit_job", title="Submit a job (asks the user)", annotations=submit_hints)(submit_job)
-        tool(name="cancel_job", title="Cancel a job (asks the user)", annotations=ToolAnnotations(
-            destructive_hint=True, idempotent_hint=True, open_world_hint=True))(cancel_job)
-        tool(name="delete_job", title="Delete a job (asks the user)", annotations=ToolAnnotations(
-            destructive_hint=True, idempotent_hint=True, open_world_hint=True))(delete_job)
+        tool(
+            name="cancel_job",
+            title="Cancel a job (asks the user)",
+            annotations=ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=True),
+        )(cancel_job)
+        tool(
+            name="delete_job",
+            title="Delete a job (asks the user)",
+            annotations=ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=True),
+        )(delete_job)
 
     # ---------------------------------------------------------------- follow-up
     @tool(title="Job status", annotations=job_reads)
@@ -833,15 +1063,27 @@ def build_server(
             v = state.svc.status(job_id)
             status = v.status.value
             out = m.JobStatusOut(
-                job_id=v.job_id, backend=v.backend, status=status, terminal=v.status.terminal, name=v.name,
-                compute_pool=v.compute_pool, created_at=v.created_at, finished_at=v.finished_at,
-                message=redact(v.message) if v.message else None, log_tail=v.log_tail, result=_result_out(v.result),
-                history=[f"{s} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(at))}" for s, at in v.history],
+                job_id=v.job_id,
+                backend=v.backend,
+                status=status,
+                terminal=v.status.terminal,
+                name=v.name,
+                compute_pool=v.compute_pool,
+                created_at=v.created_at,
+                finished_at=v.finished_at,
+                message=redact(v.message) if v.message else None,
+                log_tail=v.log_tail,
+                result=_result_out(v.result),
+                history=[
+                    f"{s} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(at))}" for s, at in v.history
+                ],
                 next_step=_status_next(status, v.status.terminal, v.job_id),
             )
             text = f"{v.job_id}: {status}"
             if out.result is not None:
-                text += f"\nresult: {json.dumps(out.result.value) if out.result.success else out.result.error}"
+                text += (
+                    f"\nresult: {json.dumps(out.result.value) if out.result.success else out.result.error}"
+                )
             if v.log_tail:
                 text += "\n--- log tail ---\n" + "\n".join(v.log_tail.splitlines()[-10:])
             return _result(out, text)
@@ -851,8 +1093,12 @@ def build_server(
         ctx: Context,
         job_id: JobId,
         timeout_seconds: Annotated[
-            int, Field(description=f"Stop waiting after this long (the job keeps running); at most {MAX_WAIT_SECONDS}.",
-                       ge=0, le=MAX_WAIT_SECONDS)
+            int,
+            Field(
+                description=f"Stop waiting after this long (the job keeps running); at most {MAX_WAIT_SECONDS}.",
+                ge=0,
+                le=MAX_WAIT_SECONDS,
+            ),
         ] = 300,
     ) -> Annotated[CallToolResult, m.WaitOut]:
         """Wait until a job finishes or the timeout passes, with progress notifications; polls back off from 1 s
@@ -868,30 +1114,47 @@ def build_server(
                 nonlocal last
                 value = max(min(p.elapsed, float(timeout_seconds)), last + 0.001)
                 last = value
-                await ctx.report_progress(value, float(timeout_seconds) or None,
-                                          f"{p.status.value} after {p.elapsed:.0f}s ({p.polls} checks)")
+                await ctx.report_progress(
+                    value,
+                    float(timeout_seconds) or None,
+                    f"{p.status.value} after {p.elapsed:.0f}s ({p.polls} checks)",
+                )
 
-            outcome = await wait_for_job_async(get_status, sleep=anyio.sleep, timeout=float(timeout_seconds),
-                                               on_progress=on_progress)
+            outcome = await wait_for_job_async(
+                get_status, sleep=anyio.sleep, timeout=float(timeout_seconds), on_progress=on_progress
+            )
             status = outcome.status.value
             out = m.WaitOut(
-                job_id=job_id, status=status, terminal=outcome.status.terminal, timed_out=outcome.timed_out,
-                polls=outcome.polls, elapsed_seconds=round(outcome.elapsed, 3),
-                next_step=(f"still {status}: call wait_for_job again or job_status later" if outcome.timed_out
-                           else f"call job_status('{job_id}') for the result and log tail"
-                           + (f", or diagnose_job('{job_id}')" if status in ("FAILED", "INTERNAL_ERROR") else "")),
+                job_id=job_id,
+                status=status,
+                terminal=outcome.status.terminal,
+                timed_out=outcome.timed_out,
+                polls=outcome.polls,
+                elapsed_seconds=round(outcome.elapsed, 3),
+                next_step=(
+                    f"still {status}: call wait_for_job again or job_status later"
+                    if outcome.timed_out
+                    else f"call job_status('{job_id}') for the result and log tail"
+                    + (f", or diagnose_job('{job_id}')" if status in ("FAILED", "INTERNAL_ERROR") else "")
+                ),
             )
-            text = (f"{job_id}: still {status} after {outcome.elapsed:.0f}s (timed out; the job keeps running)"
-                    if outcome.timed_out else f"{job_id}: {status} after {outcome.elapsed:.0f}s")
+            text = (
+                f"{job_id}: still {status} after {outcome.elapsed:.0f}s (timed out; the job keeps running)"
+                if outcome.timed_out
+                else f"{job_id}: {status} after {outcome.elapsed:.0f}s"
+            )
             return _result(out, text)
 
     @tool(title="Job logs", annotations=job_reads)
     def job_logs(
         job_id: JobId,
         tail_lines: Annotated[int, Field(description="Last lines to return.", ge=1, le=5000)] = 200,
-        instance_id: Annotated[int | None, Field(description="Node of a multi-node job (0 = head).", ge=0)] = None,
-        verbose: Annotated[bool, Field(description="Include the setup phase (pip install) before the user code.")]
-        = False,
+        instance_id: Annotated[
+            int | None, Field(description="Node of a multi-node job (0 = head).", ge=0)
+        ] = None,
+        verbose: Annotated[
+            bool, Field(description="Include the setup phase (pip install) before the user code.")
+        ] = False,
     ) -> Annotated[CallToolResult, m.LogsOut]:
         """The job's log output (credentials redacted), last `tail_lines` lines; per node for multi-node jobs;
         `verbose` adds the setup phase, where install and network failures show up."""
@@ -899,8 +1162,13 @@ def build_server(
             text = state.svc.logs(job_id, instance_id=instance_id, verbose=verbose)
             lines = text.splitlines()
             kept = lines[-tail_lines:]
-            out = m.LogsOut(job_id=job_id, instance_id=instance_id, text="\n".join(kept), lines=len(kept),
-                            truncated=len(lines) > len(kept))
+            out = m.LogsOut(
+                job_id=job_id,
+                instance_id=instance_id,
+                text="\n".join(kept),
+                lines=len(kept),
+                truncated=len(lines) > len(kept),
+            )
             return _result(out, out.text or "(no log output yet)")
 
     @tool(title="List jobs", annotations=job_reads)
@@ -911,10 +1179,21 @@ def build_server(
         with _tool_errors("list_jobs"):
             views = state.svc.jobs(limit)
             out = m.JobsOut(
-                jobs=[m.JobSummaryOut(job_id=v.job_id, backend=v.backend, status=v.status.value, name=v.name,
-                                      compute_pool=v.compute_pool, created_at=v.created_at,
-                                      finished_at=v.finished_at) for v in views],
-                next_step="job_status(job_id) for details" if views else "no jobs yet: analyze_script to start",
+                jobs=[
+                    m.JobSummaryOut(
+                        job_id=v.job_id,
+                        backend=v.backend,
+                        status=v.status.value,
+                        name=v.name,
+                        compute_pool=v.compute_pool,
+                        created_at=v.created_at,
+                        finished_at=v.finished_at,
+                    )
+                    for v in views
+                ],
+                next_step="job_status(job_id) for details"
+                if views
+                else "no jobs yet: analyze_script to start",
             )
             text = "\n".join(f"{v.job_id}  {v.status.value}  {v.backend}" for v in views) or "no jobs"
             return _result(out, text)
@@ -927,12 +1206,23 @@ def build_server(
         with _tool_errors("diagnose_job"):
             d = state.svc.diagnose(job_id)
             out = m.DiagnosisOut(
-                job_id=job_id, status=d.status, matched=d.matched, cause=redact(d.cause), fix=redact(d.fix),
-                changes=[m.PlanChangeOut(field=c.field, op=c.op, value=_jsonable(c.value), reason=redact(c.reason))
-                         for c in d.changes],
-                evidence=list(d.evidence), admin_sql=list(d.admin_sql),
-                next_step=("apply the changes with plan_job (same path plus the changed choices), confirm with the "
-                           "user, submit again" if d.changes else "follow `fix`"),
+                job_id=job_id,
+                status=d.status,
+                matched=d.matched,
+                cause=redact(d.cause),
+                fix=redact(d.fix),
+                changes=[
+                    m.PlanChangeOut(field=c.field, op=c.op, value=_jsonable(c.value), reason=redact(c.reason))
+                    for c in d.changes
+                ],
+                evidence=list(d.evidence),
+                admin_sql=list(d.admin_sql),
+                next_step=(
+                    "apply the changes with plan_job (same path plus the changed choices), confirm with the "
+                    "user, submit again"
+                    if d.changes
+                    else "follow `fix`"
+                ),
             )
             return _result(out, f"{d.status}: {out.cause}\nFix: {out.fix}")
 
@@ -952,28 +1242,50 @@ def build_server(
                 server.remove_tool(tool.name)
 
     # ---------------------------------------------------------------- resources and prompt
-    @server.resource("mljobs://jobs/{job_id}", name="job", mime_type="application/json",
-                     description="A job record: plan (redacted), status history, confirmation, payload location.")
+    @server.resource(
+        "mljobs://jobs/{job_id}",
+        name="job",
+        mime_type="application/json",
+        description="A job record: plan (redacted), status history, confirmation, payload location.",
+    )
     def job_resource(job_id: str) -> str:
         svc = state.svc
         record = svc.store.find(job_id)
         if record is None:
             raise ResourceError(f"no job {job_id} in the job store; list_jobs shows the known ids")
         data = {
-            "job_id": record.job_id, "backend": record.backend, "status": record.status, "name": record.name,
-            "plan": record.plan, "plan_hash": record.plan_hash, "confirmation": record.confirmation,
-            "payload_location": record.payload_location, "message": record.message,
-            "created_at": record.created_at, "updated_at": record.updated_at, "finished_at": record.finished_at,
-            "history": [{"status": h.status, "at": h.at, "detail": h.detail} for h in svc.store.history(job_id)],
+            "job_id": record.job_id,
+            "backend": record.backend,
+            "status": record.status,
+            "name": record.name,
+            "plan": record.plan,
+            "plan_hash": record.plan_hash,
+            "confirmation": record.confirmation,
+            "payload_location": record.payload_location,
+            "message": record.message,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "finished_at": record.finished_at,
+            "history": [
+                {"status": h.status, "at": h.at, "detail": h.detail} for h in svc.store.history(job_id)
+            ],
         }
         return json.dumps(data, indent=2, default=str)
 
     for uri_name, table in CATALOGS.items():
-        server.resource(f"mljobs://catalogs/{uri_name}", name=f"catalog-{uri_name}", mime_type="application/json",
-                        description=f"mljobs knowledge table {table} (skill/data/{table}.yaml).")(_catalog_reader(table))
+        server.resource(
+            f"mljobs://catalogs/{uri_name}",
+            name=f"catalog-{uri_name}",
+            mime_type="application/json",
+            description=f"mljobs knowledge table {table} (skill/data/{table}.yaml).",
+        )(_catalog_reader(table))
 
-    @server.resource("mljobs://plans/{plan_hash}/code", name="plan-code", mime_type="text/x-python",
-                     description="The generated snowflake-ml-python submission code of a plan from plan_job.")
+    @server.resource(
+        "mljobs://plans/{plan_hash}/code",
+        name="plan-code",
+        mime_type="text/x-python",
+        description="The generated snowflake-ml-python submission code of a plan from plan_job.",
+    )
     def plan_code(plan_hash: str) -> str:
         entry = state.plans.get(plan_hash)
         if entry is None:

@@ -30,11 +30,15 @@ class ComputeOut(_Out):
     recommendation: Literal["CPU", "GPU"] = Field(description="The kind of node the job needs.")
     confidence: str = Field(description="certain | likely | possible: how sure the verdict is.")
     reason: str = Field(description="One sentence explaining the verdict.")
-    needs_large_memory: bool = Field(description="The code loads data or models that want a high-memory node.")
+    needs_large_memory: bool = Field(
+        description="The code loads data or models that want a high-memory node."
+    )
     multi_node_framework: str | None = Field(
         default=None, description="Distributed framework found (ray, torch_distributed, ...), or null."
     )
-    suggested_instances: int = Field(default=1, description="Nodes the code is written for (1 unless multi-node).")
+    suggested_instances: int = Field(
+        default=1, description="Nodes the code is written for (1 unless multi-node)."
+    )
     evidence: list[EvidenceOut] = Field(default_factory=list, description="Lines that decided the verdict.")
 
 
@@ -46,7 +50,9 @@ class PackageOut(_Out):
     )
     optional: bool = Field(description="Imported inside try/except ImportError: the code runs without it.")
     requirement: str | None = Field(default=None, description="The declared specifier, e.g. 'xgboost>=2.0'.")
-    runtime_version: str | None = Field(default=None, description="Version in the runtime image, when preinstalled.")
+    runtime_version: str | None = Field(
+        default=None, description="Version in the runtime image, when preinstalled."
+    )
     hint: str | None = Field(default=None, description="Install note, when one is known.")
     evidence: list[EvidenceOut] = Field(default_factory=list, description="Where it is imported (first few).")
 
@@ -62,8 +68,12 @@ class IoOut(_Out):
     output_options: list[str] = Field(
         description="Options the script already has for its output folder (pass $MLRS_STAGE_RESULT_PATH to them)."
     )
-    hardcoded_outputs: list[str] = Field(description="Output paths written in the code; they are lost unless routed.")
-    local_inputs: list[str] = Field(description="Local files the code reads; they do not exist inside the job.")
+    hardcoded_outputs: list[str] = Field(
+        description="Output paths written in the code; they are lost unless routed."
+    )
+    local_inputs: list[str] = Field(
+        description="Local files the code reads; they do not exist inside the job."
+    )
     sets_return: bool = Field(description="The script assigns __return__, so the job has a result value.")
     uses_snowpark: bool = Field(description="The script opens a Snowpark session.")
     evidence: list[EvidenceOut] = Field(default_factory=list, description="Lines behind the I/O findings.")
@@ -77,14 +87,24 @@ class AnalysisOut(_Out):
     files: list[str] = Field(description="Files analysed, entrypoint first.")
     compute: ComputeOut
     packages: list[PackageOut] = Field(description="Third-party imports and how each is satisfied.")
-    pip_requirements: list[str] = Field(description="What must be pip-installed in the job (not in the runtime image).")
-    network: list[NetworkOut] = Field(description="Outbound access the code needs (pypi included when installing).")
+    pip_requirements: list[str] = Field(
+        description="What must be pip-installed in the job (not in the runtime image)."
+    )
+    network: list[NetworkOut] = Field(
+        description="Outbound access the code needs (pypi included when installing)."
+    )
     io: IoOut
-    method: str = Field(description="Recommended submit method: submit_file | submit_directory | remote | ...")
+    method: str = Field(
+        description="Recommended submit method: submit_file | submit_directory | remote | ..."
+    )
     method_reason: str = Field(description="Why that method.")
-    requirements_file: str | None = Field(default=None, description="requirements.txt that travels with the code.")
+    requirements_file: str | None = Field(
+        default=None, description="requirements.txt that travels with the code."
+    )
     runtime: str = Field(description="Runtime image package list the packages were checked against.")
-    problems: list[str] = Field(description="Files that could not be read or parsed (analysis continued without them).")
+    problems: list[str] = Field(
+        description="Files that could not be read or parsed (analysis continued without them)."
+    )
     next_step: str = Field(description="What to call next.")
 
 
@@ -146,11 +166,17 @@ class CoverageOut(_Out):
 
     backend: str
     complete: bool = Field(description="Every host is proven covered by the suggested (or chosen) EAIs.")
-    suggested_eais: list[str] = Field(description="Smallest EAI set covering the hosts (or the ones you chose).")
+    suggested_eais: list[str] = Field(
+        description="Smallest EAI set covering the hosts (or the ones you chose)."
+    )
     available_eais: list[str] = Field(description="EAIs visible to this role.")
     hosts: list[HostCoverageOut]
-    admin_sql: list[str] = Field(description="SQL an admin runs to create and grant what is missing (never run here).")
-    alternatives: list[str] = Field(description="Other ways, e.g. an artifact repository instead of a PyPI EAI.")
+    admin_sql: list[str] = Field(
+        description="SQL an admin runs to create and grant what is missing (never run here)."
+    )
+    alternatives: list[str] = Field(
+        description="Other ways, e.g. an artifact repository instead of a PyPI EAI."
+    )
     notes: list[str]
     next_step: str
 
@@ -159,7 +185,9 @@ class CoverageOut(_Out):
 
 
 class PreflightOut(_Out):
-    severity: Literal["error", "warning"] = Field(description="error: would fail; warning: may not run as meant.")
+    severity: Literal["error", "warning"] = Field(
+        description="error: would fail; warning: may not run as meant."
+    )
     code: str = Field(description="Stable id, e.g. grant.create_service.")
     message: str
     fix: str = Field(description="The exact fix: SQL or a plan change.")
@@ -185,17 +213,24 @@ class PlanOut(_Out):
     reason: str | None = Field(default=None, description="Why there is no plan (when plan_hash is null).")
     errors: list[str] = Field(default_factory=list, description="Invalid choices, one per line.")
     settings: dict[str, Any] = Field(
-        default_factory=dict, description="The plan (credentials redacted; the real plan stays on the server)."
+        default_factory=dict,
+        description="The plan (credentials redacted; the real plan stays on the server).",
     )
-    summary: list[str] = Field(default_factory=list, description="The settings to show the user before submitting.")
+    summary: list[str] = Field(
+        default_factory=list, description="The settings to show the user before submitting."
+    )
     needs_confirmation: list[str] = Field(
         default_factory=list, description="Decisions the user must make or accept (the STOP points)."
     )
-    preflight: list[PreflightOut] = Field(default_factory=list, description="Problems found before submission.")
+    preflight: list[PreflightOut] = Field(
+        default_factory=list, description="Problems found before submission."
+    )
     code: str | None = Field(default=None, description="Generated snowflake-ml-python submission code.")
     code_uri: str | None = Field(default=None, description="Resource URI of the generated code.")
     code_note: str | None = Field(default=None, description="Why there is no code, or warnings about it.")
-    script_diff: str | None = Field(default=None, description="Proposed minimal script edit (unified diff), not applied.")
+    script_diff: str | None = Field(
+        default=None, description="Proposed minimal script edit (unified diff), not applied."
+    )
     explanations: list[str] = Field(default_factory=list, description="Every decision and why it was made.")
     confirmation: ConfirmationOut | None = Field(default=None, description="How to confirm the submission.")
     next_step: str
@@ -210,14 +245,18 @@ class ResultOut(_Out):
     value_repr: str | None = Field(default=None, description="repr() of a value that is not JSON.")
     error: str | None = Field(default=None, description="The exception, e.g. ValueError('boom').")
     traceback: str | None = Field(default=None, description="Remote traceback (last lines).")
-    artifacts: list[str] = Field(default_factory=list, description="Files written to the job's result location.")
+    artifacts: list[str] = Field(
+        default_factory=list, description="Files written to the job's result location."
+    )
 
 
 class SubmitOut(_Out):
     """Outcome of a submission request: submitted with a job id, or not submitted and why."""
 
     submitted: bool = Field(description="False when the user declined or cancelled: nothing was submitted.")
-    job_id: str | None = Field(default=None, description="Use with job_status, wait_for_job, job_logs, cancel_job.")
+    job_id: str | None = Field(
+        default=None, description="Use with job_status, wait_for_job, job_logs, cancel_job."
+    )
     backend: str | None = None
     status: str | None = Field(default=None, description="Status right after submission.")
     plan_hash: str
@@ -231,7 +270,9 @@ class JobStatusOut(_Out):
 
     job_id: str
     backend: str
-    status: str = Field(description="PENDING, RUNNING, DONE, FAILED, CANCELLING, CANCELLED, INTERNAL_ERROR, DELETED.")
+    status: str = Field(
+        description="PENDING, RUNNING, DONE, FAILED, CANCELLING, CANCELLED, INTERNAL_ERROR, DELETED."
+    )
     terminal: bool = Field(description="The job will not change any more.")
     name: str | None = None
     compute_pool: str | None = None
@@ -250,7 +291,9 @@ class WaitOut(_Out):
     job_id: str
     status: str
     terminal: bool
-    timed_out: bool = Field(description="The timeout came first; the job is still going. Call wait_for_job again.")
+    timed_out: bool = Field(
+        description="The timeout came first; the job is still going. Call wait_for_job again."
+    )
     polls: int = Field(description="Status queries made (they back off from 1 s to 30 s).")
     elapsed_seconds: float
     next_step: str
@@ -271,9 +314,12 @@ class ActionOut(_Out):
     action: Literal["cancel", "delete"]
     done: bool = Field(description="The action was carried out.")
     preview: str = Field(description="What the action does (or did) to this job.")
-    status: str | None = Field(default=None, description="Job status after the action (or now, for a preview).")
+    status: str | None = Field(
+        default=None, description="Job status after the action (or now, for a preview)."
+    )
     confirmation: ConfirmationOut | None = Field(
-        default=None, description="Present in a preview: show the preview to the user, pass the token once they agree."
+        default=None,
+        description="Present in a preview: show the preview to the user, pass the token once they agree.",
     )
     next_step: str
 
@@ -310,7 +356,9 @@ class DiagnosisOut(_Out):
     matched: str | None = Field(description="Error catalog id that matched, or null.")
     cause: str
     fix: str
-    changes: list[PlanChangeOut] = Field(description="Concrete plan edits; pass them to plan_job and submit again.")
+    changes: list[PlanChangeOut] = Field(
+        description="Concrete plan edits; pass them to plan_job and submit again."
+    )
     evidence: list[str] = Field(description="Log lines that matched.")
     admin_sql: list[str] = Field(description="SQL an admin must run (never run here).")
     next_step: str

@@ -14,7 +14,6 @@ from pathlib import Path
 import anyio
 import pytest
 import yaml
-
 from mljobs.skill.knowledge import load_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,10 +21,21 @@ SKILL = REPO / "SKILL.md"
 REFERENCE = REPO / "skill" / "reference"
 UPDATE_FLAG = "MLJOBS_UPDATE_SNAPSHOTS"
 CLI_COMMANDS = (
-    "mljobs analyze PATH --json", "mljobs pools PATH", "mljobs eais PATH", "mljobs plan PATH",
-    "mljobs generate PATH --method", "mljobs submit PATH --yes", "mljobs status JOB", "mljobs wait JOB",
-    "mljobs logs JOB", "mljobs result JOB", "mljobs cancel JOB", "mljobs jobs", "mljobs delete JOB",
-    "mljobs diagnose JOB", "mljobs pipeline",
+    "mljobs analyze PATH --json",
+    "mljobs pools PATH",
+    "mljobs eais PATH",
+    "mljobs plan PATH",
+    "mljobs generate PATH --method",
+    "mljobs submit PATH --yes",
+    "mljobs status JOB",
+    "mljobs wait JOB",
+    "mljobs logs JOB",
+    "mljobs result JOB",
+    "mljobs cancel JOB",
+    "mljobs jobs",
+    "mljobs delete JOB",
+    "mljobs diagnose JOB",
+    "mljobs pipeline",
 )
 
 
@@ -37,8 +47,10 @@ def render_troubleshooting() -> str:
     """One row per error catalog entry, in catalog order (the order diagnosis tries them)."""
     rows = ["| id | the log says (first pattern) | cause | fix | plan change |", "|---|---|---|---|---|"]
     for e in load_table("error_catalog")["entries"]:
-        rows.append(f"| `{e['id']}` | `{_cell(e['patterns'][0])}` | {_cell(e['cause'])} | {_cell(e['fix'])} "
-                    f"| `{e['change']}` |")
+        rows.append(
+            f"| `{e['id']}` | `{_cell(e['patterns'][0])}` | {_cell(e['cause'])} | {_cell(e['fix'])} "
+            f"| `{e['change']}` |"
+        )
     return "\n".join(rows)
 
 
@@ -54,11 +66,16 @@ def render_hosts() -> str:
 def render_families() -> str:
     """Instance families with their node shape and indicative cost."""
     table = load_table("instance_families")
-    rows = ["| family | kind | vCPU | memory GiB | GPUs | credits/hour (indicative) |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| family | kind | vCPU | memory GiB | GPUs | credits/hour (indicative) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, f in table["families"].items():
         gpus = f"{f.get('gpu_count', 0)}x{f.get('gpu_type')}" if f.get("gpu_count") else "0"
-        rows.append(f"| `{name}` | {f.get('kind', '')} | {f.get('vcpu')} | {f.get('memory_gib')} | {gpus} | "
-                    f"{f.get('credits_per_hour', '–')} |")
+        rows.append(
+            f"| `{name}` | {f.get('kind', '')} | {f.get('vcpu')} | {f.get('memory_gib')} | {gpus} | "
+            f"{f.get('credits_per_hour', '–')} |"
+        )
     return "\n".join(rows)
 
 
@@ -70,14 +87,15 @@ GENERATED: dict[str, tuple[Path, Callable[[], str]]] = {
 
 
 def _frontmatter(text: str) -> tuple[dict, str]:
-    match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, re.S)
+    match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, re.DOTALL)
     assert match, "SKILL.md must start with YAML frontmatter between --- lines"
     return yaml.safe_load(match.group(1)), match.group(2)
 
 
 def _all_docs() -> str:
     return SKILL.read_text(encoding="utf-8") + "".join(
-        p.read_text(encoding="utf-8") for p in sorted(REFERENCE.glob("*.md")))
+        p.read_text(encoding="utf-8") for p in sorted(REFERENCE.glob("*.md"))
+    )
 
 
 def test_skill_md__frontmatter__agent_skills_format():
@@ -94,7 +112,6 @@ def test_skill_md__frontmatter__agent_skills_format():
 def test_skill_md__names_every_mcp_tool_and_cli_command():
     """Each tool the server serves and each CLI verb of the workflow appears in SKILL.md."""
     from mcp import Client
-
     from mljobs.server.mcp_app import build_server
     from mljobs.server.settings import Settings
 
@@ -113,7 +130,7 @@ def test_skill_md__workflow__stop_points_and_mandatory_confirmation():
     """Every decision step ends in a STOP, and the submission has the MANDATORY one."""
     text = SKILL.read_text(encoding="utf-8")
     assert text.count("**STOP**") >= 4 and "MANDATORY STOP" in text
-    steps = re.findall(r"^### Step (\d+)", text, re.M)
+    steps = re.findall(r"^### Step (\d+)", text, re.MULTILINE)
     assert steps == [str(i) for i in range(1, 10)]
 
 
@@ -149,4 +166,6 @@ def test_references__generated_tables__match_the_catalogs(block: str):
     if os.environ.get(UPDATE_FLAG) == "1" and current != expected:
         path.write_text(head + start + expected + end + tail, encoding="utf-8")
         current = expected
-    assert current == expected, f"{path.name} is out of date with the catalog; regenerate with {UPDATE_FLAG}=1"
+    assert current == expected, (
+        f"{path.name} is out of date with the catalog; regenerate with {UPDATE_FLAG}=1"
+    )

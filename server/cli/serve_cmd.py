@@ -28,14 +28,27 @@ def register(subparsers: Any) -> None:
         "--transport http serves streamable HTTP at http://HOST:PORT/mcp.",
     )
     p.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
-    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1, loopback only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1, loopback only)"
+    )
     p.add_argument("--port", type=int, default=8765, help="HTTP port (default: 8765)")
-    p.add_argument("--read-only", action="store_true",
-                   help="serve only tools without side effects (no submit, cancel, delete)")
-    p.add_argument("--root", action="append", default=[], metavar="DIR",
-                   help="only read scripts inside DIR (repeatable; default: anywhere the user points)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow binding HTTP to a non-loopback address (the server has no authentication)")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="serve only tools without side effects (no submit, cancel, delete)",
+    )
+    p.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="only read scripts inside DIR (repeatable; default: anywhere the user points)",
+    )
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow binding HTTP to a non-loopback address (the server has no authentication)",
+    )
     add_backend_options(p)  # --backend, --connection-name, --database, --schema, --warehouse, --role
     p.set_defaults(func=run)
 
@@ -47,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from ..mcp_app import build_server
 
     if args.transport == "http" and args.host not in LOOPBACK_HOSTS and not args.allow_remote:
-        raise UsageError(f"--host {args.host} is not a loopback address and the HTTP server has no authentication; "
-                         "use 127.0.0.1, or pass --allow-remote behind your own authenticating proxy")
+        raise UsageError(
+            f"--host {args.host} is not a loopback address and the HTTP server has no authentication; "
+            "use 127.0.0.1, or pass --allow-remote behind your own authenticating proxy"
+        )
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port; use 1-65535")
     # Libraries log to stderr, never stdout (the stdio channel); the CLI already set the level from -v.

@@ -13,7 +13,6 @@ from typing import Any
 import jsonschema
 from mcp import Client
 from mcp.types import CallToolResult, ElicitResult
-
 from mljobs.server.mcp_app import build_server
 from mljobs.server.settings import Settings
 
@@ -67,8 +66,14 @@ def answer(action: str, confirm: bool = True):
 
 
 @asynccontextmanager
-async def connect(state_dir: Path, *, mode: str = "auto", elicitation: Any = None, read_only: bool = False,
-                  roots: tuple[Path, ...] = ()) -> AsyncIterator[Checked]:
+async def connect(
+    state_dir: Path,
+    *,
+    mode: str = "auto",
+    elicitation: Any = None,
+    read_only: bool = False,
+    roots: tuple[Path, ...] = (),
+) -> AsyncIterator[Checked]:
     server = build_server(Settings(backend="local", state_dir=state_dir, read_only=read_only), roots=roots)
     async with Client(server, mode=mode, elicitation_callback=elicitation) as client:
         tools = await client.list_tools()

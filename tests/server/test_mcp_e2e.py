@@ -26,8 +26,9 @@ def example(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(tmp_path: Path, example: Path,
-                                                                                 mode: str):
+async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
+    tmp_path: Path, example: Path, mode: str
+):
     """analyze -> rank -> EAIs -> plan -> submit (user accepts) -> wait with progress -> result -> logs -> delete."""
     ask = answer("accept")
     async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
@@ -36,17 +37,31 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         ranking = await c.ok("rank_pools", {"path": str(example)})
         coverage = await c.ok("check_external_access", {"path": str(example)})
         assert coverage["hosts"] == [] and coverage["complete"] is True
-        plan = await c.ok("plan_job", {"path": str(example), "pool": ranking["chosen"],
-                                       "eais": coverage["suggested_eais"] or None})
+        plan = await c.ok(
+            "plan_job",
+            {"path": str(example), "pool": ranking["chosen"], "eais": coverage["suggested_eais"] or None},
+        )
         assert plan["ready"] and plan["confirmation"] == {
-            "method": "elicitation", "token": None, "expires_in_seconds": None, "bound_to": plan["plan_hash"]}
+            "method": "elicitation",
+            "token": None,
+            "expires_in_seconds": None,
+            "bound_to": plan["plan_hash"],
+        }
 
         submitted = await c.ok("submit_job", {"plan_hash": plan["plan_hash"]})
         assert submitted["submitted"] is True and submitted["confirmed_by"] == "elicitation"
         # The user saw the exact settings, with the plan hash.
         assert len(ask.asked) == 1
-        for line in ("Script: ", "Compute pool: LOCAL", "Instance family: ", "Dependencies: ", "External access: ",
-                     "Nodes: 1", "Method: submit_file", f"Plan hash: {plan['plan_hash'][:12]}"):
+        for line in (
+            "Script: ",
+            "Compute pool: LOCAL",
+            "Instance family: ",
+            "Dependencies: ",
+            "External access: ",
+            "Nodes: 1",
+            "Method: submit_file",
+            f"Plan hash: {plan['plan_hash'][:12]}",
+        ):
             assert line in ask.asked[0], line
 
         job = submitted["job_id"]
@@ -55,7 +70,9 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
             progress.append((value, total, message))
 
-        waited = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 120}, progress_callback=on_progress)
+        waited = await c.ok(
+            "wait_for_job", {"job_id": job, "timeout_seconds": 120}, progress_callback=on_progress
+        )
         assert waited["status"] == "DONE" and not waited["timed_out"]
         assert progress and progress[-1][2].startswith("DONE")
         assert [p[0] for p in progress] == sorted(p[0] for p in progress) and progress[0][1] == 120
@@ -75,8 +92,9 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("action", "confirm"), [("decline", True), ("cancel", True), ("accept", False)])
-async def test_submit__user_declines__nothing_submitted(tmp_path: Path, example: Path, mode: str, action: str,
-                                                        confirm: bool):
+async def test_submit__user_declines__nothing_submitted(
+    tmp_path: Path, example: Path, mode: str, action: str, confirm: bool
+):
     """Decline, cancel, or an accepted form with confirm unticked: not submitted, no job exists."""
     ask = answer(action, confirm)
     async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
@@ -112,7 +130,9 @@ async def test_submit__client_cannot_elicit__token_path_single_use(tmp_path: Pat
             await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 30})
         preview = await c.ok("delete_job", {"job_id": job})
         assert preview["done"] is False and "cannot be undone" in preview["preview"]
-        done = await c.ok("delete_job", {"job_id": job, "confirmation_token": preview["confirmation"]["token"]})
+        done = await c.ok(
+            "delete_job", {"job_id": job, "confirmation_token": preview["confirmation"]["token"]}
+        )
         assert done["done"] is True
         assert [j["job_id"] for j in (await c.ok("list_jobs"))["jobs"]] == []
 
@@ -122,17 +142,26 @@ async def test_submit__stale_token__plan_changed__refused(tmp_path: Path, exampl
     """A token for plan A does not submit plan B (other args), and stays valid for A."""
     async with connect(tmp_path / "state", mode=mode) as c:
         plan_a = await c.ok("plan_job", {"path": str(example)})
-        plan_b = await c.ok("plan_job", {"path": str(example),
-                                         "args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"]})
+        plan_b = await c.ok(
+            "plan_job",
+            {
+                "path": str(example),
+                "args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"],
+            },
+        )
         assert plan_a["plan_hash"] != plan_b["plan_hash"]
-        text = await c.error("submit_job", {"plan_hash": plan_b["plan_hash"],
-                                            "confirmation_token": plan_a["confirmation"]["token"]})
+        text = await c.error(
+            "submit_job",
+            {"plan_hash": plan_b["plan_hash"], "confirmation_token": plan_a["confirmation"]["token"]},
+        )
         assert "does not match this plan" in text
         assert (await c.ok("list_jobs"))["jobs"] == []
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_submit__script_edited_after_plan__refused_before_asking(tmp_path: Path, example: Path, mode: str):
+async def test_submit__script_edited_after_plan__refused_before_asking(
+    tmp_path: Path, example: Path, mode: str
+):
     """The user confirmed other code: edit the script after planning and submit_job refuses without asking."""
     ask = answer("accept")
     async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
@@ -150,9 +179,13 @@ async def test_submit__tampered_token__refused(tmp_path: Path, example: Path, mo
         token = plan["confirmation"]["token"]
         body, signature = token.split(".")
         flipped = body[:-1] + ("A" if body[-1] != "A" else "B")
-        text = await c.error("submit_job", {"plan_hash": plan["plan_hash"], "confirmation_token": f"{flipped}.{signature}"})
+        text = await c.error(
+            "submit_job", {"plan_hash": plan["plan_hash"], "confirmation_token": f"{flipped}.{signature}"}
+        )
         assert "not valid" in text or "malformed" in text
-        forged = await c.error("submit_job", {"plan_hash": plan["plan_hash"], "confirmation_token": "abc.def"})
+        forged = await c.error(
+            "submit_job", {"plan_hash": plan["plan_hash"], "confirmation_token": "abc.def"}
+        )
         assert "confirmation token" in forged
         assert (await c.ok("list_jobs"))["jobs"] == []
 

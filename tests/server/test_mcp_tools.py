@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, MCPError
-
 from mljobs.server.mcp_app import build_server
 from mljobs.server.settings import Settings
 
@@ -21,8 +20,18 @@ SNAPSHOT = REPO / "tests" / "snapshots" / "tools.json"
 UPDATE_FLAG = "MLJOBS_UPDATE_SNAPSHOTS"
 SIDE_EFFECT_TOOLS = {"submit_job", "cancel_job", "delete_job"}
 CORE_TOOLS = {
-    "analyze_script", "rank_pools", "check_external_access", "plan_job", "submit_job", "job_status",
-    "wait_for_job", "job_logs", "cancel_job", "list_jobs", "delete_job", "diagnose_job",
+    "analyze_script",
+    "rank_pools",
+    "check_external_access",
+    "plan_job",
+    "submit_job",
+    "job_status",
+    "wait_for_job",
+    "job_logs",
+    "cancel_job",
+    "list_jobs",
+    "delete_job",
+    "diagnose_job",
 }
 
 
@@ -41,7 +50,8 @@ async def test_tool_list__matches_snapshot__schema_changes_show_as_a_diff():
         SNAPSHOT.write_text(dumps(current), encoding="utf-8")
     expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     assert dumps(current) == dumps(expected), (
-        f"the MCP tool list changed; review the diff and regenerate with {UPDATE_FLAG}=1 pytest {__file__}")
+        f"the MCP tool list changed; review the diff and regenerate with {UPDATE_FLAG}=1 pytest {__file__}"
+    )
 
 
 async def test_tool_list__core_tools__have_honest_annotations_and_output_schemas():
@@ -58,11 +68,18 @@ async def test_tool_list__core_tools__have_honest_annotations_and_output_schemas
         else:
             assert hints["readOnlyHint"] is True, name
     assert tools["submit_job"]["annotations"] == {
-        "destructiveHint": False, "idempotentHint": False, "openWorldHint": True}
+        "destructiveHint": False,
+        "idempotentHint": False,
+        "openWorldHint": True,
+    }
     assert tools["cancel_job"]["annotations"]["destructiveHint"] is True
     assert tools["delete_job"]["annotations"]["destructiveHint"] is True
     for name in ("analyze_script", "rank_pools", "check_external_access", "plan_job"):
-        assert tools[name]["annotations"] == {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False}
+        assert tools[name]["annotations"] == {
+            "readOnlyHint": True,
+            "idempotentHint": True,
+            "openWorldHint": False,
+        }
     for name in ("job_status", "wait_for_job", "job_logs", "list_jobs", "diagnose_job"):
         assert tools[name]["annotations"]["openWorldHint"] is True
     # The confirmation answer is filled by the server (elicitation), never by the model.
@@ -101,11 +118,15 @@ async def test_analyze_script__example__evidence_backed_findings(tmp_path: Path)
 
 async def test_analyze_script__network_and_packages__reported_with_hosts(tmp_path: Path):
     """A script downloading from the Hub and importing an uninstalled package needs huggingface and pypi hosts."""
-    script = write_script(tmp_path / "proj", "tune.py", """
+    script = write_script(
+        tmp_path / "proj",
+        "tune.py",
+        """
         import emoji
         from transformers import AutoModel
         model = AutoModel.from_pretrained("bert-base-uncased")
-    """)
+    """,
+    )
     async with connect(tmp_path / "state") as c:
         out = await c.ok("analyze_script", {"path": str(script)})
         cov = await c.ok("check_external_access", {"path": str(script)})
@@ -121,10 +142,14 @@ async def test_analyze_script__network_and_packages__reported_with_hosts(tmp_pat
 
 async def test_check_external_access__chosen_eai_missing_hosts__uncovered_with_admin_sql(tmp_path: Path):
     """Choosing only GITHUB_EAI leaves the Hub hosts uncovered and proposes SQL for an admin."""
-    script = write_script(tmp_path / "proj", "hub.py", """
+    script = write_script(
+        tmp_path / "proj",
+        "hub.py",
+        """
         from transformers import AutoModel
         AutoModel.from_pretrained("bert-base-uncased")
-    """)
+    """,
+    )
     async with connect(tmp_path / "state") as c:
         cov = await c.ok("check_external_access", {"path": str(script), "eais": ["GITHUB_EAI"]})
     assert cov["complete"] is False
@@ -143,8 +168,9 @@ async def test_rank_pools__local__one_usable_pool_chosen_with_reasons(tmp_path: 
 async def test_plan_job__example__settings_summary_and_redacted_env(tmp_path: Path):
     """plan_job returns the hash, the confirmation checklist, and never echoes a secret env value."""
     async with connect(tmp_path) as c:
-        plan = await c.ok("plan_job", {"path": str(EXAMPLE),
-                                       "env_vars": {"DATA_URL": "https://user:hunter2@example.com/x"}})
+        plan = await c.ok(
+            "plan_job", {"path": str(EXAMPLE), "env_vars": {"DATA_URL": "https://user:hunter2@example.com/x"}}
+        )
     assert len(plan["plan_hash"]) == 64 and plan["ready"] is True
     assert plan["settings"]["args"] == ["--output-dir", "$MLRS_STAGE_RESULT_PATH"]
     assert any(s.startswith("Compute pool: LOCAL") for s in plan["summary"])
@@ -164,17 +190,32 @@ async def test_plan_job__invalid_choice__no_plan_with_reason(tmp_path: Path):
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [
-        pytest.param("analyze_script", {"path": "/no/such/file.py"}, "no such file or folder; pass", id="missing_path__usage"),
+        pytest.param(
+            "analyze_script",
+            {"path": "/no/such/file.py"},
+            "no such file or folder; pass",
+            id="missing_path__usage",
+        ),
         pytest.param("analyze_script", {"path": "-rf"}, "validation", id="leading_dash__rejected_by_schema"),
-        pytest.param("job_status", {"job_id": "LOCAL.JOBS.NOPE_00000000"}, "; list jobs", id="unknown_job__next_step"),
-        pytest.param("job_status", {"job_id": "x; DROP TABLE t"}, "validation", id="hostile_job_id__rejected"),
+        pytest.param(
+            "job_status", {"job_id": "LOCAL.JOBS.NOPE_00000000"}, "; list jobs", id="unknown_job__next_step"
+        ),
+        pytest.param(
+            "job_status", {"job_id": "x; DROP TABLE t"}, "validation", id="hostile_job_id__rejected"
+        ),
         pytest.param("submit_job", {"plan_hash": "0" * 64}, "call plan_job again", id="unknown_plan__replan"),
         pytest.param("submit_job", {"plan_hash": "not-a-hash"}, "validation", id="bad_hash__rejected"),
-        pytest.param("wait_for_job", {"job_id": "LOCAL.JOBS.A_00000000", "timeout_seconds": 99999}, "validation",
-                     id="wait_unbounded__rejected"),
+        pytest.param(
+            "wait_for_job",
+            {"job_id": "LOCAL.JOBS.A_00000000", "timeout_seconds": 99999},
+            "validation",
+            id="wait_unbounded__rejected",
+        ),
     ],
 )
-async def test_tool_errors__bad_input__tool_error_with_next_step(tmp_path: Path, tool: str, args: dict, expected: str):
+async def test_tool_errors__bad_input__tool_error_with_next_step(
+    tmp_path: Path, tool: str, args: dict, expected: str
+):
     """Expected failures come back as is_error with what is wrong and what to do; never a traceback."""
     async with connect(tmp_path) as c:
         text = await c.error(tool, args)
@@ -191,15 +232,21 @@ async def test_roots__path_outside__refused(tmp_path: Path):
 
 async def test_job_tools__failing_job__status_logs_and_diagnosis(tmp_path: Path):
     """A job that opens a file it did not ship fails; status has the error, diagnose names local_file_missing."""
-    script = write_script(tmp_path / "proj", "reader.py", """
+    script = write_script(
+        tmp_path / "proj",
+        "reader.py",
+        """
         import sys
         print("starting")
         open("data/train.csv").read()
-    """)
+    """,
+    )
     async with connect(tmp_path / "state") as c:
         plan = await c.ok("plan_job", {"path": str(script)})
-        sub = await c.ok("submit_job", {"plan_hash": plan["plan_hash"],
-                                        "confirmation_token": plan["confirmation"]["token"]})
+        sub = await c.ok(
+            "submit_job",
+            {"plan_hash": plan["plan_hash"], "confirmation_token": plan["confirmation"]["token"]},
+        )
         job = sub["job_id"]
         waited = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 60})
         status = await c.ok("job_status", {"job_id": job})
@@ -216,34 +263,48 @@ async def test_job_tools__failing_job__status_logs_and_diagnosis(tmp_path: Path)
 
 async def test_wait_for_job__timeout_zero__returns_at_once_job_keeps_running(tmp_path: Path):
     """A bounded wait on a long job times out without stopping it; cancel then stops it (token path)."""
-    script = write_script(tmp_path / "proj", "slow.py", """
+    script = write_script(
+        tmp_path / "proj",
+        "slow.py",
+        """
         import time
         time.sleep(60)
-    """)
+    """,
+    )
     async with connect(tmp_path / "state") as c:
         plan = await c.ok("plan_job", {"path": str(script)})
-        sub = await c.ok("submit_job", {"plan_hash": plan["plan_hash"],
-                                        "confirmation_token": plan["confirmation"]["token"]})
+        sub = await c.ok(
+            "submit_job",
+            {"plan_hash": plan["plan_hash"], "confirmation_token": plan["confirmation"]["token"]},
+        )
         job = sub["job_id"]
         waited = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 0})
         assert waited["timed_out"] is True and waited["terminal"] is False and waited["polls"] == 1
         preview = await c.ok("cancel_job", {"job_id": job})
         assert preview["done"] is False and preview["confirmation"]["token"]
         assert (await c.ok("job_status", {"job_id": job}))["terminal"] is False  # a preview changes nothing
-        done = await c.ok("cancel_job", {"job_id": job, "confirmation_token": preview["confirmation"]["token"]})
+        done = await c.ok(
+            "cancel_job", {"job_id": job, "confirmation_token": preview["confirmation"]["token"]}
+        )
         assert done["done"] is True
         final = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 30})
         assert final["status"] == "CANCELLED"
         again = await c.ok("cancel_job", {"job_id": job})
-        assert again["done"] is False and again["confirmation"] is None and "nothing to cancel" in again["preview"]
+        assert (
+            again["done"] is False
+            and again["confirmation"] is None
+            and "nothing to cancel" in again["preview"]
+        )
 
 
 async def test_resources__catalogs_job_and_plan_code(tmp_path: Path):
     """Catalog resources serve the knowledge tables; a plan's generated code is served by its hash."""
     async with connect(tmp_path) as c:
         listed = {str(r.uri) for r in (await c.client.list_resources()).resources}
-        assert {f"mljobs://catalogs/{n}" for n in
-                ("gpu-patterns", "network", "runtime-packages", "instance-families", "errors")} <= listed
+        assert {
+            f"mljobs://catalogs/{n}"
+            for n in ("gpu-patterns", "network", "runtime-packages", "instance-families", "errors")
+        } <= listed
         errors = json.loads((await c.client.read_resource("mljobs://catalogs/errors")).contents[0].text)
         assert any(e["id"] == "module_not_found" for e in errors["entries"])
         plan = await c.ok("plan_job", {"path": str(EXAMPLE)})
@@ -262,19 +323,29 @@ async def test_prompt__convert_script__names_the_tools_and_stop_points(tmp_path:
     async with connect(tmp_path) as c:
         prompt = await c.client.get_prompt("convert_script", {"path": "/work/train.py"})
     text = prompt.messages[0].content.text
-    for tool in ("analyze_script", "rank_pools", "check_external_access", "plan_job", "submit_job",
-                 "wait_for_job", "diagnose_job"):
+    for tool in (
+        "analyze_script",
+        "rank_pools",
+        "check_external_access",
+        "plan_job",
+        "submit_job",
+        "wait_for_job",
+        "diagnose_job",
+    ):
         assert tool in text
     assert text.count("STOP") >= 4 and "MANDATORY" in text
 
 
-async def test_import__server_module__does_not_import_snowflake_ml():
+@pytest.mark.anyio(False)
+def test_import__server_module__does_not_import_snowflake_ml():
     """Starting and listing tools never imports snowflake-ml-python (slow) or opens a session."""
     import subprocess
     import sys
 
-    code = ("import sys\nfrom mljobs.server.mcp_app import build_server\nfrom mljobs.server.settings import Settings\n"
-            "build_server(Settings())\nprint(sorted(m for m in sys.modules if m.startswith(('snowflake.ml', "
-            "'snowflake.snowpark'))))")
+    code = (
+        "import sys\nfrom mljobs.server.mcp_app import build_server\nfrom mljobs.server.settings import Settings\n"
+        "build_server(Settings())\nprint(sorted(m for m in sys.modules if m.startswith(('snowflake.ml', "
+        "'snowflake.snowpark'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
