@@ -336,7 +336,6 @@ async def test_prompt__convert_script__names_the_tools_and_stop_points(tmp_path:
     assert text.count("STOP") >= 4 and "MANDATORY" in text
 
 
-@pytest.mark.anyio(False)
 def test_import__server_module__does_not_import_snowflake_ml():
     """Starting and listing tools never imports snowflake-ml-python (slow) or opens a session."""
     import subprocess
@@ -349,3 +348,22 @@ def test_import__server_module__does_not_import_snowflake_ml():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ["--transport", "http", "--host", "0.0.0.0"], "not a loopback address", id="public_bind__refused"
+        ),
+        pytest.param(["--transport", "http", "--port", "0"], "not a TCP port", id="bad_port__refused"),
+    ],
+)
+def test_serve_cmd__unsafe_http_options__usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture
+):
+    """`mljobs serve` refuses a non-loopback bind without --allow-remote, and impossible ports (exit 2)."""
+    from mljobs.server.cli import main
+
+    assert main(["serve", *argv]) == 2
+    assert message in capsys.readouterr().err
