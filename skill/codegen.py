@@ -159,14 +159,14 @@ def _protect(plan: JobPlan, warnings: list[str]) -> tuple[list[Any], list[Any], 
     return args, reqs, env_vars, used
 
 
-def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Every plan field as a keyword argument, in a stable order."""
-    kw: list[tuple[str, Any]] = [("stage_name", plan.stage_name)]
-    if plan.method is SubmitMethod.SUBMIT_DIRECTORY or plan.method is SubmitMethod.SUBMIT_FROM_STAGE:
-        kw.insert(0, ("entrypoint", plan.entrypoint))
-    if plan.method is not SubmitMethod.REMOTE:
-        kw.append(("args", args))
-    kw += [
+def submit_options(plan: JobPlan, reqs: list[Any], env_vars: dict[str, Any], *, warehouse: str | None = None
+                   ) -> list[tuple[str, Any]]:
+    """The keyword arguments every submission path shares (submit_*, @remote, MLJobDefinition.register).
+
+    One list for the generated script and the generated pipelines, so a new JobPlan field reaches both.
+    `warehouse` is the fallback query warehouse when the plan names none.
+    """
+    return [
         ("target_instances", plan.target_instances),
         ("min_instances", plan.min_instances),
         ("pip_requirements", reqs or None),
@@ -174,7 +174,7 @@ def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str,
         ("env_vars", env_vars or None),
         ("spec_overrides", plan.spec_overrides),
         ("runtime_environment", plan.runtime_environment),
-        ("query_warehouse", plan.query_warehouse),
+        ("query_warehouse", plan.query_warehouse or warehouse),
         ("artifact_repositories", list(plan.artifact_repositories) or None),
         ("comment", plan.comment),
         ("name", plan.name),
@@ -184,7 +184,16 @@ def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str,
         # script would be silently skipped without this (research mljobs-api §8).
         ("overwrite", True),
     ]
-    return kw
+
+
+def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every plan field as a keyword argument, in a stable order."""
+    kw: list[tuple[str, Any]] = [("stage_name", plan.stage_name)]
+    if plan.method is SubmitMethod.SUBMIT_DIRECTORY or plan.method is SubmitMethod.SUBMIT_FROM_STAGE:
+        kw.insert(0, ("entrypoint", plan.entrypoint))
+    if plan.method is not SubmitMethod.REMOTE:
+        kw.append(("args", args))
+    return kw + submit_options(plan, reqs, env_vars)
 
 
 def generate_code(plan: JobPlan, *, connection_name: str | None = None) -> Generated | NotGenerated:

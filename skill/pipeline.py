@@ -26,7 +26,17 @@ from typing import Any
 
 from mljobs.analyzers.model import SubmitMethod
 
-from .codegen import NotGenerated, _fmt, _is_literal, _protect, _Secret, _strings, _Unsafe, _validated
+from .codegen import (
+    NotGenerated,
+    _fmt,
+    _is_literal,
+    _protect,
+    _Secret,
+    _strings,
+    _Unsafe,
+    _validated,
+    submit_options,
+)
 from .identifiers import InvalidIdentifier, qualify, validate_identifier, validate_stage
 from .jobplan import JobPlan
 from .redact import has_secret, redact
@@ -244,24 +254,7 @@ def _kwargs(plan: JobPlan, reqs: list[Any], env_vars: dict[str, Any], warehouse:
     elif plan.method is SubmitMethod.SUBMIT_FROM_STAGE:
         # A stage source takes the entrypoint as a full stage path (as the Snowflake backend passes it).
         kw.append(("entrypoint", f"{plan.source.rstrip('/')}/{plan.entrypoint}"))
-    kw += [
-        ("name", plan.name),
-        ("target_instances", plan.target_instances),
-        ("min_instances", plan.min_instances),
-        ("pip_requirements", reqs or None),
-        ("external_access_integrations", list(plan.external_access_integrations) or None),
-        ("env_vars", env_vars or None),
-        ("spec_overrides", plan.spec_overrides),
-        ("runtime_environment", plan.runtime_environment),
-        ("query_warehouse", plan.query_warehouse or warehouse),
-        ("artifact_repositories", list(plan.artifact_repositories) or None),
-        ("comment", plan.comment),
-        ("database", plan.database),
-        ("schema", plan.schema),
-        # A fixed name reuses <stage>/<name>/ and the main file is PUT with overwrite=False: without this an edited
-        # script would silently not be uploaded (research mljobs-api §8).
-        ("overwrite", True),
-    ]
+    kw += submit_options(plan, reqs, env_vars, warehouse=warehouse)
     return [(k, v) for k, v in kw if v is not None]
 
 
