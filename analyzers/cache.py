@@ -9,9 +9,11 @@ change to one of these is a miss, so a hit is always safe to reuse. The disk-bac
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
@@ -99,14 +101,58 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _FINGERPRINTS: dict[int, tuple[Any, str]] = {}
 
 
+def _canonical(value: Any, out: list[str]) -> None:
+    """Append a process-independent text form of a rules value: sets and mapping keys sorted (their
+    iteration order depends on string hash randomisation), functions by qualified name."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        out.append(repr(value))
+    elif isinstance(value, enum.Enum):
+        out.append(f"{type(value).__qualname__}.{value.name}")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out.append(type(value).__qualname__ + "(")
+        for f in dataclasses.fields(value):
+            out.append(f.name + "=")
+            _canonical(getattr(value, f.name), out)
+            out.append(",")
+        out.append(")")
+    elif isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            parts: list[str] = []
+            _canonical(key, parts)
+            parts.append(":")
+            _canonical(item, parts)
+            items.append("".join(parts))
+        out.append("{" + ",".join(sorted(items)) + "}")
+    elif isinstance(value, (set, frozenset)):
+        members = []
+        for item in value:
+            parts = []
+            _canonical(item, parts)
+            members.append("".join(parts))
+        out.append("set(" + ",".join(sorted(members)) + ")")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for item in value:
+            _canonical(item, out)
+            out.append(",")
+        out.append("]")
+    elif isinstance(value, re.Pattern):
+        out.append(f"re({value.pattern!r},{value.flags})")
+    elif callable(value) and hasattr(value, "__qualname__"):
+        out.append(f"{getattr(value, '__module__', '')}.{value.__qualname__}")
+    else:
+        out.append(_ADDRESS.sub("", repr(value)))
+
+
 def rules_fingerprint(rules: Any) -> str:
-    """A stable digest of a Rules value (its repr: frozen dataclasses of literal tables), memoised per object."""
+    """A digest of a Rules value that is the same in every process (memoised per object)."""
     memo = _FINGERPRINTS.get(id(rules))
     if memo is not None and memo[0] is rules:
         return memo[1]
-    # reprs of functions held by rules carry memory addresses that differ per process; drop them
-    text = _ADDRESS.sub("", repr(rules))
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    parts: list[str] = []
+    _canonical(rules, parts)
+    digest = hashlib.sha1("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     _FINGERPRINTS.clear()  # keep only the latest: rules are loaded once per process
     _FINGERPRINTS[id(rules)] = (rules, digest)
     return digest

@@ -151,3 +151,20 @@ def test_analyze__process_pool__same_result_as_inline(rules, write_tree) -> None
     pooled = analyze(root, rules=rules, workers=2, all_files=True)
     assert pooled == inline
     assert pooled.compute.recommendation is ComputeTarget.GPU
+
+
+def test_rules_fingerprint__other_process_and_hash_seed__same_digest(rules) -> None:
+    """The cache context is the same in every process (set order and function addresses do not leak in)."""
+    import subprocess
+    import sys
+
+    from mljobs.analyzers.cache import rules_fingerprint
+
+    code = ("from mljobs.analyzers.cache import rules_fingerprint\n"
+            "from mljobs.skill.knowledge import load_rules\nprint(rules_fingerprint(load_rules()))")
+    digests = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert digests == {rules_fingerprint(rules)}
