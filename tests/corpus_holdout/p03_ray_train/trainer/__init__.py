@@ -1,0 +1,1 @@
+from .model import FTTransformer  # noqa: F401

@@ -1,0 +1,1 @@
+"""Feature view definitions (Snowpark DataFrames, no data leaves Snowflake)."""
