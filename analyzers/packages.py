@@ -485,9 +485,13 @@ class _Group:
     hints: list[str] = field(default_factory=list)
     install_notes: list[str] = field(default_factory=list)  # curated notes: only useful when pip installs it
     requirement: DeclaredRequirement | None = None
+    _seen: set[tuple[Location, str]] = field(default_factory=set)
 
     def add_evidence(self, evidence: Evidence) -> None:
-        if all((e.location, e.code) != (evidence.location, evidence.code) for e in self.evidence):
+        # A set, not a scan of the list: a big tree imports numpy from thousands of places.
+        key = (evidence.location, evidence.code)
+        if key not in self._seen:
+            self._seen.add(key)
             self.evidence.append(evidence)
 
 
