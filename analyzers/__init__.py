@@ -19,7 +19,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import FileCache, FileKey, FileScan, context_fingerprint
+from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
 from .imports import scan_imports
 from .method import recommend_method
@@ -199,6 +199,18 @@ def analyze(
         except OSError as exc:
             raise AnalysisInputError(f"cannot read {tree.root / entry}: {exc.strerror}; check its permissions") from exc
 
+    # An unchanged tree (same listing, options, rules and environment) gives the same Analysis.
+    whole_key = None
+    python = python or _python_version()
+    if cache is not None and hasattr(cache, "get_result"):
+        whole_key = result_key(
+            str(tree.root), entry, tree.files.values(),
+            context=context_fingerprint(rules, tree.project_files), options=f"all_files={all_files};py={python}",
+        )
+        hit = cache.get_result(whole_key)
+        if isinstance(hit, Analysis):
+            return hit
+
     scanner = _Scanner(tree, rules, cache, workers)
     resolver = LocalResolver(tree, entry)
     try:
@@ -236,7 +248,7 @@ def analyze(
         declared=declared,
         rules=rules.packages,
         gpu=verdict.recommendation is ComputeTarget.GPU,
-        python=python or _python_version(),
+        python=python,
     )
     # -> network
     network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
@@ -251,7 +263,7 @@ def analyze(
     for scan in all_scans:
         problems.extend(scan.problems)
     problems.extend(declared.problems)
-    return Analysis(
+    analysis = Analysis(
         root=str(tree.root),
         entrypoint=entry,
         files=tuple(s.path for s in all_scans),
@@ -267,6 +279,10 @@ def analyze(
         problems=tuple(sorted(problems, key=lambda p: p.location.sort_key())),
         runtime=runtime,
     )
+    if whole_key is not None and cache is not None:
+        cache.put_result(whole_key, analysis)
+        cache.commit()
+    return analysis
 
 
 def _data_files(local_inputs: Sequence[Any], tree: ProjectTree) -> tuple[str, ...]:

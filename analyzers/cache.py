@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
@@ -70,12 +72,19 @@ class FileCache(Protocol):
     def commit(self) -> None:
         """Persist what `put` stored (a no-op for in-memory caches). Never raises for storage faults."""
 
+    def get_result(self, key: str) -> Any:
+        """A whole Analysis stored under `key` (see `result_key`), or None."""
+
+    def put_result(self, key: str, analysis: Any) -> None:
+        """Store a whole Analysis; the next `commit()` persists it."""
+
 
 class MemoryFileCache:
     """A FileCache in a dict, one entry per (root, path): a new put replaces the file's previous scan."""
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], tuple[FileKey, FileScan]] = {}
+        self._results: dict[str, Any] = {}
         self.hits = 0
         self.misses = 0
 
@@ -92,6 +101,12 @@ class MemoryFileCache:
 
     def commit(self) -> None:
         return None
+
+    def get_result(self, key: str) -> Any:
+        return self._results.get(key)
+
+    def put_result(self, key: str, analysis: Any) -> None:
+        self._results[key] = analysis
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -165,3 +180,26 @@ def context_fingerprint(rules: Any, project_files: Iterable[str]) -> str:
     for name in sorted(project_files):
         h.update(b"\0" + name.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def environment_fingerprint() -> str:
+    """Modification times of the import path's folders: installing or removing a distribution changes its
+    site-packages folder, and installed metadata is one source of import -> distribution answers."""
+    stamps = []
+    for entry in sys.path:
+        try:
+            stamps.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            continue
+    return "|".join(stamps)
+
+
+def result_key(root: str, entrypoint: str, files: Iterable[Any], *, context: str, options: str) -> str:
+    """Key of a whole analysis: every listed file's (path, size, mtime), the entrypoint, the options
+    (all_files, python), the rules/project context and the environment. Any change gives a new key."""
+    digest = hashlib.sha256()
+    for part in (root, entrypoint, options, context, environment_fingerprint()):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    for entry in sorted(files, key=lambda e: e.path):
+        digest.update(f"{entry.path}\0{entry.size}\0{entry.mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()

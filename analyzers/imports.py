@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 
 from .model import Confidence, ImportFinding, ImportKind
+from .names import STATEMENT_FIELDS
 from .source import SourceFile
 
 #: Exceptions whose handler makes the guarded imports optional.
@@ -19,8 +20,6 @@ GUARD_EXCEPTIONS = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
 #: Calls that import a module named by their first argument.
 DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "importlib.__import__"})
 _SUPPRESS = frozenset({"contextlib.suppress"})
-#: Fields holding nested statements: without a possible dynamic import, only these are walked.
-_STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
 
@@ -62,7 +61,7 @@ class _ImportVisitor(ast.NodeVisitor):
         if self._expressions:
             super().generic_visit(node)
             return
-        for name in _STATEMENT_FIELDS:
+        for name in STATEMENT_FIELDS:  # without a possible dynamic import, only these
             block = getattr(node, name, None)
             if isinstance(block, list):
                 for child in block:

@@ -13,6 +13,25 @@ import builtins
 from collections.abc import Iterator
 
 _BUILTINS = frozenset(dir(builtins))
+#: Fields that hold nested statements. Import statements are only ever found below these, so walking
+#: them instead of every expression node is several times faster on big files.
+STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def import_statements(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every `import` / `from ... import` statement in the tree, at any depth (order not guaranteed)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+            continue
+        for name in STATEMENT_FIELDS:
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                stack.extend(block)
+    return found
 
 
 class Names:
@@ -22,7 +41,8 @@ class Names:
 
     def __init__(self, tree: ast.AST) -> None:
         aliases: dict[str, str] = {}
-        for node in ast.walk(tree):
+        # Source order, so a later import of the same name wins, as it does at run time.
+        for node in sorted(import_statements(tree), key=lambda n: (n.lineno, n.col_offset)):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -30,7 +50,7 @@ class Names:
                     else:
                         head = alias.name.split(".", 1)[0]
                         aliases.setdefault(head, head)
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 base = ("." * node.level) + (node.module or "")
                 for alias in node.names:
                     if alias.name == "*":

@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS scans (
     context TEXT NOT NULL,
     scan BLOB NOT NULL,
     PRIMARY KEY (root, path)
+);
+CREATE TABLE IF NOT EXISTS results (
+    slot TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    analysis BLOB NOT NULL
 )
 """
 
@@ -76,6 +81,7 @@ class DiskFileCache:
         self._disabled = False
         self._rows: dict[str, dict[str, tuple[int, int, str, bytes]]] = {}
         self._pending: dict[tuple[str, str], tuple[FileKey, bytes]] = {}
+        self._pending_results: dict[str, tuple[str, bytes]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -85,7 +91,7 @@ class DiskFileCache:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         conn = sqlite3.connect(self.path, timeout=5.0)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(_SCHEMA)
+        conn.executescript(_SCHEMA)
         conn.execute("SELECT count(*) FROM scans WHERE 0").fetchall()  # fails on a corrupt file
         return conn
 
@@ -167,21 +173,47 @@ class DiskFileCache:
         self._pending[(key.root, key.path)] = (key, blob)
         self._load_root(key.root)[key.path] = (key.size, key.mtime_ns, key.context, blob)
 
+    def get_result(self, key: str) -> Any:
+        """The whole Analysis stored under exactly this key (an unchanged tree), or None."""
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute("SELECT analysis FROM results WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            log.warning("analysis cache %s: results unreadable (%s)", self.path, exc)
+            return None
+        if row is None:
+            return None
+        try:
+            return pickle.loads(row[0])  # noqa: S301 - our own cache in the user's private state dir
+        except Exception:  # noqa: BLE001 - an entry from an older mljobs is simply a miss
+            return None
+
+    def put_result(self, key: str, analysis: Any) -> None:
+        """Keep one whole result per (root, entrypoint): a newer analysis of it replaces the older one."""
+        slot = f"{getattr(analysis, 'root', '')}\0{getattr(analysis, 'entrypoint', '')}"
+        self._pending_results[slot] = (key, pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL))
+
     def commit(self) -> None:
         """Write pending entries in one transaction; storage faults are logged, never raised."""
-        if not self._pending:
+        if not self._pending and not self._pending_results:
             return
         conn = self._connection()
         if conn is None:
             self._pending.clear()
+            self._pending_results.clear()
             return
         rows = [(k.root, k.path, k.size, k.mtime_ns, k.context, blob) for k, blob in self._pending.values()]
+        results = [(slot, key, blob) for slot, (key, blob) in self._pending_results.items()]
         try:
             with conn:
                 conn.executemany("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?)", rows)
+                conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", results)
         except sqlite3.DatabaseError as exc:
             log.warning("analysis cache not written (%s)", exc)
         self._pending.clear()
+        self._pending_results.clear()
 
     def close(self) -> None:
         self.commit()

@@ -125,20 +125,23 @@ def test_analyze__all_files__every_py_scanned(rules, write_tree) -> None:
 
 
 def test_analyze__cache__second_run_hits_and_edit_misses(rules, write_tree) -> None:
-    """An unchanged tree is served from the cache with an identical result; an edited file is rescanned."""
+    """An unchanged tree is served whole from the cache; after an edit only the edited file is rescanned."""
     root = write_tree({"main.py": "import helper\nimport torch\nx = torch.zeros(1).cuda()\n",
                        "helper.py": "import pandas\n"})
     cache = MemoryFileCache()
     first = analyze(root, rules=rules, cache=cache)
     assert (cache.hits, cache.misses) == (0, 2)
     second = analyze(root, rules=rules, cache=cache)
-    assert (cache.hits, cache.misses) == (2, 2)
+    assert (cache.hits, cache.misses) == (0, 2)  # the whole result matched: no per-file lookups at all
     assert second == first
     (root / "helper.py").write_text("import pandas\nimport xgboost\n")
     os.utime(root / "helper.py", ns=(1, 1))  # a different mtime, whatever the clock's resolution
     third = analyze(root, rules=rules, cache=cache)
-    assert (cache.hits, cache.misses) == (3, 3)
+    assert (cache.hits, cache.misses) == (1, 3)  # main.py reused, helper.py rescanned
     assert "xgboost" in _dists(third) and "xgboost" not in _dists(first)
+    (root / "requirements.txt").write_text("pandas==2.2.0\n")  # a new non-Python file changes the result too
+    fourth = analyze(root, rules=rules, cache=cache)
+    assert fourth.requirements_file == "requirements.txt" and third.requirements_file is None
 
 
 def test_analyze__process_pool__same_result_as_inline(rules, write_tree) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -71,3 +72,19 @@ def test_disk_cache__unwritable_location__disabled_not_raising(tmp_path) -> None
     assert cache.get(KEY) is None
     cache.put(KEY, SCAN)
     cache.close()
+
+
+def test_disk_cache__whole_result__survives_processes_and_misses_on_change(tmp_path_factory, rules, write_tree) -> None:
+    """A new DiskFileCache (as a new process sees it) serves an unchanged tree whole; any edit is a miss."""
+    from mljobs.analyzers import analyze
+
+    root = write_tree({"train.py": "import sklearn\n"})
+    db = tmp_path_factory.mktemp("state") / "cache" / "analysis.sqlite3"  # outside the project, as in use
+    first = analyze(root / "train.py", rules=rules, cache=DiskFileCache(db))
+    cache = DiskFileCache(db)
+    assert analyze(root / "train.py", rules=rules, cache=cache) == first
+    assert (cache.hits, cache.misses) == (0, 0)
+    (root / "train.py").write_text("import sklearn\nimport catboost\n")
+    os.utime(root / "train.py", ns=(5, 5))
+    changed = analyze(root / "train.py", rules=rules, cache=DiskFileCache(db))
+    assert "catboost" in {p.distribution for p in changed.packages}
