@@ -35,6 +35,7 @@ from .model import (
 )
 from .names import Names, attr_chain, literal_str
 from .source import SourceFile
+from .visitor import FastVisitor
 
 
 class GpuSignal(str, enum.Enum):
@@ -424,7 +425,7 @@ _ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__
 _ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv"})
 
 
-class _ComputeVisitor(ast.NodeVisitor):
+class _ComputeVisitor(FastVisitor):
     """One pass over one file. Context lives in explicit stacks:
 
     `_guards` (inside `if torch.cuda.is_available():` or `if args.cuda:`, so GPU use is conditional),
