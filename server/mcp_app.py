@@ -54,6 +54,7 @@ from .errors import (
     SnowflakeError,
     UsageError,
 )
+from .jsonable import to_jsonable
 from .service import Service
 from .settings import Settings
 from .waiting import WaitProgress, wait_for_job_async
@@ -1253,24 +1254,8 @@ def build_server(
         record = svc.store.find(job_id)
         if record is None:
             raise ResourceError(f"no job {job_id} in the job store; list_jobs shows the known ids")
-        data = {
-            "job_id": record.job_id,
-            "backend": record.backend,
-            "status": record.status,
-            "name": record.name,
-            "plan": record.plan,
-            "plan_hash": record.plan_hash,
-            "confirmation": record.confirmation,
-            "payload_location": record.payload_location,
-            "message": record.message,
-            "created_at": record.created_at,
-            "updated_at": record.updated_at,
-            "finished_at": record.finished_at,
-            "history": [
-                {"status": h.status, "at": h.at, "detail": h.detail} for h in svc.store.history(job_id)
-            ],
-        }
-        return json.dumps(data, indent=2, default=str)
+        data = {**to_jsonable(record), "history": to_jsonable(svc.store.history(job_id))}
+        return json.dumps(data, indent=2)
 
     for uri_name, table in CATALOGS.items():
         server.resource(
