@@ -37,7 +37,7 @@ def import_statements(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 class Names:
     """Local name -> fully qualified dotted name, from the import statements of one module."""
 
-    __slots__ = ("aliases",)
+    __slots__ = ("_memo", "aliases")
 
     def __init__(self, tree: ast.AST) -> None:
         aliases: dict[str, str] = {}
@@ -58,6 +58,8 @@ class Names:
                     target = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
                     aliases[alias.asname or alias.name] = target
         self.aliases = aliases
+        # The compute, network and io passes resolve the same call nodes; nodes live as long as the tree.
+        self._memo: dict[tuple[int, bool], str | None] = {}
 
     def qualname(self, node: ast.AST, *, allow_builtins: bool = True) -> str | None:
         """Return the dotted name an expression refers to, or None when its head is not an import.
@@ -66,6 +68,15 @@ class Names:
         (`open`, `print`) resolves to itself when `allow_builtins` is set. Calls and subscripts in the
         chain (`torch.device("cuda").type`) stop resolution and give None.
         """
+        key = (id(node), allow_builtins)
+        memo = self._memo
+        if key in memo:
+            return memo[key]
+        result = self._resolve(node, allow_builtins)
+        memo[key] = result
+        return result
+
+    def _resolve(self, node: ast.AST, allow_builtins: bool) -> str | None:
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
