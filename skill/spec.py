@@ -331,24 +331,17 @@ def validate_spec_overrides(overrides: Any) -> list[SpecIssue]:
     if extra:
         c.warn("spec", f"snowflake-ml-python 2.6.0 warns that spec keys {extra} are not officially supported; "
                        "the server still merges them")
-    if "containers" in spec:
+    for key, kind, check in (("containers", "container", _check_container), ("volumes", "volume", _check_volume)):
+        if key not in spec:
+            continue
         seen: set[str] = set()
-        for p, container in c.items("spec.containers", spec["containers"]):
-            name = container.get("name")
+        for p, item in c.items(f"spec.{key}", spec[key]):
+            name = item.get("name")
             if isinstance(name, str):
                 if name in seen:
-                    c.error(f"{p}.name", f"duplicate container name {name!r}")
+                    c.error(f"{p}.name", f"duplicate {kind} name {name!r}")
                 seen.add(name)
-            _check_container(c, p, container)
-    if "volumes" in spec:
-        seen_v: set[str] = set()
-        for p, volume in c.items("spec.volumes", spec["volumes"]):
-            name = volume.get("name")
-            if isinstance(name, str):
-                if name in seen_v:
-                    c.error(f"{p}.name", f"duplicate volume name {name!r}")
-                seen_v.add(name)
-            _check_volume(c, p, volume)
+            check(c, p, item)
     if "endpoints" in spec:
         for p, endpoint in c.items("spec.endpoints", spec["endpoints"]):
             c.unknown(p, endpoint, _ENDPOINT_KEYS)
