@@ -25,7 +25,7 @@ from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.knowledge import load_rules
 from mljobs.skill.redact import redact
 
-from .backends.base import Backend, JobInfo, JobResult, JobStatus
+from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
 from .errors import BackendError, JobNotFoundError, NotConfirmedError, UsageError
 from .settings import Settings
@@ -154,7 +154,7 @@ class Service:
         facts = self.facts(name)
         choices = choices or PlanChoices()
         try:
-            return plan_job(analysis, facts, replace(choices, backend=name) if hasattr(choices, "backend") else choices)
+            return plan_job(analysis, facts, replace(choices, backend=name))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
 
@@ -308,9 +308,6 @@ class Service:
                 )
             )
         return views
-
-    def backend_jobs(self, backend: str | None = None, limit: int = 50) -> list[JobInfo]:
-        return self.backend(backend).list(limit)
 
     def diagnose(self, job_id: str) -> Diagnosis:
         """Cause and fix for a failed job, from its status, message and verbose logs."""

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from mljobs.skill.codegen import Generated, generate_code
-from mljobs.skill.eai import check_coverage
 from mljobs.skill.pools import PoolNeeds, rank_compute_pools
 
 from ..errors import UsageError
@@ -21,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pools = sub.add_parser("pools", help="rank the compute pools for a script (or in general)")
     pools.add_argument("path", nargs="?", help="script, folder or notebook whose needs decide the ranking")
     pools.add_argument("--entrypoint", help="the main file inside a project folder")
-    pools.add_argument("--nodes", type=int, default=1, metavar="N", help="target instances")
+    pools.add_argument("--nodes", type=int, metavar="N",
+                       help="target instances (default: the analysis' multi-node hint, else 1)")
     pools.add_argument("--json", action="store_true", help="print JSON")
     add_backend_options(pools)
     pools.set_defaults(func=run_pools)
@@ -48,17 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_pools(args: argparse.Namespace) -> int:
     service = service_from_args(args)
-    facts = service.facts()
     if args.path:
-        verdict = service.analyze(args.path, args.entrypoint).compute
-        needs = PoolNeeds.from_verdict(verdict, target_instances=args.nodes)
+        _, ranking = service.rank_pools(args.path, args.entrypoint, target_instances=args.nodes)
     else:
-        needs = PoolNeeds(target_instances=args.nodes, why="no script given: CPU work assumed")
-    ranking = rank_compute_pools(needs, facts)
+        needs = PoolNeeds(target_instances=args.nodes or 1, why="no script given: CPU work assumed")
+        ranking = rank_compute_pools(needs, service.facts())
+    facts = service.facts()
     if args.json:
         emit_json({"backend": facts.backend, "ranking": ranking})
     else:
-        print(f"Compute pools ({facts.backend}) for: {needs.why or 'CPU work'}\n")
+        print(f"Compute pools ({facts.backend}) for: {ranking.needs.why or 'CPU work'}\n")
         print(ranking.render_table())
         for note in facts.notes:
             print(f"Note: {note}")
@@ -67,13 +66,11 @@ def run_pools(args: argparse.Namespace) -> int:
 
 def run_eais(args: argparse.Namespace) -> int:
     service = service_from_args(args)
-    analysis = service.analyze(args.path, args.entrypoint)
-    facts = service.facts()
-    coverage = check_coverage(analysis.network, facts, args.eai or None)
+    _, coverage = service.check_eais(args.path, args.entrypoint, chosen=args.eai or None)
     if args.json:
-        emit_json({"backend": facts.backend, "coverage": coverage})
-        return 0 if coverage.complete else 1
-    print(render_coverage(coverage))
+        emit_json({"backend": service.facts().backend, "coverage": coverage})
+    else:
+        print(render_coverage(coverage))
     return 0 if coverage.complete else 1
 
 
