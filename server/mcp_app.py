@@ -37,7 +37,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mljobs.analyzers.model import SubmitMethod
 from mljobs.analyzers.report import analysis_to_dict, render_text
-from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.jobplan import JobPlan, summary_lines
 from mljobs.skill.knowledge import load_table
 from mljobs.skill.redact import redact
 from pydantic import BaseModel, Field
@@ -358,40 +358,6 @@ def _analysis_out(analysis: Any) -> m.AnalysisOut:
         problems=[f"{p['path']}:{p['line']}: {p['message']}" for p in d["problems"]],
         next_step="call rank_pools and check_external_access with the same path, then plan_job",
     )
-
-
-def _plan_summary(plan: JobPlan) -> list[str]:
-    """The settings a person confirms: the guided skill's checklist plus the plan hash."""
-    d = plan.to_dict(redacted=True)
-    script = (
-        d["source"]
-        if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE)
-        else (f"{d['source']} (entrypoint {d['entrypoint']})")
-    )
-    nodes = f"{plan.target_instances}" + (
-        f" (at least {plan.min_instances})" if plan.min_instances != plan.target_instances else ""
-    )
-    return [
-        f"Script: {script}",
-        f"Backend: {plan.backend}" + (" (this machine; no credits)" if plan.backend == "local" else ""),
-        f"Compute pool: {plan.compute_pool}",
-        f"Instance family: {plan.instance_family or 'unknown'}",
-        "Dependencies: "
-        + (
-            ", ".join(d["pip_requirements"])
-            or (
-                f"{plan.requirements_file} (travels with the code)"
-                if plan.requirements_file
-                else "none to install"
-            )
-        ),
-        "External access: " + (", ".join(plan.external_access_integrations) or "none"),
-        f"Nodes: {nodes}",
-        f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
-        "Args: " + (" ".join(d["args"]) or "none"),
-        f"Job name: {plan.name}; payload stage: {plan.stage_name}",
-        f"Plan hash: {plan.plan_hash()[:12]}",
-    ]
 
 
 def _needs_confirmation(result: Any) -> list[str]:
@@ -786,7 +752,7 @@ def build_server(
             plan_hash=plan_hash,
             ready=result.ready,
             settings=plan.to_dict(redacted=True),
-            summary=_plan_summary(plan),
+            summary=summary_lines(plan),
             needs_confirmation=_needs_confirmation(result),
             preflight=[
                 m.PreflightOut(
@@ -855,7 +821,7 @@ def build_server(
             return SubmitConfirmation(confirm=False)
         if await anyio.to_thread.run_sync(_stale, entry):
             return SubmitConfirmation(confirm=False)
-        lines = "\n".join(_plan_summary(entry.plan))
+        lines = "\n".join(summary_lines(entry.plan))
         return Elicit(f"Submit this ML Job?\n{lines}\nNothing runs unless you confirm.", SubmitConfirmation)
 
     submit_hints = ToolAnnotations(destructive_hint=False, idempotent_hint=False, open_world_hint=True)

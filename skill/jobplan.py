@@ -96,3 +96,37 @@ def _redact_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_redact_tree(v) for v in value]
     return value
+
+
+def summary_lines(plan: JobPlan) -> list[str]:
+    """The settings a person confirms: the guided skill's checklist plus the plan hash."""
+    d = plan.to_dict(redacted=True)
+    script = (
+        d["source"]
+        if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE)
+        else (f"{d['source']} (entrypoint {d['entrypoint']})")
+    )
+    nodes = f"{plan.target_instances}" + (
+        f" (at least {plan.min_instances})" if plan.min_instances != plan.target_instances else ""
+    )
+    return [
+        f"Script: {script}",
+        f"Backend: {plan.backend}" + (" (this machine; no credits)" if plan.backend == "local" else ""),
+        f"Compute pool: {plan.compute_pool}",
+        f"Instance family: {plan.instance_family or 'unknown'}",
+        "Dependencies: "
+        + (
+            ", ".join(d["pip_requirements"])
+            or (
+                f"{plan.requirements_file} (travels with the code)"
+                if plan.requirements_file
+                else "none to install"
+            )
+        ),
+        "External access: " + (", ".join(plan.external_access_integrations) or "none"),
+        f"Nodes: {nodes}",
+        f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
+        "Args: " + (" ".join(d["args"]) or "none"),
+        f"Job name: {plan.name}; payload stage: {plan.stage_name}",
+        f"Plan hash: {plan.plan_hash()[:12]}",
+    ]

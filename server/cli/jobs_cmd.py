@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from mljobs.analyzers.report import render_text
+from mljobs.skill.jobplan import summary_lines
 
 from ..backends.base import JobStatus
 from ..errors import NotConfirmedError, UsageError
@@ -79,21 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _summary(plan: Any) -> str:
-    shown = plan.to_dict(redacted=True)
-    deps = ", ".join(shown["pip_requirements"]) or "none beyond the runtime image"
-    eais = ", ".join(shown["external_access_integrations"]) or "none"
-    return "\n".join(
-        [
-            f"  script:      {plan.source}" + (f" (entrypoint {plan.entrypoint})" if plan.method.value != "submit_file" else ""),
-            f"  pool:        {plan.compute_pool} ({plan.instance_family or 'family unknown'})",
-            f"  backend:     {plan.backend}",
-            f"  method:      {plan.method.value}",
-            f"  packages:    {deps}",
-            f"  access:      {eais}",
-            f"  nodes:       {plan.target_instances} (min {plan.min_instances})",
-            f"  args:        {' '.join(shown['args']) or 'none'}",
-        ]
-    )
+    return "\n".join("  " + line for line in summary_lines(plan))
 
 
 def _planned(service: Service, args: argparse.Namespace) -> Any:
