@@ -13,6 +13,7 @@ and is not reported.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import posixpath
 import re
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from .model import Confidence, IoFinding, IoKind, IoReport
+from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
+from .model import CliOption, Confidence, IoFinding, IoKind, IoReport
 from .names import attr_chain, literal_str
 from .source import SourceFile
 from .visitor import FastVisitor
@@ -111,10 +113,17 @@ _DATA_FILE = re.compile(r"\.(csv|tsv|parquet|pq|json|jsonl|ndjson|txt|npy|npz|pt
 
 @dataclass(frozen=True, slots=True)
 class IoScan:
-    """What one file does with files and the Snowpark session (picklable, cached per file fingerprint)."""
+    """What one file does with files and the Snowpark session (picklable, cached per file fingerprint).
+
+    `cli_open` says why the file's parser may accept undeclared options (parse_known_args, subparsers, fire,
+    a computed flag); `parsers` counts ArgumentParser() calls and click/typer commands.
+    """
 
     path: str
     findings: tuple[IoFinding, ...]
+    cli_options: tuple[CliOption, ...] = ()
+    cli_open: tuple[str, ...] = ()
+    parsers: int = 0
 
 
 # --------------------------------------------------------------------------------------------------- visitor
@@ -125,6 +134,20 @@ def _option_key(flag: str) -> str:
 
 
 _OUTPUT_WORD = re.compile(r"(?:^|_)(?:output|out|save|export)(?:_|$)")
+#: A word in an option name that says it takes a path (`--output_dir`, `--save-path`, `--out_file`, `--logdir`).
+_PATH_WORD = re.compile(r"(?:^|_)(?:dir|dirs|directory|path|paths|folder|file|filename|fname|root|location|uri|"
+                        r"prefix)(?:_|$)|^(?:outdir|outpath|outfile|savedir|savepath|logdir|workdir|ckptdir)$")
+_FOLDER_WORDS = frozenset({"output", "outputs", "out", "results", "result", "artifacts", "checkpoints", "logs",
+                           "runs", "models", "model", "exports", "dump", "predictions", "figures", "plots"})
+
+
+def _path_like_default(text: str) -> bool:
+    """A default that names a file or folder: `./out`, `results/`, `model.pkl`, `output` (not `local`, `csv`)."""
+    s = text.strip()
+    if not s or " " in s:
+        return False
+    return ("/" in s or "\\" in s or s.startswith((".", "~")) or bool(re.search(r"\.[A-Za-z0-9]{1,8}$", s))
+            or s.lower().strip("/") in _FOLDER_WORDS or s.startswith("{}"))
 
 
 def _is_output_name(name: str) -> bool:
@@ -158,6 +181,10 @@ class _IoVisitor(FastVisitor):
         self.hf_parsers: list[ast.Call] = []
         self.snowpark_uses = 0
         self.typer_params: set[tuple[str, str]] = set()  # (function, parameter) reported from a typer marker
+        self.cli_options: list[CliOption] = []
+        self.cli_open: list[str] = []  # why the parser may accept options it does not declare
+        self.parsers = 0  # ArgumentParser() calls and click/typer commands
+        self.snowflake: list[IoFinding] = []
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
         for stmt in src.tree.body:
             if isinstance(stmt, ast.Assign):
@@ -460,6 +487,9 @@ class _IoVisitor(FastVisitor):
             value = first if first is not None and not (isinstance(first, ast.Constant) and first.value is ...) \
                 else (default if marker is not default else None)
             self.typer_params.add((fn.name, arg.arg))
+            decl = typer_option(arg, default, marker, self.names, self.src.loc(arg), "")
+            if self._takes_path(decl, [arg.arg, *flags], value) is None:
+                continue
             self.option(marker, arg.arg if callee == "typer.Argument" else flag, value,
                         positional=callee == "typer.Argument")
 
@@ -474,6 +504,7 @@ class _IoVisitor(FastVisitor):
         if method == "add_argument" or callee in {"click.option", "click.argument"}:
             self._cli_option(node, callee)
             return
+        self._parser_shape(node, callee, method)
         if callee in {"fire.Fire", "typer.run"} and node.args:
             target = node.args[0]
             if isinstance(target, ast.Name):
@@ -580,27 +611,90 @@ class _IoVisitor(FastVisitor):
                 self.local_input(node, path)
 
     def _cli_option(self, node: ast.Call, callee: str) -> None:
-        strings = [literal_str(a) for a in node.args]
-        flags = [s for s in strings if s and s.startswith("-")]
-        names = [s for s in strings if s and not s.startswith("-")]
-        dest = literal_str(_kw(node, "dest"))
-        action = literal_str(_kw(node, "action"))
-        if action in {"store_true", "store_false", "count", "version", "help"} or _kw(node, "is_flag") is not None:
-            return
-        typ = _kw(node, "type")
-        if isinstance(typ, ast.Name) and typ.id in {"int", "float", "bool"}:
-            return
-        candidates = ([dest] if dest else []) + flags + names
-        if not any(c and _is_output_name(c) for c in candidates):
-            self._input_default(node, flags or names, _kw(node, "default"))
-            return
-        long_flags = [f for f in flags if f.startswith("--")]
-        positional = not flags
-        flag = long_flags[0] if long_flags else flags[0] if flags else names[0]
+        loc, code = self.src.loc(node), self.src.code(node)
+        if callee in {"click.option", "click.argument"}:
+            decl = click_option(node, callee, self.names, loc, code)
+        else:
+            decl, literal_flags = argparse_option(node, self.names, loc, code)
+            if not literal_flags:
+                self.cli_open.append(f"{loc.render()}: an option whose name is computed")
+        self.cli_options.append(decl)
+        names = [n for n in decl.flags] or [decl.dest]
         default = _kw(node, "default")
         if default is not None and isinstance(default, ast.Constant) and default.value is None:
             default = None
-        self.option(node, flag, default, positional=positional)
+        confidence = self._takes_path(decl, [decl.dest, *decl.flags], default)
+        if confidence is None:
+            if decl.action not in FLAG_ACTIONS and not decl.choices:
+                self._input_default(node, [f for f in decl.flags] or names, default)
+            return
+        long_flags = [f for f in decl.flags if f.startswith("--")]
+        flag = long_flags[0] if long_flags else decl.flags[0] if decl.flags else decl.dest
+        self.option(node, flag, default, positional=not decl.flags, confidence=confidence)
+
+    def _takes_path(self, decl: CliOption, keys: Sequence[str], default: ast.expr | None) -> Confidence | None:
+        """How sure it is that an output-named option takes a path; None when it does not take one.
+
+        An option with `choices`, a number or bool type, or a flag action never takes the result folder (the
+        `--save_mode {local,registry}` trap); otherwise a path type, a path word in its name (`_dir`, `_path`,
+        `_file`...) or a path-like default make it certain, and a bare `--output` without a default is likely.
+        """
+        if decl.choices or decl.action in FLAG_ACTIONS or decl.type in {"int", "float", "bool", "choice"}:
+            return None
+        if not any(k and _is_output_name(k) for k in keys):
+            return None
+        if decl.type in {"path", "file"} or any(_PATH_WORD.search(_option_key(k)) for k in keys if k):
+            return Confidence.CERTAIN
+        text = self.path_of(default) if default is not None else None
+        if default is not None:
+            return Confidence.CERTAIN if text is not None and _path_like_default(text) else None
+        return Confidence.LIKELY
+
+    def _entry_returns(self) -> None:
+        """Say on each main-guard call whether the function it calls returns a value (for `__return__`)."""
+        for i, f in enumerate(self.found):
+            if f.kind is K.ENTRYPOINT_CALL:
+                fn = self.functions.get(f.detail)
+                returns = _returns_value(fn) if fn is not None else None
+                hint = f.hint if returns else (
+                    f"{f.detail}() returns nothing, so __return__ would be None: route its outputs to "
+                    "MLRS_STAGE_RESULT_PATH instead" if returns is False else
+                    f"{f.detail}() is not defined in this file; check that it returns a value before capturing it")
+                self.found[i] = dataclasses.replace(f, returns_value=returns, hint=hint)
+
+    def _typer_declarations(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, CliOption]:
+        """Record every parameter of a typer command as a CliOption; return them by parameter name."""
+        args = fn.args
+        positional = args.posonlyargs + args.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        out: dict[str, CliOption] = {}
+        pairs = list(zip(positional, defaults, strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+        for arg, default in pairs:
+            marker = default if isinstance(default, ast.Call) and (self.names.qualname(default.func) or "") in {
+                "typer.Option", "typer.Argument"} else None
+            ann = arg.annotation
+            if isinstance(ann, ast.Subscript) and isinstance(ann.slice, ast.Tuple):
+                marker = next((e for e in ann.slice.elts[1:] if isinstance(e, ast.Call) and (
+                    self.names.qualname(e.func) or "") in {"typer.Option", "typer.Argument"}), marker)
+            out[arg.arg] = typer_option(arg, default, marker, self.names, self.src.loc(arg), self.src.code(arg))
+            self.cli_options.append(out[arg.arg])
+        return out
+
+    def _parser_shape(self, node: ast.Call, callee: str, method: str) -> None:
+        """Count parsers and note what lets a parser accept options it does not declare."""
+        where = self.src.loc(node).render()
+        if callee in {"argparse.ArgumentParser", "click.command", "typer.run"}:
+            self.parsers += 1
+        elif method == "command" and self.names.imports("typer"):
+            self.parsers += 1
+        elif method == "parse_known_args" or method == "parse_known_intermixed_args":
+            self.cli_open.append(f"{where}: parse_known_args() accepts unknown options")
+        elif method == "add_subparsers" or callee == "click.group":
+            self.cli_open.append(f"{where}: sub-commands")
+        elif callee == "fire.Fire" or callee.endswith("HfArgumentParser"):
+            self.cli_open.append(f"{where}: {callee.rsplit('.', 1)[-1]} builds its options at run time")
+        elif callee in {"absl.flags.DEFINE_string", "absl.app.run"} or callee.startswith("hydra."):
+            self.cli_open.append(f"{where}: {callee} options are not read")
 
     def _input_default(self, node: ast.Call, flags: list[str], default: ast.expr | None) -> None:
         """`--train-csv` defaulting to `data/train.csv`: the job reads that file unless the option is passed."""
@@ -633,17 +727,22 @@ class _IoVisitor(FastVisitor):
 
     # -- end of file: CLI functions and HfArgumentParser dataclasses
     def finish(self) -> None:
+        self._entry_returns()
         for name, call, style in self.cli_functions:
             fn = self.functions.get(name)
             if fn is None:
                 continue
+            declared = self._typer_declarations(fn) if style == "typer" else {}
             args = fn.args
             positional = args.posonlyargs + args.args
             defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
             for arg, default in list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults)):
                 if (name, arg.arg) in self.typer_params:
                     continue  # already reported from its typer.Option marker
-                if _is_output_name(arg.arg):
+                decl = declared.get(arg.arg) or typer_option(arg, default, None, self.names, self.src.loc(arg), "")
+                if isinstance(default, ast.Constant) and default.value is None:
+                    default = None
+                if self._takes_path(decl, [arg.arg], default) is not None:
                     # typer turns output_dir into --output-dir; fire keeps the parameter name.
                     flag = "--" + (arg.arg.replace("_", "-") if style == "typer" else arg.arg)
                     self.option(call, flag, default, confidence=Confidence.LIKELY)
@@ -729,6 +828,24 @@ def _is_main_guard(test: ast.expr) -> bool:
         literal_str(s) == "__main__" for s in sides)
 
 
+def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """True when the function's own body has a `return <expr>` other than `return None` (nested functions,
+    lambdas and classes do not count). A generator returns a generator object, which is no result: False."""
+    stack: list[ast.AST] = list(fn.body)
+    found = False
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            found = True
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _is_local_model_path(path: str) -> bool:
     """A from_pretrained / load_dataset argument that is a folder, not a hub id."""
     return path.startswith(("/", "./", "../", "~", "__file__")) or path.count("/") >= 2 or "\\" in path
@@ -752,6 +869,8 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
     visitor = _IoVisitor(src, project_files)
     visitor.visit(src.tree)
     visitor.finish()
+    if any(style == "typer" for _, _, style in visitor.cli_functions) and visitor.parsers > 1:
+        visitor.cli_open.append("several typer commands")
     seen: set[tuple[Any, ...]] = set()
     out: list[IoFinding] = []
     for f in sorted(visitor.found, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
@@ -759,7 +878,7 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
         if key not in seen:
             seen.add(key)
             out.append(f)
-    return IoScan(src.path, tuple(out))
+    return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers)
 
 
 def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
@@ -785,6 +904,17 @@ def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
     returns = tuple(by_kind[K.SETS_RETURN])
     snowpark = tuple(by_kind[K.SNOWPARK_SESSION])
     calls = by_kind[K.ENTRYPOINT_CALL]
+    options = tuple(o for scan in ordered for o in scan.cli_options)
+    parsers = sum(scan.parsers for scan in ordered)
+    closed = bool(options) and parsers == 1 and not any(scan.cli_open for scan in ordered) \
+        and all(o.known for o in options)
+    objects: list[IoFinding] = []
+    seen_objects: set[tuple[IoKind, str, str | None]] = set()
+    for f in by_kind[K.SNOWFLAKE_TABLE] + by_kind[K.SNOWFLAKE_STAGE]:
+        key = (f.kind, f.detail.upper() if f.kind is K.SNOWFLAKE_TABLE else f.detail, f.privilege)
+        if key not in seen_objects:
+            seen_objects.add(key)
+            objects.append(f)
     return IoReport(
         output_args=tuple(by_kind[K.OUTPUT_ARG]),
         hardcoded_outputs=tuple(by_kind[K.HARDCODED_OUTPUT]),
@@ -794,6 +924,9 @@ def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
         uses_snowpark=bool(snowpark),
         snowpark_evidence=snowpark,
         entrypoint_call=calls[0] if calls else None,
+        cli_options=options,
+        cli_closed=closed,
+        snowflake_objects=tuple(objects),
     )
 
 

@@ -22,12 +22,15 @@ from mljobs.analyzers.model import (
     PackageFinding,
     Analysis,
     Confidence,
+    IoFinding,
+    IoReport,
     NetworkCategory,
     NetworkNeed,
     PackageStatus,
     SubmitMethod,
 )
 
+from .argcheck import check_args
 from .codegen import Generated, NotGenerated, generate_code
 from .codemods import RESULT_ENV, CodemodResult, apply_codemods
 from .eai import PYPI_ARTIFACT_REPOSITORY, Coverage, builtin_rules, check_coverage
@@ -209,20 +212,55 @@ def _derive_args(analysis: Analysis, method: SubmitMethod, choices: PlanChoices,
     """(args, output handled by an option). Prefers the script's own output option over editing code."""
     if choices.args is not None:
         notes.append("args as given")
-        return tuple(choices.args), any(a == RESULT_ARG for a in choices.args)
+        return tuple(choices.args), any(RESULT_ARG in a for a in choices.args)
     if method is SubmitMethod.REMOTE:
         return (), False
+    args = output_args(analysis.io)
+    if args is not None:
+        flag = args[0]
+        finding = next(f for f in analysis.io.output_args if f.detail == flag)
+        notes.append(f"the script takes {flag} ({finding.location.render()}), which its parser declares as a "
+                     f"path: passing {list(args)!r} sends its outputs to the job's result stage, so the code needs "
+                     "no edit (the variable is set in the job container)")
+        return args, True
     for finding in analysis.io.output_args:
-        flag = finding.detail
-        if flag.startswith("-"):
-            notes.append(f"the script takes {flag} ({finding.location.render()}): passing "
-                         f"[{flag!r}, {RESULT_ARG!r}] sends its outputs to the job's result stage, so the code "
-                         "needs no edit (the variable is set in the job container; this is the pattern Snowflake's "
-                         "guided ML Jobs skill documents)")
-            return (flag, RESULT_ARG), True
-        notes.append(f"the script takes a positional output argument {flag!r}: pass {RESULT_ARG} in its position "
-                     "through args (not derived automatically)")
+        if not finding.detail.startswith("-"):
+            notes.append(f"the script takes a positional output argument {finding.detail!r}: pass {RESULT_ARG} in "
+                         "its position through args (not derived automatically)")
+    rejected = [f.detail for f in analysis.io.output_args if f.detail.startswith("-")]
+    if rejected:
+        notes.append(f"output options {', '.join(rejected)} were not given the result path: their declarations "
+                     "could not be verified to take a folder (pass args yourself to use one)")
     return (), False
+
+
+def output_args(io: IoReport) -> tuple[str, ...] | None:
+    """The args that send the script's outputs to the result stage, or None when no option surely takes one.
+
+    Folder options come before file options (`--model_file out/model.pkl` gets `$MLRS_STAGE_RESULT_PATH/
+    model.pkl`), certain before likely; a candidate is used only when the parser accepts it without doubt.
+    """
+    ranked = sorted((f for f in io.output_args if f.detail.startswith("-")),
+                    key=lambda f: (_is_file_option(f), f.confidence is not Confidence.CERTAIN))
+    for finding in ranked:
+        value = RESULT_ARG
+        if _is_file_option(finding):
+            base = posixpath.basename((finding.default or "").rstrip("/"))
+            if not base or "{}" in base:
+                continue
+            value = f"{RESULT_ARG}/{base}"
+        args = (finding.detail, value)
+        rejected = [i for i in check_args(args, io) if i.code != "args.required"]  # required: reported anyway
+        if not rejected and all(o.known for o in io.cli_options if finding.detail in o.flags):
+            return args
+    return None
+
+
+def _is_file_option(finding: IoFinding) -> bool:
+    key = finding.detail.lstrip("-").replace("-", "_").lower()
+    default = (finding.default or "").rstrip("/")
+    return bool(re.search(r"(?:^|_)(?:file|filename|fname)(?:_|$)|^outfile$", key)) or bool(
+        re.search(r"\.[A-Za-z0-9]{1,8}$", posixpath.basename(default)))
 
 
 def _network_needs(analysis: Analysis, reqs: tuple[str, ...], requirements_file: str | None,
@@ -243,14 +281,18 @@ def _script_edit(analysis: Analysis, method: SubmitMethod, output_by_arg: bool, 
     if not entry.endswith(".py"):
         return CodemodResult("", skipped=f"{entry} is not a .py script; edits are only proposed for scripts")
     literals = [] if output_by_arg else [f.detail for f in analysis.io.hardcoded_outputs]
-    capture = method is not SubmitMethod.REMOTE and not analysis.io.sets_return and analysis.io.entrypoint_call is not None
+    call = analysis.io.entrypoint_call
+    capture = (method is not SubmitMethod.REMOTE and not analysis.io.sets_return and call is not None
+               and call.returns_value is True)
+    if call is not None and call.returns_value is not True and not analysis.io.sets_return \
+            and method is not SubmitMethod.REMOTE:
+        notes.append(f"no __return__ edit: {call.hint}")
     if not literals and not capture:
         return None
     try:
         source = (Path(analysis.root) / entry).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return CodemodResult("", skipped=f"could not read {entry}: {exc.__class__.__name__}")
-    call = analysis.io.entrypoint_call
     result = apply_codemods(source, capture=capture, output_literals=literals, path=entry,
                             entry=call.detail if call else None)
     if result.changed:

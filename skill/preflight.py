@@ -19,6 +19,7 @@ from mljobs.analyzers.model import (
     SubmitMethod,
 )
 
+from .argcheck import check_args
 from .eai import MAX_EAIS_PER_JOB, Coverage, HostStatus, builtin_rules, check_coverage
 from .facts import AccountFacts, FamilyKind
 from .families import lookup_family
@@ -242,6 +243,14 @@ def _method_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     return out
 
 
+def _args_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
+    """The plan's args against the script's parser: a rejected arg is an error, an unverifiable one a warning."""
+    if plan.method is SubmitMethod.REMOTE:
+        return []
+    return [PreflightIssue(Severity.ERROR if issue.certain else Severity.WARNING, issue.code, issue.message, issue.fix)
+            for issue in check_args(plan.args, analysis.io)]
+
+
 def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: Coverage | None = None
               ) -> tuple[PreflightIssue, ...]:
     """Check a plan against the analysis and the account before anything is submitted.
@@ -264,6 +273,7 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
     if plan.backend == "snowflake":
         issues += _python_issues(plan, facts)
     issues += _method_issues(plan, analysis)
+    issues += _args_issues(plan, analysis)
     for spec_issue in validate_spec_overrides(plan.spec_overrides):
         issues.append(PreflightIssue(
             Severity(spec_issue.severity), "spec_overrides", f"{spec_issue.path}: {spec_issue.message}",

@@ -38,7 +38,8 @@ def test_plan__gpu_script__gpu_pool() -> None:
 
 def test_plan__output_option__passed_as_arg_instead_of_edit(tmp_path: Path) -> None:
     """An existing --output-dir option receives $MLRS_STAGE_RESULT_PATH, and the explanation says why."""
-    (tmp_path / "train.py").write_text("OUT='./out'\nif __name__ == '__main__':\n    main()\n")
+    (tmp_path / "train.py").write_text("OUT='./out'\ndef main():\n    return 1\nif __name__ == '__main__':\n"
+                                       "    main()\n")
     a = analysis(root=str(tmp_path), io_report=io(output_args=["--output-dir"], hardcoded=["out"]))
     result = plan_job(a, facts())
     assert result.plan is not None and result.plan.args == ("--output-dir", "$MLRS_STAGE_RESULT_PATH")
