@@ -188,6 +188,7 @@ def analyze(
     from .network import summarize_network
     from .packages import classify_packages
     from .requirements import read_declared
+    from .unresolved import split_unresolved
 
     inp = open_project(path, entrypoint, all_files=all_files)
     tree = inp.tree
@@ -250,6 +251,8 @@ def analyze(
         gpu=verdict.recommendation is ComputeTarget.GPU,
         python=python,
     )
+    packages, missing_modules, unresolved = split_unresolved(
+        packages, [(s.path, s.imports) for s in parsed], tree, resolver)
     # -> network
     network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
     # -> io
@@ -263,6 +266,7 @@ def analyze(
     for scan in all_scans:
         problems.extend(scan.problems)
     problems.extend(declared.problems)
+    problems.extend(unresolved)
     analysis = Analysis(
         root=str(tree.root),
         entrypoint=entry,
@@ -278,6 +282,7 @@ def analyze(
         data_files=data_files,
         problems=tuple(sorted(problems, key=lambda p: p.location.sort_key())),
         runtime=runtime,
+        missing_modules=missing_modules,
     )
     if whole_key is not None and cache is not None:
         cache.put_result(whole_key, analysis)

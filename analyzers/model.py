@@ -332,3 +332,5 @@ class Analysis:
     data_files: tuple[str, ...] = ()  # local input files found inside the project tree
     problems: tuple[Problem, ...] = ()
     runtime: str = field(default="")  # the runtime package list used, e.g. "2.10-cpu-py3.11"
+    #: Imports that look like the project's own code but have no file (never installed; each is a Problem).
+    missing_modules: tuple[str, ...] = ()

@@ -202,7 +202,11 @@ def _context(
         context["requirement"] = groups["requirement"].strip("'\"")
     if "module" in groups:
         top = groups["module"].split(".")[0]
-        context["distribution"] = (distribution_of(groups["module"]) if distribution_of else None) or top
+        known = distribution_of(groups["module"]) if distribution_of else None
+        # An unknown name is never proposed for install (it may be a local module; issue 10 item 3).
+        context["distribution"] = known or (f"the distribution that provides {top} (mljobs does not know it: "
+                                            "confirm the real name first; never pip install a local module's name)")
+        context["unknown_distribution"] = "" if known else top
     if plan and plan.instance_family:
         family = lookup_family(plan.instance_family, facts)
         context["family"] = plan.instance_family
@@ -219,6 +223,8 @@ def _changes(
 ) -> tuple[tuple[PlanChange, ...], tuple[str, ...]]:
     match kind:
         case "add_pip_requirement":
+            if context.get("unknown_distribution"):
+                return (), ()
             dist = context["distribution"]
             changes = [PlanChange("pip_requirements", "add", dist, f"{context['module']} is imported but not installed")]
             changes.extend(_pypi_changes(plan, facts))

@@ -171,8 +171,10 @@ def _missing(analysis: Analysis, facts: AccountFacts, *, optional: bool) -> list
     """Packages the job environment lacks: by the runtime image's list, or by what the backend has installed."""
     if facts.installed_packages is None:
         return [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional is optional]
+    # An unresolved import is never installed, whatever the backend: its name is only a guess.
     return [p for p in analysis.packages
-            if p.optional is optional and canonicalize_name(p.distribution) not in facts.installed_packages]
+            if p.optional is optional and p.status is not PackageStatus.UNRESOLVED
+            and canonicalize_name(p.distribution) not in facts.installed_packages]
 
 
 def _pip_requirements(analysis: Analysis, facts: AccountFacts, method: SubmitMethod, choices: PlanChoices,

@@ -10,12 +10,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from mljobs.analyzers.model import (
     Analysis,
     ComputeTarget,
     Confidence,
     NetworkCategory,
     NetworkNeed,
+    PackageStatus,
     SubmitMethod,
 )
 
@@ -243,6 +247,38 @@ def _method_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     return out
 
 
+def _requirement_name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return text
+
+
+def _import_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
+    """Imports nothing provides: a missing local module or an unresolved package is the user's call."""
+    out: list[PreflightIssue] = []
+    if analysis.missing_modules:
+        names = ", ".join(analysis.missing_modules)
+        out.append(PreflightIssue(
+            Severity.ERROR, "imports.missing_local",
+            f"the code imports {names}, which look like the project's own modules but have no file in it; the job "
+            "would fail with ModuleNotFoundError (see the analysis problems for where)",
+            "add the missing files to the project folder and submit the folder; do not pip install these names"))
+    planned = {_requirement_name(r) for r in plan.pip_requirements}
+    unresolved = [p for p in analysis.packages if p.status is PackageStatus.UNRESOLVED and not p.optional
+                  and canonicalize_name(p.distribution) not in planned]
+    if unresolved:
+        where = ", ".join(p.evidence[0].location.render() for p in unresolved[:3] if p.evidence)
+        out.append(PreflightIssue(
+            Severity.ERROR, "imports.unresolved",
+            f"no project file, standard-library module, curated entry or installed package provides "
+            f"{', '.join(p.import_name for p in unresolved)} ({where}); nothing is installed for them, so the job "
+            "would fail with ModuleNotFoundError",
+            "name the real PyPI distribution (declare it in requirements.txt or pass it as an extra pip "
+            "requirement) after checking it is the package you mean, or add the missing file to the project"))
+    return out
+
+
 def _args_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     """The plan's args against the script's parser: a rejected arg is an error, an unverifiable one a warning."""
     if plan.method is SubmitMethod.REMOTE:
@@ -274,6 +310,7 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
         issues += _python_issues(plan, facts)
     issues += _method_issues(plan, analysis)
     issues += _args_issues(plan, analysis)
+    issues += _import_issues(plan, analysis)
     for spec_issue in validate_spec_overrides(plan.spec_overrides):
         issues.append(PreflightIssue(
             Severity(spec_issue.severity), "spec_overrides", f"{spec_issue.path}: {spec_issue.message}",

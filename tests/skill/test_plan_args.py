@@ -188,3 +188,41 @@ def test_analyze__output_option_takes_a_path__only_then_routed(tmp_path: Path, r
         assert plan.args == (routed, "$MLRS_STAGE_RESULT_PATH")
     else:
         assert plan.args == ()
+
+
+def test_plan__missing_local_module__problem_never_pip_requirement(tmp_path: Path, rules) -> None:
+    """Issue 10 done-when: `from TaxiFareModel.utils import ...` with the folder absent is a problem, not a pip
+    install, on both backends; the plan is not ready until the user answers."""
+    project = tmp_path / "TaxiFareModel-master"
+    project.mkdir()
+    _write(project, """
+        import pandas as pd
+        from TaxiFareModel.utils import haversine_vectorized
+
+        def main():
+            return haversine_vectorized(pd.DataFrame())
+
+        if __name__ == "__main__":
+            main()
+        """)
+    analysis = analyze(project / "train.py", rules=rules)
+    assert "TaxiFareModel" in analysis.missing_modules
+    assert any("missing local module TaxiFareModel" in p.message for p in analysis.problems)
+    for backend_facts in (facts(), facts(backend="local", installed_packages=frozenset({"pandas"}))):
+        result = plan_job(analysis, backend_facts)
+        assert result.plan is not None
+        assert not any("taxifare" in r.lower() for r in result.plan.pip_requirements)
+        assert "imports.missing_local" in [i.code for i in result.preflight if i.severity is Severity.ERROR]
+        assert not result.ready
+
+
+def test_plan__unresolved_import__not_ready_until_named(tmp_path: Path, rules) -> None:
+    """An unknown import is not installed; naming the distribution (an extra requirement) answers it."""
+    path = _write(tmp_path, "import zz_unknown_lib\n")
+    analysis = analyze(path, rules=rules)
+    result = plan_job(analysis, facts())
+    assert result.plan is not None and result.plan.pip_requirements == ()
+    assert "imports.unresolved" in [i.code for i in result.preflight]
+    answered = plan_job(analysis, facts(), PlanChoices(extra_pip_requirements=("zz-unknown-lib==1.0",)))
+    assert answered.plan is not None and answered.plan.pip_requirements == ("zz-unknown-lib==1.0",)
+    assert "imports.unresolved" not in [i.code for i in answered.preflight]
