@@ -30,6 +30,8 @@ from mljobs.analyzers.model import (
     SubmitMethod,
 )
 
+from mljobs.analyzers.nbscript import NotebookScript, notebook_to_script
+
 from .argcheck import check_args
 from .codegen import Generated, NotGenerated, generate_code
 from .codemods import RESULT_ENV, CodemodResult, apply_codemods
@@ -109,6 +111,8 @@ class PlanResult:
     code: Generated | NotGenerated | None = None
     script_edit: CodemodResult | None = None
     explanations: tuple[str, ...] = ()
+    #: For a notebook: the script the job runs (show it to the user before submitting).
+    notebook_script: NotebookScript | None = None
 
     @property
     def ready(self) -> bool:
@@ -302,6 +306,37 @@ def _script_edit(analysis: Analysis, method: SubmitMethod, output_by_arg: bool, 
     return result
 
 
+def _convert_notebook(analysis: Analysis, method: SubmitMethod, notes: list[str]) -> NotebookScript | str:
+    """The notebook as the script the job runs, or why it cannot be (a one-line reason)."""
+    if method not in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
+        return (f"{analysis.entrypoint} is a notebook: it runs with submit_file or submit_directory (its cells become "
+                f"a script), not {method.value}")
+    try:
+        data = (Path(analysis.root) / analysis.entrypoint).read_bytes()
+    except OSError as exc:
+        return f"cannot read {analysis.entrypoint}: {exc.strerror or exc.__class__.__name__}"
+    converted = notebook_to_script(data, posixpath.basename(analysis.entrypoint))
+    if isinstance(converted, str):
+        return converted
+    script = notebook_script_path(analysis, method)
+    notes.append(f"the notebook's code cells run as {script}, written into the payload at submission; "
+                 "'# %% [cell N]' lines in it mark the cells, and job tracebacks name the cell and line"
+                 + (f"; {len(converted.pip_lines)} pip line(s) become pip_requirements" if converted.pip_lines
+                    else ""))
+    notes.extend(f"notebook {n}" for n in converted.notes)
+    return converted
+
+
+def notebook_script_path(analysis: Analysis, method: SubmitMethod) -> str:
+    """Where a notebook's converted script goes in the payload: beside it, `<stem>.py`, never over a file."""
+    rel = analysis.entrypoint if method is SubmitMethod.SUBMIT_DIRECTORY else posixpath.basename(analysis.entrypoint)
+    stem = posixpath.splitext(rel)[0]
+    candidate = stem + ".py"
+    if method is SubmitMethod.SUBMIT_DIRECTORY and (Path(analysis.root) / candidate).exists():
+        candidate = stem + "_mljobs_job.py"
+    return candidate
+
+
 def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | None = None) -> PlanResult:
     """Decide every field of a JobPlan and explain each decision.
 
@@ -325,9 +360,14 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     backend = c.backend or facts.backend
     method = c.method or analysis.method.method
     notes.append(f"method {method.value}: " + ("chosen by you" if c.method else analysis.method.reason))
-    if not analysis.entrypoint.endswith(".py"):
-        return _fail(f"ML Jobs run .py entrypoints and {analysis.entrypoint} is not one; convert it first "
-                     "(e.g. jupyter nbconvert --to script)", explanations=notes)
+    notebook: NotebookScript | None = None
+    if analysis.entrypoint.endswith(".ipynb"):
+        converted = _convert_notebook(analysis, method, notes)
+        if isinstance(converted, str):
+            return _fail(converted, explanations=notes)
+        notebook = converted
+    elif not analysis.entrypoint.endswith(".py"):
+        return _fail(f"ML Jobs run .py entrypoints and {analysis.entrypoint} is not one", explanations=notes)
 
     # --- where the code comes from
     root = str(Path(analysis.root))
@@ -353,6 +393,8 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
             return _fail("@remote needs the function to run: pass function_name", explanations=notes)
         source, entrypoint = entry_path, posixpath.basename(analysis.entrypoint)
         notes.append(f"@remote runs {function_name}() from {entrypoint}")
+    if notebook is not None:
+        entrypoint = notebook_script_path(analysis, method)
 
     # --- instances
     hint = analysis.compute.multi_node
@@ -483,15 +525,32 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         requirements_file=requirements_file,
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
         comment=c.comment,
+        notebook=(posixpath.basename(analysis.entrypoint) if method is SubmitMethod.SUBMIT_FILE
+                  else analysis.entrypoint) if notebook is not None else None,
     )
     issues = extra_issues + list(preflight(plan, analysis, facts, coverage))
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
-    code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(
-        plan, analysis, c.connection_name)
+    code_plan = _notebook_code_plan(plan)
+    code = generate_code(code_plan, connection_name=c.connection_name) if backend == "snowflake" else \
+        _snowflake_equivalent(code_plan, analysis, c.connection_name)
+    if plan.notebook and isinstance(code, Generated):
+        code = Generated(code.code, (
+            f"the code submits the converted script {plan.entrypoint}, which mljobs writes into the payload when it "
+            f"submits; to run this code yourself, first save the converted script (shown with the plan) as "
+            f"{posixpath.join(posixpath.dirname(code_plan.source), plan.entrypoint) if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint}"
+            + ("" if plan.method is SubmitMethod.SUBMIT_FILE else f" inside {plan.source}"),
+            *code.warnings))
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes),
+        explanations=tuple(notes), notebook_script=notebook,
     )
+
+
+def _notebook_code_plan(plan: JobPlan) -> JobPlan:
+    """For a notebook plan, the plan the generated code submits: the converted script beside the notebook."""
+    if not plan.notebook or plan.method is not SubmitMethod.SUBMIT_FILE:
+        return plan
+    return dataclasses.replace(plan, source=str(Path(plan.source).with_name(plan.entrypoint)))
 
 
 def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: str | None) -> Generated | NotGenerated:

@@ -395,7 +395,7 @@ def test_classify__any_import_name__one_canonical_finding_or_excluded(prules: Pa
         pytest.param("sklearn.ensemble", "scikit-learn", id="curated__dotted"),
         pytest.param("google.cloud.bigquery", "google-cloud-bigquery", id="namespace__dotted_prefix"),
         pytest.param("json", None, id="stdlib__none"),
-        pytest.param("frobnicator", "frobnicator", id="unknown__identity_guess"),
+        pytest.param("frobnicator", None, id="unknown__none_never_a_guess"),
     ],
 )
 def test_distribution_of__module_name__maps_like_the_chain(module: str, expected: str | None) -> None:
