@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from . import snowobjects
 from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
 from .model import CliOption, Confidence, IoFinding, IoKind, IoReport
 from .names import attr_chain, literal_str
@@ -185,6 +186,7 @@ class _IoVisitor(FastVisitor):
         self.cli_open: list[str] = []  # why the parser may accept options it does not declare
         self.parsers = 0  # ArgumentParser() calls and click/typer commands
         self.snowflake: list[IoFinding] = []
+        self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
         for stmt in src.tree.body:
             if isinstance(stmt, ast.Assign):
@@ -378,6 +380,11 @@ class _IoVisitor(FastVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._bind(node.targets, node.value)
+        if self.imports_snowflake and isinstance(node.value, ast.Call):
+            func = node.value.func
+            attrs = _chain_attrs(func)
+            if "builder" in attrs or (self.names.qualname(func) or "").endswith("get_active_session"):
+                self.session_names.update(t.id.lower() for t in node.targets if isinstance(t, ast.Name))
         for target in node.targets:
             self._return_target(node, target)
         self.generic_visit(node)
@@ -513,6 +520,8 @@ class _IoVisitor(FastVisitor):
             self.hf_parsers.append(node)
             return
         self._snowpark_call(node, callee, method)
+        if self.imports_snowflake and method:
+            self._snowflake_objects(node, method)
         for kw in node.keywords:
             if kw.arg in _OUTPUT_KWS:
                 path = self.path_of(kw.value)
@@ -725,6 +734,72 @@ class _IoVisitor(FastVisitor):
                 self.snowpark_uses += 1
                 self._snowpark(node, f"session.{method}()", Confidence.CERTAIN)
 
+    def _text(self, node: ast.expr | None) -> str | None:
+        """A literal string, an f-string (unknown parts as `{}`), or a name bound to one at module level."""
+        if node is None:
+            return None
+        text = literal_str(node)
+        if text is not None:
+            return text
+        if isinstance(node, ast.Name):
+            bound = self.consts.get(node.id)
+            return literal_str(bound) if bound is not None else None
+        if isinstance(node, ast.JoinedStr):
+            return "".join(str(v.value) if isinstance(v, ast.Constant) else _UNKNOWN for v in node.values)
+        return None
+
+    def _snowflake_object(self, node: ast.Call, kind: str, name: str, privilege: str) -> None:
+        if not name or _UNKNOWN in name:
+            return
+        io_kind = K.SNOWFLAKE_TABLE if kind == "table" else K.SNOWFLAKE_STAGE
+        what = "table" if kind == "table" else "stage"
+        self.snowflake.append(IoFinding(
+            io_kind, self.src.loc(node), self.src.code(node), name, Confidence.CERTAIN,
+            f"the job reads or writes the {what} {name}: its role needs {privilege}, and the local pool has no "
+            "Snowflake account to reach it", privilege=privilege))
+
+    def _snowflake_objects(self, node: ast.Call, method: str) -> None:
+        """Tables and stages named in Snowpark calls: session.table/sql/write_pandas, df.write.save_as_table,
+        session.read.csv("@stage/..."), session.file.get/put, df.copy_into_location."""
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None  # type: ignore[union-attr]
+        chain = [c.lower() for c in (attr_chain(receiver) if receiver is not None else [])]
+        chain += [c.lower() for c in _chain_attrs(node.func)[1:]]  # through calls: df.write.mode("x").save_as_table
+        head = _chain_head(node.func)
+        if isinstance(head, ast.Name):
+            chain.append(head.id.lower())
+        sessionish = any("session" in c for c in chain) or bool(set(chain) & self.session_names)
+        first = node.args[0] if node.args else None
+        if method == "table" and sessionish:
+            if isinstance(first, (ast.List, ast.Tuple)):
+                parts = [self._text(e) for e in first.elts]
+                name = ".".join(p for p in parts if p) if all(parts) else None
+            else:
+                name = self._text(first if first is not None else _kw(node, "name"))
+            if name:
+                self._snowflake_object(node, "table", name, snowobjects.SELECT)
+        elif method == "sql" and sessionish:
+            sql = self._text(first if first is not None else _kw(node, "query"))
+            for kind, name, privilege in snowobjects.sql_objects(sql or ""):
+                self._snowflake_object(node, kind, name, privilege)
+        elif method == "save_as_table" and "write" in chain:
+            name = self._text(first if first is not None else _kw(node, "table_name"))
+            if name:
+                self._snowflake_object(node, "table", name, snowobjects.INSERT)
+        elif method == "write_pandas" and sessionish:
+            name = self._text(node.args[1] if len(node.args) > 1 else _kw(node, "table_name"))
+            if name:
+                self._snowflake_object(node, "table", name, snowobjects.INSERT)
+        elif (method in {"put", "put_stream"} and "file" in chain) or method == "copy_into_location":
+            target = node.args[1] if method != "copy_into_location" and len(node.args) > 1 else \
+                first if method == "copy_into_location" else _kw(node, "stage_location")
+            stage = snowobjects.stage_of(self._text(target) or "")
+            if stage:
+                self._snowflake_object(node, "stage", stage, snowobjects.WRITE)
+        elif (method in {"get", "get_stream"} and "file" in chain) or ("read" in chain and sessionish):
+            stage = snowobjects.stage_of(self._text(first) or "")
+            if stage:
+                self._snowflake_object(node, "stage", stage, snowobjects.READ)
+
     # -- end of file: CLI functions and HfArgumentParser dataclasses
     def finish(self) -> None:
         self._entry_returns()
@@ -873,7 +948,7 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
         visitor.cli_open.append("several typer commands")
     seen: set[tuple[Any, ...]] = set()
     out: list[IoFinding] = []
-    for f in sorted(visitor.found, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
+    for f in sorted(visitor.found + visitor.snowflake, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
         key = (f.kind, f.location, f.detail)
         if key not in seen:
             seen.add(key)
