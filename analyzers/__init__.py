@@ -256,7 +256,7 @@ def analyze(
     # -> network
     network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
     # -> io
-    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry)
+    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry, tree.project_files)
     data_files = _data_files(io_report.local_inputs, tree)
     # -> method
     local_modules = tuple(sorted(local))

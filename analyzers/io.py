@@ -24,7 +24,7 @@ from typing import Any
 
 from . import snowobjects
 from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
-from .model import CliOption, Confidence, IoFinding, IoKind, IoReport
+from .model import CliOption, Confidence, IoFinding, IoKind, IoReport, Location
 from .names import attr_chain, literal_str
 from .source import SourceFile
 from .visitor import FastVisitor
@@ -125,6 +125,10 @@ class IoScan:
     cli_options: tuple[CliOption, ...] = ()
     cli_open: tuple[str, ...] = ()
     parsers: int = 0
+    #: Module-level constants that hold a path (name, path cleaned relative to the root), for other modules.
+    constants: tuple[tuple[str, str], ...] = ()
+    #: Reads and writes whose path is an imported name: (qualified name, write, location, code).
+    pending: tuple[tuple[str, bool, Location, str], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------- visitor
@@ -187,6 +191,7 @@ class _IoVisitor(FastVisitor):
         self.parsers = 0  # ArgumentParser() calls and click/typer commands
         self.snowflake: list[IoFinding] = []
         self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
+        self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
         for stmt in src.tree.body:
             if isinstance(stmt, ast.Assign):
@@ -314,23 +319,7 @@ class _IoVisitor(FastVisitor):
 
     def exists(self, path: str) -> bool:
         """Whether the path (a file, a folder or a glob) is inside the project tree."""
-        if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
-            return False
-        folder = posixpath.dirname(self.src.path)
-        candidates = {posixpath.normpath(path)}
-        if folder:
-            candidates.add(posixpath.normpath(posixpath.join(folder, path)))
-        for cand in candidates:
-            if cand.startswith("../"):
-                continue
-            if any(ch in cand for ch in "*?[") or _UNKNOWN in cand:
-                pattern = cand.replace(_UNKNOWN, "*")
-                if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in self.project_files):
-                    return True
-                continue
-            if cand in self.project_files or cand == "." or cand in _folders(self.project_files):
-                return True
-        return False
+        return _exists(path, self.src.path, self.project_files)
 
     # -- findings
     def output(self, node: ast.AST, path: str, what: str) -> None:
@@ -573,6 +562,7 @@ class _IoVisitor(FastVisitor):
             return
         path = self.path_of(target)
         if path is None:
+            self._pending(node, target, write)
             return
         if write:
             self.output(node, path, what)
@@ -588,15 +578,25 @@ class _IoVisitor(FastVisitor):
             target = func.value if isinstance(func, ast.Attribute) else None
             mode_node = node.args[0] if node.args else _kw(node, "mode")
         path = self.path_of(target)
-        if path is None:
-            return
         mode = literal_str(mode_node) if mode_node is not None else "r"
+        if path is None:
+            if mode is not None and "+" not in mode:
+                self._pending(node, target, any(c in mode for c in "wax"))
+            return
         if mode is None:
             return
         if any(c in mode for c in "wax"):
             self.output(node, path, "open")
         elif "+" not in mode:
             self.local_input(node, path)
+
+    def _pending(self, node: ast.Call, target: ast.expr | None, write: bool) -> None:
+        """A path held in another module's constant (`from config import DATA`): resolved by summarize_io."""
+        if not isinstance(target, (ast.Name, ast.Attribute)):
+            return
+        qual = self.names.qualname(target, allow_builtins=False)
+        if qual and "." in qual.lstrip("."):
+            self.pending.append((qual, write, self.src.loc(node), self.src.code(node)))
 
     def _data_files(self, node: ast.Call) -> None:
         builder = literal_str(node.args[0]) if node.args else literal_str(_kw(node, "path"))
@@ -855,6 +855,27 @@ def _folders(project_files: frozenset[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _exists(path: str, file_path: str, project_files: frozenset[str]) -> bool:
+    """Whether `path` (a file, folder or glob, as read from `file_path`) is inside the project tree."""
+    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
+        return False
+    folder = posixpath.dirname(file_path)
+    candidates = {posixpath.normpath(path)}
+    if folder:
+        candidates.add(posixpath.normpath(posixpath.join(folder, path)))
+    for cand in candidates:
+        if cand.startswith("../"):
+            continue
+        if any(ch in cand for ch in "*?[") or _UNKNOWN in cand:
+            pattern = cand.replace(_UNKNOWN, "*")
+            if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in project_files):
+                return True
+            continue
+        if cand in project_files or cand == "." or cand in _folders(project_files):
+            return True
+    return False
+
+
 def _kw(node: ast.Call, *names: str) -> ast.expr | None:
     for kw in node.keywords:
         if kw.arg in names:
@@ -953,20 +974,59 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
         if key not in seen:
             seen.add(key)
             out.append(f)
-    return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers)
+    constants = []
+    for name, value in visitor.consts.items():
+        path = visitor.path_of(value) if value is not None else None
+        if path is not None and _UNKNOWN not in path:
+            constants.append((name, visitor.clean(path)))
+    return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers,
+                  tuple(constants), tuple(visitor.pending))
 
 
-def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
+def _imported_paths(scan: IoScan, by_path: dict[str, IoScan], project_files: frozenset[str]) -> list[IoFinding]:
+    """Reads and writes of one file whose path is a constant of another analysed module (`config.DATA_PATH`)."""
+    out: list[IoFinding] = []
+    for qual, write, loc, code in scan.pending:
+        level = len(qual) - len(qual.lstrip("."))
+        module, _, name = qual.lstrip(".").rpartition(".")
+        base = posixpath.dirname(scan.path)
+        for _ in range(max(level - 1, 0)):
+            base = posixpath.dirname(base)
+        stem = module.replace(".", "/")
+        heads = [base] if level else ["", "src"]
+        defining = next((by_path[c] for h in heads for c in (posixpath.join(h, stem + ".py"),
+                                                              posixpath.join(h, stem, "__init__.py"))
+                         if c in by_path), None)
+        value = dict(defining.constants).get(name) if defining is not None and module else None
+        if value is None or defining is None:
+            continue
+        origin = f"{module}.{name} ({defining.path})"
+        if write:
+            out.append(IoFinding(K.HARDCODED_OUTPUT, loc, code, value, Confidence.LIKELY,
+                                 f"writes {value}, held in {origin}; inside the job it is lost when the job ends: "
+                                 'write under os.environ["MLRS_STAGE_RESULT_PATH"]'))
+            continue
+        found = _exists(value, defining.path, project_files)
+        hint = (f"reads {value}, held in {origin}: " + ("ship it with submit_directory (it is in the project) or "
+                "read it from a stage" if found else "it is not in the project: upload it to a stage and read it "
+                "from there, or ship it with submit_directory"))
+        out.append(IoFinding(K.LOCAL_INPUT, loc, code, value, Confidence.LIKELY, hint, exists_locally=found))
+    return out
+
+
+def summarize_io(scans: Sequence[IoScan], entrypoint: str, project_files: frozenset[str] = frozenset()) -> IoReport:
     """Merge per-file scans into the job's IoReport.
 
     The entrypoint's findings come first. `__return__` and the main-guard call count only in the entrypoint
     (an imported module's globals are not the job's); options, outputs, inputs and Snowpark use count in
-    every file. Local inputs are deduplicated by path, keeping the first occurrence.
+    every file. A read or write whose path is a constant of another analysed module is resolved here
+    (`project_files` says whether it exists). Local inputs are deduplicated by path, keeping the first.
     """
     ordered = sorted(scans, key=lambda s: (s.path != entrypoint, s.path))
     by_kind: dict[IoKind, list[IoFinding]] = {kind: [] for kind in IoKind}
+    by_path = {scan.path: scan for scan in scans}
     for scan in ordered:
-        for f in scan.findings:
+        for f in [*scan.findings, *_imported_paths(scan, by_path, project_files)]:
             if f.kind in (K.SETS_RETURN, K.ENTRYPOINT_CALL) and scan.path != entrypoint:
                 continue
             by_kind[f.kind].append(f)

@@ -323,8 +323,8 @@ def _snowflake_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts) ->
 
 def _input_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     """Local files the code reads that are not in the project: the job will not have them."""
-    absent = [f for f in analysis.io.local_inputs if f.exists_locally is False and f.confidence is Confidence.CERTAIN
-              and not f.detail.startswith("@")]
+    absent = [f for f in analysis.io.local_inputs if f.exists_locally is False and "{}" not in f.detail
+              and f.confidence is not Confidence.GUESS and not f.detail.startswith("@")]
     if not absent:
         return []
     shown = ", ".join(f"{f.detail} ({f.location.render()})" for f in absent[:4]) + (", ..." if len(absent) > 4 else "")

@@ -200,3 +200,24 @@ def test_rules_fingerprint__other_process_and_hash_seed__same_digest(rules) -> N
         for seed in ("1", "2")
     }
     assert digests == {rules_fingerprint(rules)}
+
+
+def test_analyze__data_paths_in_another_modules_constants__inputs_and_outputs(rules, tmp_path) -> None:
+    """Issue 10 item 4: `from pkg.params import TRAIN` / `config.DATA_PATH` paths are the job's inputs too."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/params.py": "from pathlib import Path\nROOT = Path(__file__).parent.parent\n"
+                         "TRAIN = ROOT / 'data' / 'train.csv'\nMODEL_OUT = 'artifacts/model.joblib'\n",
+        "config.py": "DATA_PATH = 'data/raw.csv'\n",
+        "data/train.csv": "a\n",
+        "main.py": "import pandas as pd\nimport joblib\nimport config\nfrom pkg.params import TRAIN, MODEL_OUT\n"
+                   "df = pd.read_csv(TRAIN)\nraw = pd.read_csv(config.DATA_PATH)\njoblib.dump(df, MODEL_OUT)\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    a = analyze(tmp_path, "main.py", rules=rules)
+    assert [(f.detail, f.exists_locally, f.location.line) for f in a.io.local_inputs] == [
+        ("data/train.csv", True, 5), ("data/raw.csv", False, 6)]
+    assert [f.detail for f in a.io.hardcoded_outputs] == ["artifacts/model.joblib"]
+    assert a.data_files == ("data/train.csv",) and a.method.method.value == "submit_directory"
