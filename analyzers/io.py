@@ -761,7 +761,7 @@ class _IoVisitor(FastVisitor):
     def _snowflake_objects(self, node: ast.Call, method: str) -> None:
         """Tables and stages named in Snowpark calls: session.table/sql/write_pandas, df.write.save_as_table,
         session.read.csv("@stage/..."), session.file.get/put, df.copy_into_location."""
-        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None  # type: ignore[union-attr]
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
         chain = [c.lower() for c in (attr_chain(receiver) if receiver is not None else [])]
         chain += [c.lower() for c in _chain_attrs(node.func)[1:]]  # through calls: df.write.mode("x").save_as_table
         head = _chain_head(node.func)
