@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .eai import host_matches
@@ -203,6 +204,10 @@ def _context(
     if "module" in groups:
         top = groups["module"].split(".")[0]
         known = distribution_of(groups["module"]) if distribution_of else None
+        local = _project_module(top, plan)
+        if local:  # the project has it (e.g. a `datasets/` folder): ship the folder, never install the name
+            known = None
+            context["local_module"] = local
         # An unknown name is never proposed for install (it may be a local module; issue 10 item 3).
         context["distribution"] = known or (f"the distribution that provides {top} (mljobs does not know it: "
                                             "confirm the real name first; never pip install a local module's name)")
@@ -215,6 +220,18 @@ def _context(
     return context
 
 
+def _project_module(top: str, plan: JobPlan | None) -> str | None:
+    """The project file or folder named like a missing module (`utils.py`, `TaxiFareModel/`), or None."""
+    if plan is None or plan.source.startswith("@") or not top.isidentifier():
+        return None
+    folder = Path(plan.source)
+    folder = folder.parent if folder.suffix else folder
+    for candidate in (folder / f"{top}.py", folder / top):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
 # ----------------------------------------------------------------------------------------- changes
 
 
@@ -223,6 +240,9 @@ def _changes(
 ) -> tuple[tuple[PlanChange, ...], tuple[str, ...]]:
     match kind:
         case "add_pip_requirement":
+            if context.get("local_module"):
+                return (PlanChange("method", "set", "submit_directory",
+                                   f"{context['local_module']} is part of the project and must travel with it"),), ()
             if context.get("unknown_distribution"):
                 return (), ()
             dist = context["distribution"]

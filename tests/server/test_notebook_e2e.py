@@ -68,3 +68,29 @@ def test_notebook__failing_cell__logs_and_diagnosis_name_the_cell(capsys, tmp_pa
     assert out.strip() == "FAILED"
     code, out, _ = run(capsys, "logs", job)
     assert "ZeroDivisionError" in out and "[notebook cell 3, line 2]" in out, out
+
+
+def test_notebook__in_a_project_with_local_modules__submit_directory_done(capsys, tmp_path) -> None:
+    """A notebook importing a module beside it runs from the project folder; the folder itself is not written."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "helpers.py").write_text("def score(values):\n    return sum(values) / len(values)\n")
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["%load_ext autoreload\n", "%autoreload 2\n", "from helpers import score\n"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["result = score([1, 2, 3])\n", "display(result)\n"]},
+    ]
+    (project / "analysis.ipynb").write_text(json.dumps(
+        {"cells": cells, "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}))
+    code, out, _ = run(capsys, "plan", str(project), "--entrypoint", "analysis.ipynb", "--backend", "local", "--json")
+    plan = json.loads(out)
+    assert plan["ready"] and plan["plan"]["method"] == "submit_directory", plan
+    assert plan["plan"]["entrypoint"] == "analysis.py" and plan["plan"]["notebook"] == "analysis.ipynb"
+    code, out, _ = run(capsys, "submit", str(project), "--entrypoint", "analysis.ipynb", "--backend", "local", "--yes")
+    job = out.strip()
+    code, out, err = run(capsys, "wait", job, "--timeout", "120")
+    assert out.strip() == "DONE", err
+    code, out, _ = run(capsys, "logs", job)
+    assert "2.0" in out
+    assert sorted(p.name for p in project.iterdir()) == ["analysis.ipynb", "helpers.py"]

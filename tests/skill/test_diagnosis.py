@@ -208,3 +208,14 @@ def test_catalog__every_entry_is_exercised_by_a_test() -> None:
 def test_diagnose__more_entries(text: str, entry: str) -> None:
     """Status messages from the platform map to their entries."""
     assert diagnose("FAILED", text).matched == entry
+
+
+def test_diagnose__missing_module_is_a_project_folder__ship_it_never_install(tmp_path) -> None:
+    """`datasets` is a curated PyPI name, but here it is the project's own folder: ship the folder (issue 10)."""
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "__init__.py").write_text("")
+    (tmp_path / "train.py").write_text("import datasets\n")
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "source": str(tmp_path / "train.py")})
+    logs = "ModuleNotFoundError: No module named 'datasets'\n"
+    result = diagnose("FAILED", logs, plan=plan, facts=FACTS, distribution_of=lambda m: "datasets")
+    assert [(c.field, c.value) for c in result.changes] == [("method", "submit_directory")]
