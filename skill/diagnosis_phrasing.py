@@ -55,7 +55,7 @@ def _one(change: PlanChange, plan: JobPlan | None, tool_args: dict[str, Any], cl
             hosts = list(value.get("hosts", ())) if isinstance(value, dict) else []
             name = value.get("name", "") if isinstance(value, dict) else str(value)
             setup_tool.append(f"add_local_eai(name={name!r}, hosts={_py(hosts)}) with the user's confirmation")
-            setup_cli.append(" ".join(["mljobs eais add", shlex.quote(name),
+            setup_cli.append(" ".join(["mljobs local-eais add", shlex.quote(name),
                                        *(f"--host {shlex.quote(h)}" for h in hosts)]))
         case ("external_access_integrations", "add"):
             tool_args.setdefault("eais", []).append(value)
