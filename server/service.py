@@ -142,11 +142,11 @@ class Service:
         """What the backend offers for planning (discovered once per process unless `refresh`)."""
         name = self._check_backend_name(backend) if backend else self.default_backend_name()
         with self._lock:
-            backend = self.backend(name)
-            stamp_of = getattr(backend, "facts_stamp", None)  # the local pool: its EAI file may change
+            impl = self.backend(name)
+            stamp_of = getattr(impl, "facts_stamp", None)  # the local pool: its EAI file may change
             stamp = stamp_of() if stamp_of else None
             if refresh or name not in self._facts or stamp != self._facts_stamps.get(name):
-                self._facts[name] = backend.facts()
+                self._facts[name] = impl.facts()
                 self._facts_stamps[name] = stamp
             return self._facts[name]
 

@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
 def run_list(args: argparse.Namespace) -> int:
     service = service_from_args(args)
     config = LocalEaiSource(service.settings).current()
-    rows = [{"name": e.name, "hosts": list(e.hosts), "comment": e.comment} for e in config.eais.values()]
+    rows: list[dict[str, Any]] = [{"name": e.name, "hosts": list(e.hosts), "comment": e.comment}
+                                  for e in config.eais.values()]
     if args.json:
         emit_json({"file": str(config_path(service.settings)), "from_file": config.path is not None, "eais": rows})
         return 0
