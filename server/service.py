@@ -331,9 +331,8 @@ class Service:
                 plan = JobPlan.from_dict(record.plan)
             except (TypeError, ValueError) as exc:
                 log.info("stored plan of %s is not usable: %s", job_id, exc)
-        facts = self._facts.get(backend.name)
-        if facts is None and backend.name == "local":
-            facts = self.facts("local")  # local facts are cheap, and the fix depends on the local EAIs
+        # Local facts are cheap and follow the local EAI file; Snowflake facts only if discovery already ran.
+        facts = self.facts("local") if backend.name == "local" else self._facts.get(backend.name)
         rules = load_rules().packages
         return diagnose(
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,

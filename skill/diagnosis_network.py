@@ -25,6 +25,7 @@ from .eai import DEFAULT_PORT, HostStatus, check_coverage, parse_required_host
 from .facts import AccountFacts
 from .identifiers import InvalidIdentifier, sql_string, validate_identifier
 from .jobplan import JobPlan
+from .tracebacks import is_user_frame, parse_last_traceback
 
 FAILURE_KINDS = frozenset({"dns", "blocked", "refused", "unreachable", "connect_timeout", "read_timeout", "connect"})
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
@@ -65,7 +66,9 @@ def find_target(lines: Sequence[str], index: int, groups: Mapping[str, str], hin
     """The host and port a failure at `lines[index]` was about.
 
     The matched line first (its named groups, then every known way of printing a host), then the nearest line
-    around it that names a URL or host, then the catalog entry's hint hosts (e.g. NLTK downloads from GitHub).
+    around it that names a URL or host, then the user's code lines in the last traceback (the call that opened
+    the URL: library frames in between can be many), then the catalog entry's hint hosts (e.g. NLTK downloads
+    from GitHub), and last any line of the log, nearest first.
     """
     if groups.get("host"):
         port = int(groups["port"]) if groups.get("port") else None
@@ -82,10 +85,22 @@ def find_target(lines: Sequence[str], index: int, groups: Mapping[str, str], hin
                 target = _from_line(lines[j], j)
                 if target:
                     return target
+    trace = parse_last_traceback(lines)
+    for frame in reversed(trace.frames if trace else ()):
+        if is_user_frame(frame.path) and frame.log_line + 1 < len(lines):
+            target = _from_line(lines[frame.log_line + 1], frame.log_line + 1)
+            if target:
+                return target
     for hint in hint_hosts:
         target = _target(hint, DEFAULT_PORT, index)
         if target:
             return target
+    for distance in range(_NEARBY + 1, len(lines)):
+        for j in (index - distance, index + distance):
+            if 0 <= j < len(lines):
+                target = _from_line(lines[j], j)
+                if target:
+                    return target
     return None
 
 
