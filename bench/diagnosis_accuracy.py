@@ -20,13 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="print why each wrong case is wrong")
+    parser.add_argument("--holdout", action="store_true",
+                        help="score tests/diagnosis_corpus_holdout (labelled before diagnose ran on it)")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("diag_harness", ROOT / "tests" / "skill" / "test_diagnosis_corpus.py")
     assert spec and spec.loader
     harness = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = harness  # dataclasses look their module up while the class is built
     spec.loader.exec_module(harness)
-    cases, accounts = harness.CASES, harness.ACCOUNTS
+    if args.holdout:
+        cases, accounts = harness.load_cases(ROOT / "tests" / "diagnosis_corpus_holdout")
+    else:
+        cases, accounts = harness.CASES, harness.ACCOUNTS
     right = 0
     for case in cases:
         try:

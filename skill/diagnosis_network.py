@@ -27,7 +27,8 @@ from .identifiers import InvalidIdentifier, sql_string, validate_identifier
 from .jobplan import JobPlan
 from .tracebacks import is_user_frame, parse_last_traceback
 
-FAILURE_KINDS = frozenset({"dns", "blocked", "refused", "unreachable", "connect_timeout", "read_timeout", "connect"})
+FAILURE_KINDS = frozenset({"dns", "blocked", "refused", "unreachable", "connect_timeout", "read_timeout", "connect",
+                           "tls"})
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
 # Host (and port) as the common client libraries print them, most specific first.
 _HOST_PATTERNS = (
@@ -55,7 +56,7 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class NetworkOutcome:
-    situation: str  # other_eai | admin | local_eai | allowed_dns | allowed_refused | allowed_timeout | no_host
+    situation: str  # other_eai | admin | local_eai | allowed_{dns,refused,timeout,tls,other} | no_host
     context: dict[str, str]
     changes: tuple[PlanChange, ...]
     admin_sql: tuple[str, ...]
@@ -147,11 +148,12 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
         if mine and mine[0].status is HostStatus.COVERED:
             context["eai"] = mine[0].matches[0].eai
             situation = {"dns": "allowed_dns", "refused": "allowed_refused", "blocked": "allowed_refused",
-                         "read_timeout": "allowed_timeout", "connect_timeout": "allowed_timeout"}.get(kind)
+                         "read_timeout": "allowed_timeout", "connect_timeout": "allowed_timeout",
+                         "tls": "allowed_tls"}.get(kind, "allowed_other")
             if situation == "allowed_timeout":
                 change = PlanChange("job", "resubmit", None, f"{target.address} is allowed; the remote side was slow")
                 return NetworkOutcome(situation, context, (change,), ())
-            return NetworkOutcome(situation or "allowed_dns", context, (), ())
+            return NetworkOutcome(situation, context, (), ())
     if kind == "read_timeout":
         # A read timeout means the connection was made: egress was allowed, the remote side was slow.
         context["eai"] = "no EAI of the job (the connection itself succeeded)"

@@ -180,9 +180,15 @@ def test_catalog__every_entry_is_exercised_by_a_test() -> None:
 
     corpus = Path(__file__).resolve().parent.parent / "diagnosis_corpus"
     accounts = yaml.safe_load((corpus / "labels.yaml").read_text(encoding="utf-8"))["accounts"]
-    from test_diagnosis_corpus import CASES, run_case  # type: ignore[import-not-found]
+    from test_diagnosis_corpus import (  # type: ignore[import-not-found]
+        CASES,
+        HOLDOUT_ACCOUNTS,
+        HOLDOUT_CASES,
+        run_case,
+    )
 
     source += " ".join(f'"{run_case(case, accounts).matched}"' for case in CASES)
+    source += " ".join(f'"{run_case(case, HOLDOUT_ACCOUNTS).matched}"' for case in HOLDOUT_CASES)
     for entry in load_error_catalog():
         if entry.id in {"insufficient_privileges", "image_repository_missing"}:
             continue
@@ -249,3 +255,11 @@ def test_diagnose__dns_on_host_the_job_already_allows__no_eai_proposed() -> None
     result = diagnose("FAILED", HF_LOG, plan=plan, facts=FACTS)
     assert result.matched == "dns_failure" and result.changes == () and result.admin_sql == ()
     assert "already allows" in result.cause
+
+
+def test_diagnose__anthropic_client__host_from_the_library() -> None:
+    """An LLM client error names no host; the library's API host is meant (entry "anthropic_api_connection")."""
+    log = "anthropic.APIConnectionError: Connection error.\n"
+    result = diagnose("FAILED", log, plan=PLAN, facts=FACTS)
+    assert result.matched == "anthropic_api_connection"
+    assert any("VALUE_LIST = ('api.anthropic.com')" in sql for sql in result.admin_sql)
