@@ -170,7 +170,7 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
     local = (plan.backend if plan else available.backend) == "local"
     sql = eai_sql(name, (target.address,), facts=None if local else facts, plan=None if local else plan)
     if local:
-        first = f"-- Snowflake account equivalent of the local EAI {name} (the local pool does not need it)\n{sql[0]}"
+        first = f"/* Snowflake account equivalent of the local EAI {name}; the local pool needs none of it */ {sql[0]}"
         sql = (first, *sql[1:])
         changes = (
             PlanChange("local_eais", "add", {"name": name, "hosts": [target.address]},

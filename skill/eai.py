@@ -568,6 +568,6 @@ def _local_equivalent_sql(uncovered: list[HostCoverage], notes: list[str]) -> li
     notes.append(f"local pool: allow {', '.join(addresses)} with a local EAI (mljobs local-eais add {name} {hosts}, "
                  f"or the add_local_eai tool; it asks for confirmation), then add {name} to the job's EAIs; the "
                  "SQL shown is the Snowflake account equivalent for when you move to an account")
-    sql = list(eai_sql(name, addresses, facts=None, plan=None))
-    sql[0] = f"-- Snowflake account equivalent of the local EAI {name} (the local pool needs none of it)\n{sql[0]}"
+    sql = [statement.rstrip(";") for statement in eai_sql(name, addresses, facts=None, plan=None)]
+    sql[0] = f"/* Snowflake account equivalent of the local EAI {name}; the local pool needs none of it */ {sql[0]}"
     return sql

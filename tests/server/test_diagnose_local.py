@@ -40,7 +40,7 @@ def test_local_guard_then_local_eai_then_dns__each_diagnosed_right(tmp_path: Pat
     assert first.changes[0].field == "local_eais" and first.changes[0].value == {"name": name,
                                                                                   "hosts": [f"{HOST}:80"]}
     assert any(f"VALUE_LIST = ('{HOST}:80')" in sql for sql in first.admin_sql)  # the port is kept
-    assert first.admin_sql[0].startswith("-- Snowflake account equivalent")
+    assert first.admin_sql[0].startswith("/* Snowflake account equivalent")
     assert first.next_step.startswith(f"add_local_eai(name='{name}', hosts=[\"{HOST}:80\"])")
     assert "mljobs" not in first.next_step  # an MCP caller never gets a shell command
 

@@ -164,7 +164,7 @@ def test_local_coverage_sql__account_equivalent_with_the_local_name() -> None:
 
     need = NetworkNeed(NetworkCategory.HTTP, ("data.example.org:80",), (), Confidence.CERTAIN)
     coverage = check_coverage([need], AccountFacts(backend="local", database="LOCAL", schema="JOBS", eais=facts))
-    assert coverage.admin_sql[0].startswith("-- Snowflake account equivalent of the local EAI DATA_EXAMPLE_ORG_EAI")
+    assert coverage.admin_sql[0].startswith("/* Snowflake account equivalent of the local EAI DATA_EXAMPLE_ORG_EAI;")
     assert "VALUE_LIST = ('data.example.org:80')" in coverage.admin_sql[0]
     assert "LOCAL.JOBS" not in " ".join(coverage.admin_sql)
     assert any("mljobs local-eais add DATA_EXAMPLE_ORG_EAI --host data.example.org:80" in n for n in coverage.notes)
