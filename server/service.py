@@ -27,7 +27,7 @@ from mljobs.skill.redact import redact
 
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
-from .errors import BackendError, JobNotFoundError, NotConfirmedError, UsageError
+from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -331,8 +331,13 @@ class Service:
                 plan = JobPlan.from_dict(record.plan)
             except (TypeError, ValueError) as exc:
                 log.info("stored plan of %s is not usable: %s", job_id, exc)
-        # Local facts are cheap and follow the local EAI file; Snowflake facts only if discovery already ran.
-        facts = self.facts("local") if backend.name == "local" else self._facts.get(backend.name)
+        # The fix depends on what the job and the account have (EAIs and their hosts): read the facts (cached;
+        # on Snowflake read-only discovery), and diagnose without them rather than not at all.
+        try:
+            facts: AccountFacts | None = self.facts(backend.name)
+        except MljobsError as exc:
+            log.info("diagnosing %s without account facts: %s", job_id, exc)
+            facts = self._facts.get(backend.name)
         rules = load_rules().packages
         return diagnose(
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,

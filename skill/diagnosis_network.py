@@ -56,7 +56,7 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class NetworkOutcome:
-    situation: str  # other_eai | admin | local_eai | allowed_{dns,refused,timeout,tls,other} | no_host
+    situation: str  # other_eai | admin | local_eai | unverified | allowed_{dns,refused,timeout,tls,other} | no_host
     context: dict[str, str]
     changes: tuple[PlanChange, ...]
     admin_sql: tuple[str, ...]
@@ -154,6 +154,12 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
                 change = PlanChange("job", "resubmit", None, f"{target.address} is allowed; the remote side was slow")
                 return NetworkOutcome(situation, context, (change,), ())
             return NetworkOutcome(situation, context, (), ())
+        if mine and mine[0].status in (HostStatus.UNVERIFIED, HostStatus.GUESSED) and kind != "read_timeout":
+            # The job's own EAIs may allow the host, but their rules cannot be read: never propose what it may have.
+            name = eai_name_for(target.host)
+            context["new_eai"] = name
+            sql = eai_sql(name, (target.address,), facts=facts, plan=plan)
+            return NetworkOutcome("unverified", context, (), sql)
     if kind == "read_timeout":
         # A read timeout means the connection was made: egress was allowed, the remote side was slow.
         context["eai"] = "no EAI of the job (the connection itself succeeded)"

@@ -263,3 +263,12 @@ def test_diagnose__anthropic_client__host_from_the_library() -> None:
     result = diagnose("FAILED", log, plan=PLAN, facts=FACTS)
     assert result.matched == "anthropic_api_connection"
     assert any("VALUE_LIST = ('api.anthropic.com')" in sql for sql in result.admin_sql)
+
+
+def test_diagnose__job_eais_unreadable__no_eai_proposed_sql_offered() -> None:
+    """Without account facts the job's own EAI cannot be checked: say so, offer SQL, never add a new EAI blindly."""
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "external_access_integrations": ["HF_EAI"]})
+    result = diagnose("FAILED", HF_LOG, plan=plan, facts=None)
+    assert result.changes == ()
+    assert "cannot be told" in result.cause and "HF_EAI" in result.fix
+    assert "VALUE_LIST = ('huggingface.co')" in result.admin_sql[0]
