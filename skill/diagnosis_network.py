@@ -40,7 +40,11 @@ _HOST_PATTERNS = (
     re.compile(rf"Connection to (?P<host>{_HOST}) timed out"),
 )
 _SCHEME_PORTS = {"http": 80, "https": 443}
-_NEARBY = 12  # how many log lines around the failure to search for the URL when its line names no host
+_NEARBY = 12
+# A host only an undocumented Snowflake-managed rule allows (status "assumed", where the planner has it) is not
+# proven for the job's own EAIs, but is the best EAI to offer from the account's.
+_ASSUMED = tuple(s for s in HostStatus if s.value == "assumed")
+_MAYBE = (HostStatus.UNVERIFIED, HostStatus.GUESSED, *_ASSUMED)  # how many log lines around the failure to search for the URL when its line names no host
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,7 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
                 change = PlanChange("job", "resubmit", None, f"{target.address} is allowed; the remote side was slow")
                 return NetworkOutcome(situation, context, (change,), ())
             return NetworkOutcome(situation, context, (), ())
-        if mine and mine[0].status in (HostStatus.UNVERIFIED, HostStatus.GUESSED) and kind != "read_timeout":
+        if mine and mine[0].status in _MAYBE and kind != "read_timeout":
             # The job's own EAIs may allow the host, but their rules cannot be read: never propose what it may have.
             name = eai_name_for(target.host)
             context["new_eai"] = name
@@ -166,7 +170,7 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
         change = PlanChange("job", "resubmit", None, f"{target.address} answered too slowly")
         return NetworkOutcome("allowed_timeout", context, (change,), ())
     anywhere = check_coverage([need], available).hosts
-    if anywhere and anywhere[0].status is HostStatus.COVERED:
+    if anywhere and anywhere[0].status in (HostStatus.COVERED, *_ASSUMED) and anywhere[0].matches:
         eai = anywhere[0].matches[0].eai
         context["eai"] = eai
         change = PlanChange("external_access_integrations", "add", eai, f"{eai} allows {target.address}")
