@@ -3,16 +3,26 @@
 It emulates the six session surfaces the ML Jobs client uses (research mljobs-api.md §6.1): `_conn.run_query`,
 `_conn._cursor.description` / `_preprocess_pyformat_query`, `sql(...).collect()`, `file.put/put_stream/get`,
 `get_current_*` (quoted, like real Snowpark) and `conf.get`. Behind them sits a small in-memory account:
-compute pools, instance families, EAIs and network rules, stages with files, grants, and ML jobs whose status
-the test drives (PENDING -> RUNNING -> DONE/FAILED, CANCELLING -> CANCELLED).
+compute pools, instance families, EAIs and network rules, stages with files, grants (to account roles and
+database roles, with secondary roles), and ML jobs whose status the test drives.
 
 Every statement is recorded in `session.queries` (SQL text, bind params, channel). Unknown SQL raises
 `SnowparkSQLException` so nothing the code under test sends passes unnoticed, and `inject()` makes chosen
 statements fail (transient errors N times, permanent errors always).
 
-What the fake has to invent because the server side is not visible (mljobs-api.md §6.3): the job-id suffix,
-the server-built spec (stage volume = STAGE_PATH, result volume = STAGE_PATH/<job name>, result file
-`mljob_result` there), the runtime image, `spcs_wait_for` raising when the job is not finished, and log text.
+Server behaviour, each from the library's source or a documented fact (cited where it is implemented):
+- the spec SYSTEM$EXECUTE_ML_JOB builds, as `MLJob._stage_path/_result_stage_path/_result_path/_transform_path`
+  (snowflake/ml/jobs/job.py) and `mljob_launcher.py` (module top: MLRS_STAGE_RESULT_PATH joined with
+  MLRS_RESULT_PATH) read it: stage-volume at /mnt/job_stage, result-volume at its own mount, both env vars;
+- only the documented DESCRIBE SERVICE statuses (no CANCELLING: a cancelled job service ends FAILED);
+- result visibility lag right after DONE (`job.py:MLJob.result` retries FileNotFoundError for that reason);
+- SYSTEM$GET_SERVICE_LOGS: at most ~100 KB of the newest lines, and only while the service exists;
+- GET_JOB_HISTORY(): the last 14 days and 100 rows by default, applied before any WHERE filter;
+- privilege errors as SQL error 3001 (`manager.py:submit_*` maps 3001 + "schema"), when `enforce_privileges`;
+- CURRENT_SECONDARY_ROLES() as a JSON object; USAGE from primary or secondary roles, CREATE from the primary.
+
+What remains invented because it is not visible (mljobs-api.md §6.3): the job-id suffix, the result-volume
+mount path, the runtime image, log text, and how many reads the visibility lag lasts.
 """
 
 from __future__ import annotations
@@ -37,7 +47,18 @@ from snowflake.snowpark.exceptions import SnowparkSQLException
 LOG_START = "--------------------------------\nML job started\n--------------------------------"
 LOG_END = "--------------------------------\nML job finished\n--------------------------------"
 RUNTIME_IMAGE = "/snowflake/images/snowflake_images/st_plat/runtime/x86/runtime_image/snowbooks:2.10.0-py311"
-TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED"}
+#: docs "DESCRIBE SERVICE" (research snowflake-facts.md §5.1, mljobs-api.md §10.7): the only statuses the server reports.
+STATUSES = frozenset({"PENDING", "RUNNING", "FAILED", "DONE", "SUSPENDING", "SUSPENDED", "DELETING", "DELETED",
+                      "INTERNAL_ERROR"})  # fmt: skip
+#: job.py TERMINAL_JOB_STATUSES minus the states the server never reports.
+TERMINAL = {"DONE", "FAILED", "INTERNAL_ERROR", "DELETED"}
+STAGE_MOUNT = "/mnt/job_stage"  # constants.STAGE_VOLUME_MOUNT_PATH
+RESULT_MOUNT = "/mnt/job_result"  # invented: the server's result-volume mount is not visible
+#: docs "SYSTEM$GET_SERVICE_LOGS": "Up to 100 KB of the most recent log lines".
+LOG_CAP_BYTES = 100 * 1024
+#: docs "GET_JOB_HISTORY": default window 14 days, RESULT_LIMIT default 100.
+HISTORY_DAYS = 14
+HISTORY_LIMIT = 100
 
 POOL_COLUMNS = (
     "name", "state", "min_nodes", "max_nodes", "instance_family", "num_services", "num_jobs",
@@ -100,14 +121,16 @@ class FakeJob:
     job_options: dict[str, Any]
     created_on: _dt.datetime
     status: str = "PENDING"
-    script: list[str] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)  # statuses of the next DESCRIBE reads (documented set only)
     logs: dict[int, str] = field(default_factory=dict)
     instances: list[dict[str, Any]] | None = None
     message: str | None = None
     completed_on: _dt.datetime | None = None
     deleted_on: _dt.datetime | None = None
-    cancel_steps: int = 1  # DESCRIBE reads after a cancel before CANCELLING turns into CANCELLED
+    cancel_steps: int = 1  # DESCRIBE reads after spcs_cancel_job before the job service ends FAILED
+    cancel_requested: bool = False
     statement_params: dict[str, Any] | None = None
+    result_lag: int = 0  # GET/LIST reads of the result location that still miss after DONE (visibility lag)
 
     @property
     def target_instances(self) -> int:
@@ -123,6 +146,7 @@ class FakeJob:
 
     @property
     def result_stage_path(self) -> str:
+        # mljob_launcher.py (module top): "@payload_stage/{job_definition_name}/{job_name}/mljob_result"
         return f"{self.stage_path}/{self.name}"
 
     @property
@@ -130,9 +154,15 @@ class FakeJob:
         return f"{self.result_stage_path}/mljob_result"
 
     def spec(self) -> dict[str, Any]:
-        """The server-built spec (shape of mljobs-api.md §2.5) that the client reads back."""
+        """The server-built spec (shape of mljobs-api.md §2.5) that the client reads back.
+
+        MLRS_RESULT_PATH is relative, so `MLJob._result_path` maps it onto the result volume's stage location;
+        MLRS_STAGE_RESULT_PATH is the result volume's mount, where the launcher writes the result and where
+        files a script writes land on `result_stage_path`.
+        """
         env = dict(self.spec_options.get("ENV_VARS") or {})
-        env.update({"MLRS_RESULT_PATH": "mljob_result", "MLRS_MIN_INSTANCES": str(self.min_instances)})
+        env.update({"MLRS_RESULT_PATH": "mljob_result", "MLRS_STAGE_RESULT_PATH": RESULT_MOUNT,
+                    "MLRS_MIN_INSTANCES": str(self.min_instances)})  # fmt: skip
         return {
             "spec": {
                 "containers": [
@@ -143,8 +173,8 @@ class FakeJob:
                         "args": list(self.spec_options.get("ARGS") or []),
                         "env": env,
                         "volumeMounts": [
-                            {"name": "stage-volume", "mountPath": "/mnt/job_stage"},
-                            {"name": "result-volume", "mountPath": "/mnt/job_result"},
+                            {"name": "stage-volume", "mountPath": STAGE_MOUNT},
+                            {"name": "result-volume", "mountPath": RESULT_MOUNT},
                         ],
                     }
                 ],
@@ -156,13 +186,15 @@ class FakeJob:
         }
 
     def advance(self) -> None:
-        """One status read: pop the next scripted status, or finish a pending cancel."""
+        """One status read: pop the next scripted status, or finish a pending cancel (the service ends FAILED)."""
         if self.script:
             self.status = self.script.pop(0)
-        elif self.status == "CANCELLING":
+            if self.status not in STATUSES:
+                raise AssertionError(f"{self.status} is not a status Snowflake reports for a job service")
+        elif self.cancel_requested and self.status not in TERMINAL:
             self.cancel_steps -= 1
             if self.cancel_steps <= 0:
-                self.status = "CANCELLED"
+                self.status, self.message = "FAILED", "Job was cancelled by the user."
 
 
 @dataclass
@@ -311,7 +343,7 @@ class _FakeFileOperation:
         s = self._session
         s._record(f"GET {stage_location}", None, "file")
         key = s.canon_stage(stage_location)
-        if key not in s.stage_files:
+        if key not in s.stage_files or s._lagging(key):
             return []  # nothing written: the caller's open() then fails like it does for real
         os.makedirs(target_directory, exist_ok=True)
         with open(os.path.join(target_directory, key.rsplit("/", 1)[-1]), "wb") as handle:
@@ -361,6 +393,12 @@ class FakeSession:
         self.submissions: list[dict[str, Any]] = []
         self.runtime_requests: list[tuple[str, str]] = []
         self.validate_eais = True
+        # Roles granted to the user. DEFAULT_SECONDARY_ROLES is ('ALL') since the 2024_08 behavior bundle
+        # (mljobs-api.md §10.8): every granted role other than the primary is an active secondary role.
+        self.user_roles: list[str] = [role.upper()]
+        self.secondary_roles: str | list[str] = "ALL"  # "ALL", "NONE" or explicit role names
+        self.secondary_roles_supported = True
+        self.enforce_privileges = False  # True: EXECUTE_ML_JOB checks grants and fails with 3001 like the server
         self.region: str | None = "AWS_US_WEST_2"
         self.closed = False
         self._injections: list[_Injection] = []
@@ -463,6 +501,41 @@ class FakeSession:
         """`GRANT ROLE role TO ROLE to_role`: to_role inherits role's privileges."""
         self.grant("USAGE", "ROLE", role, to_role)
 
+    def grant_database_role(self, db_role: str, to_role: str, *, to_database_role: bool = False) -> None:
+        """`GRANT DATABASE ROLE db.r TO ROLE to_role` (or TO DATABASE ROLE): shown with granted_on DATABASE_ROLE."""
+        self.grant("USAGE", "DATABASE_ROLE", db_role, to_role,
+                   granted_to="DATABASE_ROLE" if to_database_role else "ROLE")
+
+    def grant_to_user(self, role: str) -> None:
+        """`GRANT ROLE role TO USER <the session user>`: with secondary roles ALL it becomes active."""
+        self.user_roles.append(role.upper())
+
+    def active_secondary_roles(self) -> list[str]:
+        """Roles CURRENT_SECONDARY_ROLES() lists: granted directly to the user, other than the primary."""
+        if self.secondary_roles == "NONE":
+            return []
+        names = self.user_roles if self.secondary_roles == "ALL" else [r.upper() for r in self.secondary_roles]
+        return [r for r in dict.fromkeys(names) if r != self.role.upper()]
+
+    def roles_in_effect(self, *, primary_only: bool = False) -> set[str]:
+        """The primary (and secondary) roles with everything they inherit, database roles as DB.NAME, and PUBLIC."""
+        start = [self.role.upper()] + ([] if primary_only else self.active_secondary_roles())
+        seen, frontier = set(start), list(start)
+        while frontier:
+            current = frontier.pop()
+            for g in self.grants:
+                if g["grantee_name"] == current and g["granted_on"] in ("ROLE", "DATABASE_ROLE") and g["name"] not in seen:
+                    seen.add(g["name"])
+                    frontier.append(g["name"])
+        return seen | {"PUBLIC"}
+
+    def holds(self, privilege: str, on: str, name: str, *, primary_only: bool = False) -> bool:
+        """Whether the session's roles hold `privilege` (or OWNERSHIP) on the object."""
+        roles = self.roles_in_effect(primary_only=primary_only)
+        key = ".".join(_ident_parts(name))
+        return any(g["granted_on"] == on and g["name"] == key and g["grantee_name"] in roles
+                   and g["privilege"] in (privilege, "OWNERSHIP") for g in self.grants)  # fmt: skip
+
     def inject(self, pattern: str, error: BaseException | Callable[[], BaseException], times: int | None = 1, *,
                after: bool = False) -> None:  # fmt: skip
         """Make statements matching `pattern` (regex, case-insensitive) raise `error`, `times` times (None: always).
@@ -483,9 +556,17 @@ class FakeSession:
         self.job(job_id).logs[instance] = f"{setup}{LOG_START}\n{user_text}\n{LOG_END}\n"
 
     def complete_job(self, job_id: str, value: Any = None, *, error: tuple[str, str, str] | None = None,
-                     status: str | None = None) -> None:  # fmt: skip
-        """Write the ResultDTO the launcher writes and set DONE (or FAILED when `error=(type, message, tb)`)."""
+                     status: str | None = None, artifacts: dict[str, bytes] | None = None,
+                     lag: int = 0) -> None:  # fmt: skip
+        """Write the ResultDTO the launcher writes and set DONE (or FAILED when `error=(type, message, tb)`).
+
+        `artifacts`: files the script wrote under MLRS_STAGE_RESULT_PATH (relative path -> bytes); they land on
+        the result volume's stage location. `lag`: reads of that location that still miss (visibility lag).
+        """
         job = self.job(job_id)
+        for rel, data in (artifacts or {}).items():
+            self.stage_files[self.canon_stage(f"{job.result_stage_path}/{rel}")] = data
+        job.result_lag = lag
         if error is None:
             dto = {"kind": "result", "success": True, "value": value, "protocol": None, "serialize_error": None,
                    "metadata": None}  # fmt: skip
@@ -517,6 +598,14 @@ class FakeSession:
             parts = [self.database or "", *parts]
         path = re.sub(r"/+", "/", match.group(2) or "")
         return "@" + ".".join(parts) + path
+
+    def _lagging(self, key: str) -> bool:
+        """True (and one read used up) while a finished job's result location is not yet visible."""
+        for job in self.jobs.values():
+            if job.result_lag > 0 and key.startswith(self.canon_stage(job.result_stage_path) + "/"):
+                job.result_lag -= 1
+                return True
+        return False
 
     def _next_query_id(self) -> str:
         self._query_counter += 1
@@ -603,6 +692,8 @@ class FakeSession:
                 if ".".join(_ident_parts(eai)) not in self.eais:
                     raise sql_error(f"Integration '{eai}' does not exist or not authorized.", 2003)
         db, schema, base = _ident_parts(name)
+        if self.enforce_privileges:
+            self._check_submit_privileges(db, schema, pool, job_options.get("EXTERNAL_ACCESS_INTEGRATIONS") or [])
         self._job_counter += 1
         if job_options.get("GENERATE_SUFFIX"):
             base += hashlib.sha256(f"{name}{self._job_counter}".encode()).hexdigest()[:8].upper()
@@ -617,6 +708,25 @@ class FakeSession:
         self.submissions.append({"name": name, "compute_pool": pool, "spec_options": spec_options,
                                  "job_options": job_options, "job_id": job_id})  # fmt: skip
         return ("SYSTEM$EXECUTE_ML_JOB",), [[job_id]]
+
+    def _check_submit_privileges(self, db: str, schema: str, pool: str, eais: list[str]) -> None:
+        """What the server checks when it creates the job service (docs "Access control requirements for ML
+        Jobs"): USAGE on database, schema, pool and EAIs from any active role; CREATE SERVICE from the primary
+        role's hierarchy only (docs "USE SECONDARY ROLES": CREATE <object> is authorized by the primary role).
+        Unusable containers read as "does not exist or not authorized" (2003), missing privileges as 3001."""
+        if not self.holds("USAGE", "DATABASE", db):
+            raise sql_error(f"SQL compilation error:\nDatabase '{db}' does not exist or not authorized.", 2003)
+        if not self.holds("USAGE", "SCHEMA", f"{db}.{schema}"):
+            raise sql_error(f"SQL compilation error:\nSchema '{db}.{schema}' does not exist or not authorized.", 2003)
+        if not self.holds("CREATE SERVICE", "SCHEMA", f"{db}.{schema}", primary_only=True):
+            raise sql_error(f"SQL access control error:\nInsufficient privileges to operate on schema '{schema}'", 3001)
+        if not self.holds("USAGE", "COMPUTE_POOL", pool):
+            raise sql_error(f"SQL access control error:\nInsufficient privileges to operate on compute pool "
+                            f"'{pool.upper()}'", 3001)  # fmt: skip
+        for eai in eais:
+            if not self.holds("USAGE", "INTEGRATION", eai):
+                raise sql_error(f"SQL access control error:\nInsufficient privileges to operate on integration "
+                                f"'{eai.upper()}'", 3001)  # fmt: skip
 
     def _h_describe_service(self, m: re.Match[str], params: list[Any]) -> Any:
         job = self._lookup_job(params[0])
@@ -643,28 +753,44 @@ class FakeSession:
             "PARAMETERS": json.dumps({"REPLICAS": job.target_instances}),
         }  # fmt: skip
 
-    def _h_job_history_one(self, m: re.Match[str], params: list[Any]) -> Any:
-        db, schema, name = (str(p).strip('"') for p in params)
-        rows = [self._history_row(j) for j in self.jobs.values()
-                if (j.database, j.schema, j.name) == (db.upper(), schema.upper(), name.upper())]  # fmt: skip
-        return self._table(("DATABASE_NAME", "SCHEMA_NAME", "NAME", "STATUS", "COMPUTE_POOL_NAME", "PARAMETERS"), rows)
-
-    def _h_list_jobs(self, m: re.Match[str], params: list[Any]) -> Any:
-        text = m.group(0)
-        db = re.search(r"DATABASE_NAME = '([^']*)'", text)
-        schema = re.search(r"SCHEMA_NAME = '([^']*)'", text)
-        limit = re.search(r"LIMIT (\d+)", text)
-        jobs = [j for j in self.jobs.values()
-                if (not db or j.database == db.group(1)) and (not schema or j.schema == schema.group(1))
-                and ("DELETED_TIME IS NULL" not in text or j.deleted_on is None)]  # fmt: skip
-        if limit:
-            jobs = jobs[: int(limit.group(1))]
-        rows = [{
-            "name": j.name, "status": j.status, "message": j.message, "database_name": j.database,
-            "schema_name": j.schema, "owner": self.role, "compute_pool": j.compute_pool,
-            "target_instances": j.target_instances, "created_time": j.created_on, "completed_time": j.completed_on,
-        } for j in jobs]  # fmt: skip
-        return self._table(LIST_JOBS_COLUMNS, rows)
+    def _h_job_history(self, m: re.Match[str], params: list[Any]) -> Any:
+        """SNOWFLAKE.SPCS.GET_JOB_HISTORY: rows of the last 14 days, at most RESULT_LIMIT (100), newest first,
+        taken before the WHERE clause filters them (docs "GET_JOB_HISTORY"; mljobs-api.md §10.5). Deleted jobs
+        are included (DELETED_TIME set). `select *` answers in list_jobs' column names (manager.py:
+        _get_job_history_spcs selects and aliases them); explicit columns answer in history column names."""
+        args, cols, rest = m.group("args"), m.group("cols").strip(), m.group("rest") or ""
+        start = self.now - _dt.timedelta(days=HISTORY_DAYS)
+        limit = HISTORY_LIMIT
+        if (days := re.search(r"created_time_start\s*=>\s*DATEADD\('day',\s*(-?\d+),\s*CURRENT_TIMESTAMP\(\)\)",
+                              args, re.IGNORECASE)):  # fmt: skip
+            start = self.now + _dt.timedelta(days=int(days.group(1)))
+        elif (ts := re.search(r"created_time_start\s*=>\s*TO_TIMESTAMP_LTZ\('([^']*)'\)", args, re.IGNORECASE)):
+            start = _dt.datetime.fromisoformat(ts.group(1))
+        if (lim := re.search(r"result_limit\s*=>\s*(\d+)", args, re.IGNORECASE)):
+            limit = int(lim.group(1))
+            if not 1 <= limit <= 10_000:
+                raise sql_error("RESULT_LIMIT must be between 1 and 10000", 1003)
+        jobs = sorted((j for j in self.jobs.values() if j.created_on >= start), key=lambda j: j.created_on,
+                      reverse=True)[:limit]  # fmt: skip
+        rows = [self._history_row(j) for j in jobs]
+        where = re.split(r"\b(?:order by|limit)\b", rest, flags=re.IGNORECASE)[0]
+        values = iter(params)
+        for column, value in re.findall(r"(\w+) = (\?|'[^']*')", where):
+            wanted = str(next(values) if value == "?" else value.strip("'")).strip('"').upper()
+            rows = [r for r in rows if str(r.get(column.upper()) or "").upper() == wanted]
+        if re.search(r"DELETED_TIME IS NULL", where, re.IGNORECASE):
+            rows = [r for r in rows if r["DELETED_TIME"] is None]
+        if (final := re.search(r"\blimit (\d+)", rest, re.IGNORECASE)):
+            rows = rows[: int(final.group(1))]
+        if cols == "*":
+            listed = [{
+                "name": r["NAME"], "status": r["STATUS"], "message": r["MESSAGE"], "database_name": r["DATABASE_NAME"],
+                "schema_name": r["SCHEMA_NAME"], "owner": r["OWNER"], "compute_pool": r["COMPUTE_POOL_NAME"],
+                "target_instances": json.loads(r["PARAMETERS"])["REPLICAS"], "created_time": r["CREATED_TIME"],
+                "completed_time": r["COMPLETED_TIME"],
+            } for r in rows]  # fmt: skip
+            return self._table(LIST_JOBS_COLUMNS, listed)
+        return self._table(tuple(c.strip().upper() for c in cols.split(",")), rows)
 
     def _h_service_logs(self, m: re.Match[str], params: list[Any]) -> Any:
         job = self._lookup_job(params[0])
@@ -676,7 +802,16 @@ class FakeSession:
             text = ""
         if len(params) > 3 and int(params[3]) > 0:
             text = "\n".join(text.splitlines()[-int(params[3]):])
-        return ("SYSTEM$GET_SERVICE_LOGS",), [[text]]
+        # docs "SYSTEM$GET_SERVICE_LOGS": up to 100 KB of the most recent lines (whole lines are kept).
+        lines = text.splitlines(keepends=True)
+        kept: list[str] = []
+        size = 0
+        for line in reversed(lines):
+            size += len(line.encode())
+            if size > LOG_CAP_BYTES:
+                break
+            kept.append(line)
+        return ("SYSTEM$GET_SERVICE_LOGS",), [["".join(reversed(kept))]]
 
     def _h_spcs_get_logs(self, m: re.Match[str], params: list[Any]) -> Any:
         job = self._lookup_job(m.group("id"))
@@ -693,7 +828,7 @@ class FakeSession:
     def _h_cancel(self, m: re.Match[str], params: list[Any]) -> Any:
         job = self._lookup_job(m.group("id"))
         if job.status not in TERMINAL:
-            job.status = "CANCELLING"
+            job.cancel_requested = True  # no CANCELLING status exists: the service ends FAILED (§10.7)
         return ("status",), [[f"Job {job.id} cancellation requested."]]
 
     def _h_instances(self, m: re.Match[str], params: list[Any]) -> Any:
@@ -701,8 +836,11 @@ class FakeSession:
         if job.instances is not None:
             rows = job.instances
         else:
+            # docs "SHOW SERVICE INSTANCES": PENDING, READY, FAILED, TERMINATING, SUCCEEDED
             mapped = {"PENDING": "PENDING", "RUNNING": "READY", "DONE": "SUCCEEDED", "FAILED": "FAILED",
-                      "CANCELLING": "TERMINATING", "CANCELLED": "TERMINATING"}.get(job.status, "UNKNOWN")  # fmt: skip
+                      "SUSPENDING": "TERMINATING", "DELETING": "TERMINATING"}.get(job.status, "UNKNOWN")  # fmt: skip
+            if job.cancel_requested and job.status == "RUNNING":
+                mapped = "TERMINATING"
             rows = [{
                 "database_name": job.database, "schema_name": job.schema, "service_name": job.name,
                 "instance_id": str(i), "status": mapped, "spec_digest": "abc",
@@ -719,9 +857,13 @@ class FakeSession:
 
     def _h_list(self, m: re.Match[str], params: list[Any]) -> Any:
         prefix = self.canon_stage(m.group("loc"))
+        if self._lagging(prefix.rstrip("/") + "/"):
+            return ("name", "size", "md5", "last_modified"), []
         keys = sorted(k for k in self.stage_files if k.startswith(prefix))
+        # LIST names a file by the stage's own name, lower-cased, and its path (docs "LIST"), e.g. payload/a/b.
         return ("name", "size", "md5", "last_modified"), [
-            [k.lstrip("@"), len(self.stage_files[k]), hashlib.md5(self.stage_files[k]).hexdigest(), str(self.now)]
+            [k.lstrip("@").split("/", 1)[0].rsplit(".", 1)[-1].lower() + "/" + k.split("/", 1)[1],
+             len(self.stage_files[k]), hashlib.md5(self.stage_files[k]).hexdigest(), str(self.now)]
             for k in keys
         ]
 
@@ -818,8 +960,17 @@ class FakeSession:
 
     def _h_grants_to_role(self, m: re.Match[str], params: list[Any]) -> Any:
         role = ".".join(_ident_parts(m.group("name")))
-        rows = [g for g in self.grants if g["granted_to"] == "ROLE" and g["grantee_name"] == role]
+        kind = "DATABASE_ROLE" if m.group("db") else "ROLE"
+        rows = [g for g in self.grants if g["granted_to"] == kind and g["grantee_name"] == role]
         return self._table(GRANT_COLUMNS, rows)
+
+    def _h_secondary_roles(self, m: re.Match[str], params: list[Any]) -> Any:
+        """docs "CURRENT_SECONDARY_ROLES": a JSON object, e.g. {"roles":"ROLE1,ROLE2","value":"ALL"}."""
+        if not self.secondary_roles_supported:
+            raise sql_error("SQL compilation error:\nUnknown function CURRENT_SECONDARY_ROLES", 2140)
+        value = self.secondary_roles if isinstance(self.secondary_roles, str) else ",".join(self.secondary_roles)
+        text = json.dumps({"roles": ",".join(self.active_secondary_roles()), "value": value}, separators=(",", ":"))
+        return (m.group("alias") or "CURRENT_SECONDARY_ROLES()",), [[text]]
 
     def _h_show_job_services(self, m: re.Match[str], params: list[Any]) -> Any:
         db, schema = _ident_parts(m.group("schema"))
@@ -844,10 +995,8 @@ class FakeSession:
         (r"^CALL SYSTEM\$GET_ML_JOB_RUNTIME\('(?P<pool>[^']*)', '(?P<sel>.*)'\)$", _h_runtime),
         (r"^CALL SYSTEM\$EXECUTE_ML_JOB\((?P<args>.*)\)$", _h_execute_ml_job),
         (r"^DESCRIBE SERVICE IDENTIFIER\(\?\)$", _h_describe_service),
-        (r"^select DATABASE_NAME, SCHEMA_NAME, NAME, STATUS, COMPUTE_POOL_NAME, PARAMETERS from "
-         r"table\(snowflake\.spcs\.get_job_history\(\)\) where database_name = \? and schema_name = \? and name = \?$",
-         _h_job_history_one),
-        (r"^select \* from table\(snowflake\.spcs\.get_job_history\(.*", _h_list_jobs),
+        (r"^select (?P<cols>\*|[A-Za-z_, ]+) from table\(snowflake\.spcs\.get_job_history\((?P<args>.*?)\)\)"
+         r"(?P<rest>.*)$", _h_job_history),
         (r"^SELECT SYSTEM\$GET_SERVICE_LOGS\(\?, \?, \?(, \?)?\)$", _h_service_logs),
         (r"^SELECT LOG FROM table\(" + _ID + r"!spcs_get_logs\(.*?\)\)(?: WHERE INSTANCE_ID = (?P<inst>\d+))?.*$",
          _h_spcs_get_logs),
@@ -867,7 +1016,8 @@ class FakeSession:
          r"AND SCHEMA_NAME = \? AND NAME = \? AND DELETED IS NULL", _h_account_usage_rules),
         (r"^SHOW STAGES IN SCHEMA (?P<schema>\S+)$", _h_show_stages),
         (r"^SHOW GRANTS ON (?P<kind>DATABASE|SCHEMA|COMPUTE POOL|INTEGRATION) (?P<name>\S+)$", _h_grants_on),
-        (r"^SHOW GRANTS TO ROLE (?P<name>\S+)$", _h_grants_to_role),
+        (r"^SHOW GRANTS TO (?P<db>DATABASE )?ROLE (?P<name>\S+)$", _h_grants_to_role),
+        (r"^SELECT CURRENT_SECONDARY_ROLES\(\)(?: AS (?P<alias>\w+))?$", _h_secondary_roles),
         (r"^SHOW JOB SERVICES LIKE (?P<like>\?|'[^']*') IN SCHEMA (?P<schema>\S+)$", _h_show_job_services),
         (r"^SELECT CURRENT_REGION\(\)(?: AS \w+)?$", _h_region),
     ]
