@@ -83,6 +83,14 @@ class JobInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def listing_scope(backend: str, limit: int, days: int | None = None) -> str:
+    """One sentence for answers that list jobs, naming the limits that applied (never a silent cap)."""
+    if backend == "snowflake":
+        return (f"Snowflake jobs of the current schema created in the last {days or 14} days (job history), newest "
+                f"first, at most {limit}; older or deleted jobs are not listed: pass days/limit to widen.")
+    return f"jobs known to the {backend} backend, newest first, at most {limit}."
+
+
 @runtime_checkable
 class Backend(Protocol):
     """submit, status, logs, result, cancel, list, delete -- the same contract on every backend.
@@ -114,4 +122,8 @@ class Backend(Protocol):
     def list(self, limit: int = 50) -> list[JobInfo]: ...
 
     def delete(self, job_id: str) -> None:
-        """Remove the job and its payload (and only its payload)."""
+        """Remove the job and its payload (and only its payload).
+
+        The Snowflake backend also takes `payload_location=` (recorded at submit) so the payload goes even
+        when the service is already gone.
+        """
