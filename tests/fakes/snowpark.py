@@ -996,7 +996,7 @@ class FakeSession:
         (r"^CALL SYSTEM\$EXECUTE_ML_JOB\((?P<args>.*)\)$", _h_execute_ml_job),
         (r"^DESCRIBE SERVICE IDENTIFIER\(\?\)$", _h_describe_service),
         (r"^select (?P<cols>\*|[A-Za-z_, ]+) from table\(snowflake\.spcs\.get_job_history\((?P<args>.*?)\)\)"
-         r"(?P<rest>.*)$", _h_job_history),
+         r"(?P<rest>(?:\s*(?:where|order by|limit)\b.*)?)$", _h_job_history),
         (r"^SELECT SYSTEM\$GET_SERVICE_LOGS\(\?, \?, \?(, \?)?\)$", _h_service_logs),
         (r"^SELECT LOG FROM table\(" + _ID + r"!spcs_get_logs\(.*?\)\)(?: WHERE INSTANCE_ID = (?P<inst>\d+))?.*$",
          _h_spcs_get_logs),
