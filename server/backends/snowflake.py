@@ -458,7 +458,7 @@ class SnowflakeBackend:
                 lagging = isinstance(exc.__cause__, (OSError, ValueError)) and "Failed to retrieve result" in str(exc)
                 if not wait_for_lag or not lagging or waited >= RESULT_LAG_SECONDS:
                     raise
-                log.info("result of %s not visible yet (%s); retrying in %.0fs", job.id, _message(exc.__cause__),
+                log.info("result of %s not visible yet (%s); retrying in %.0fs", job.id, _message(exc.__cause__ or exc),
                          RESULT_LAG_POLL_SECONDS)  # fmt: skip
                 self._sleep(RESULT_LAG_POLL_SECONDS)
                 waited += RESULT_LAG_POLL_SECONDS
