@@ -234,3 +234,62 @@ def test_submit__usage_through_secondary_role__accepted(backend: SnowflakeBacken
     session.secondary_roles = "NONE"
     with pytest.raises(SnowflakeError, match="compute pool"):
         backend.submit(plan(script))
+
+
+# ------------------------------------------------------------------------------------------------ the container
+
+
+OUTPUT_SCRIPT = """\
+import argparse, os, pathlib
+parser = argparse.ArgumentParser()
+parser.add_argument("--output-dir", default=".")
+args = parser.parse_args()
+for folder, name in ((args.output_dir, "model.txt"), (os.environ["MLRS_STAGE_RESULT_PATH"], "metrics.json")):
+    out = pathlib.Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / name).write_text(name)
+print("output dir:", args.output_dir)
+__return__ = {"output_dir": args.output_dir}
+"""
+
+
+@pytest.mark.slow
+def test_container__variable_in_args__literal_folder_not_result_location(backend: SnowflakeBackend,
+                                                                          session: FakeSession,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    """`--output-dir $MLRS_STAGE_RESULT_PATH` reaches the script literally (client JSON verbatim, startup.sh
+    `"$@"`, the real launcher's run_script): that file lands in a folder of that name in the payload while the
+    job is DONE -- the bug issue 9 describes, reproduced on the fake. What the script writes to
+    os.environ["MLRS_STAGE_RESULT_PATH"] is the one artifact on the result location."""
+    from tests.fakes.container import run_job
+
+    source = tmp_path / "train.py"
+    source.write_text(OUTPUT_SCRIPT)
+    job_id = backend.submit(plan(source, args=("--output-dir", "$MLRS_STAGE_RESULT_PATH")))
+    proc = run_job(session, job_id, tmp_path / "container")
+    assert proc.returncode == 0, proc.stderr
+    result = backend.result(job_id)
+    assert result.success and result.value == {"output_dir": "$MLRS_STAGE_RESULT_PATH"}
+    assert len(result.artifacts) == 1 and result.artifacts[0].endswith("/metrics.json")
+    assert session.stage_files[result.artifacts[0]] == b"metrics.json"
+    payload = backend.payload_location(job_id)
+    assert session.stage_files[f"{payload}/app/$MLRS_STAGE_RESULT_PATH/model.txt"] == b"model.txt"
+    assert "ML job started" in backend.logs(job_id, verbose=True)
+    assert backend.logs(job_id).strip() == "output dir: $MLRS_STAGE_RESULT_PATH"
+
+
+@pytest.mark.slow
+def test_container__script_raises__failed_with_remote_traceback(backend: SnowflakeBackend, session: FakeSession,
+                                                                tmp_path: Path) -> None:  # fmt: skip
+    """An exception in the script: the launcher writes the error result, the job is FAILED, and the backend
+    returns the remote exception and traceback read back by the library's own result loading."""
+    from tests.fakes.container import run_job
+
+    source = tmp_path / "train.py"
+    source.write_text("def fit():\n    raise ValueError('boom')\n\nfit()\n")
+    job_id = backend.submit(plan(source))
+    assert run_job(session, job_id, tmp_path / "container").returncode != 0
+    assert backend.status(job_id) is JobStatus.FAILED
+    result = backend.result(job_id)
+    assert result.success is False and result.error == "ValueError('boom')"
+    assert "train.py" in (result.traceback or "") and "fit" in (result.traceback or "")
