@@ -453,6 +453,7 @@ class FakeSession:
 
     def add_family(self, name: str, *, vcpu: float, memory_gib: float, gpu: str | None = None,
                    gpu_count: int = 0, gpu_memory_gib: float | None = None, **columns: Any) -> None:  # fmt: skip
+        """A SHOW COMPUTE POOL INSTANCE FAMILIES row; `gpu_memory_gib` is per GPU, as that command reports it."""
         if self.families is None:
             self.families = []
         row = {
