@@ -183,11 +183,6 @@ def builtin_rules() -> dict[str, tuple[str, ...]]:
     return {name: b.hosts for name, b in _knowledge()[0].items()}
 
 
-def assumed_rules() -> frozenset[str]:
-    """Snowflake-managed rules whose host list is assumed, not documented: matching them is not proof."""
-    return frozenset(name for name, b in _knowledge()[0].items() if not b.documented)
-
-
 # ------------------------------------------------------------------------------------------------ results
 
 
@@ -537,6 +532,9 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
         name = f"MLJOBS_{b.category.upper()}_EAI"
         sql.append(f"CREATE EXTERNAL ACCESS INTEGRATION {name} ALLOWED_NETWORK_RULES = ({b.name}) ENABLED = TRUE")
         eais.append(name)
+        if not b.documented:
+            notes.append(f"{b.name} is Snowflake-managed but its hosts are not documented: an EAI built on it is "
+                         "assumed, not proven, to allow " + ", ".join(b.hosts))
         if b.category == NetworkCategory.PYPI.value:
             alternatives.append(
                 f"instead of a PyPI EAI, install packages from Snowflake's PyPI mirror: "

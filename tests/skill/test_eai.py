@@ -271,3 +271,10 @@ def test_coverage__assumed_and_proven__proof_wins() -> None:
     cov = check_coverage([HF], facts(eai("A_HF", hf_rule), eai("B_HF", own)))
     assert {h.status for h in cov.hosts} == {HostStatus.COVERED}
     assert all(h.reason.startswith("allowed by B_HF") for h in cov.hosts)
+
+
+def test_admin_sql__huggingface_uncovered__managed_rule_proposed_as_assumed() -> None:
+    """Proposing HUGGINGFACE_RULE for uncovered hosts says that it is assumed, not documented."""
+    cov = check_coverage([HF], facts())
+    assert any("SNOWFLAKE.EXTERNAL_ACCESS.HUGGINGFACE_RULE" in q for q in cov.admin_sql)
+    assert any("assumed, not proven" in n for n in cov.notes)
