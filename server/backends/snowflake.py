@@ -28,12 +28,10 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib.util
-import json
 import logging
 import re
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,41 +49,17 @@ from mljobs.skill.identifiers import (
     validate_stage,
 )
 from mljobs.skill.jobplan import JobPlan
-from mljobs.skill.redact import redact
 
 from ..account import discover
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
+from .snowflake_errors import _error_code, _message, is_transient, map_error
+from .snowflake_records import _failed_result, _history_info, _job_info, _status
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: snowflake.connector.errorcode: ER_FAILED_TO_CONNECT_TO_DB, ER_CONNECTION_IS_CLOSED, ER_FAILED_TO_REQUEST,
-#: ER_CONNECTION_TIMEOUT, ER_RETRYABLE_CODE -- the connector's own "the network failed, not the statement".
-TRANSIENT_CODES = frozenset({250001, 250002, 250003, 251011, 251012})
-#: Connector exception classes for HTTP 429/500/502/503/504 and retryable HTTP failures.
-_TRANSIENT_CLASS_NAMES = frozenset({
-    "OperationalError", "ServiceUnavailableError", "TooManyRequests", "GatewayTimeoutError", "BadGatewayError",
-    "RequestTimeoutError", "InternalServerError", "OtherHTTPRetryableError",
-})  # fmt: skip
-_TRANSIENT_TEXT = re.compile(
-    r"\b(429|502|503|504)\b|too many requests|service unavailable|temporarily unavailable|throttl|"
-    r"connection (reset|aborted|closed|refused)|timed out while connecting",
-    re.IGNORECASE,
-)
-#: Permanent Snowflake error codes with a plain explanation and what to do.
-EXPLAINED_CODES = {
-    2003: "the object does not exist or the current role is not authorized to see it: check the name (fully "
-          "qualified), the current role, and that USAGE was granted",
-    3001: "the current role lacks a privilege: grant USAGE on the database, USAGE and CREATE SERVICE (and CREATE "
-          "STAGE if the stage is new) on the schema, USAGE on the compute pool and on each external access "
-          "integration",
-    90106: "there is no current schema: pass database and schema (or set them on the connection)",
-    2143: "the feature is not enabled in this account (job history or persistent logs)",
-    392507: "the cloud provider has no capacity for the pool's instance family: wait or use another pool",
-    392508: "the compute pool is at MAX_NODES: wait, raise MAX_NODES or use another pool",
-}  # fmt: skip
 _RUNTIME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$")
 _REL_PATH_RE = re.compile(r"^[A-Za-z0-9_\-.][A-Za-z0-9_\-./]*$")
 _PAYLOAD_DIR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*_[0-9A-Fa-f]{8}$")
@@ -97,67 +71,6 @@ HISTORY_MAX_ROWS = 10_000
 DEFAULT_LIST_DAYS = 14
 #: Files mljob_launcher.save_mljob_result writes beside the result (not the user's artifacts).
 _RESULT_FILES = re.compile(r"^(mljob_result(\.json)?|mljob_extra(_\d+)?\.(pkl|parquet|npy))$")
-
-
-def _error_code(exc: BaseException) -> int | None:
-    for candidate in (getattr(exc, "sql_error_code", None), getattr(exc, "errno", None),
-                      getattr(getattr(exc, "conn_error", None), "errno", None)):  # fmt: skip
-        try:
-            if candidate is not None and int(candidate) > 0:
-                return int(candidate)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: network drops, throttling, HTTP 5xx, connector retryable codes.
-
-    A statement Snowflake rejected (compilation, privileges, not found) is permanent. `TimeoutError` from
-    the library means "job not finished", never a network problem.
-    """
-    if isinstance(exc, TimeoutError):
-        return False
-    if isinstance(exc, builtins.ConnectionError):
-        return True
-    chain = [exc, getattr(exc, "conn_error", None)]
-    for item in chain:
-        if item is None:
-            continue
-        if type(item).__name__ in _TRANSIENT_CLASS_NAMES and type(item).__module__.startswith("snowflake"):
-            return True
-    if _error_code(exc) in TRANSIENT_CODES:
-        return True
-    text = getattr(exc, "message", None) or str(exc)
-    return bool(_TRANSIENT_TEXT.search(text))
-
-
-def _message(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return redact(" ".join(str(text).split()))[:500]
-
-
-def map_error(what: str, exc: BaseException) -> MljobsError:
-    """A library or driver exception as an mljobs fault whose message says what to do."""
-    if isinstance(exc, MljobsError):
-        return exc
-    code = _error_code(exc)
-    message = _message(exc)
-    cause = exc.__cause__
-    if isinstance(exc, RuntimeError) and cause is not None and _error_code(cause):
-        code, message = _error_code(cause), f"{message} ({_message(cause)})"
-    lowered = message.lower()
-    if code is None and "grant privileges on schema" in lowered:
-        code = 3001
-    if code is None and "please specify a schema" in lowered:
-        code = 90106
-    if code in EXPLAINED_CODES:
-        return SnowflakeError(f"{what} failed: {message} -- {EXPLAINED_CODES[code]}.", code)
-    if isinstance(exc, (ValueError, FileNotFoundError, NotImplementedError)):
-        return UsageError(f"{what} refused by snowflake-ml-python: {message}")
-    if code is not None or type(exc).__module__.startswith("snowflake"):
-        return SnowflakeError(f"{what} failed: {message}", code)
-    return BackendError(f"{what} failed: {type(exc).__name__}: {message}")
 
 
 @contextlib.contextmanager
@@ -746,69 +659,3 @@ def _own_payload_dir(stage_path: str | None, job_id: str) -> str | None:
     if not _PAYLOAD_DIR_RE.match(leaf) or not job_name.startswith(leaf.upper() + "_"):
         return None
     return normalised
-
-
-def _status(raw: str) -> JobStatus:
-    try:
-        return JobStatus(str(raw).upper())
-    except ValueError:
-        log.warning("unrecognised job status %r reported as INTERNAL_ERROR", raw)
-        return JobStatus.INTERNAL_ERROR
-
-
-def _failed_result(exc: RuntimeError, status: JobStatus) -> JobResult:
-    """A RuntimeError from MLJob.result(): the remote exception (its traceback attached) or no result at all."""
-    cause = exc.__cause__
-    if "Failed to retrieve result" in str(exc) or cause is None:
-        return JobResult(False, error=f"no result could be read for this {status.value} job ({_message(exc)}); "
-                                      "read its logs with verbose=True")  # fmt: skip
-    from snowflake.ml.jobs._interop import exception_utils  # private: where the remote traceback is attached
-
-    info = exception_utils.retrieve_remote_error_info(cause)
-    if info is not None:
-        tb = f"Traceback (from remote execution):\n{info.exc_tb}{info.exc_type}: {info.exc_msg}"
-    else:
-        tb = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
-    return JobResult(False, error=repr(cause), traceback=redact(tb))
-
-
-def _history_info(row: Any) -> JobInfo:
-    """One GET_JOB_HISTORY row (upper-case columns) as the list_jobs-shaped record `_job_info` reads."""
-    data = {str(k).lower(): v for k, v in (row.as_dict() if hasattr(row, "as_dict") else dict(row)).items()}
-    try:
-        replicas = json.loads(str(data.get("parameters") or "{}")).get("REPLICAS", 1)
-    except (ValueError, AttributeError):
-        replicas = 1
-    return _job_info({**data, "compute_pool": data.get("compute_pool_name"), "target_instances": replicas})
-
-
-def _job_info(rec: dict[str, Any]) -> JobInfo:
-    def epoch(value: Any) -> float | None:
-        if value is None:
-            return None
-        try:
-            if value != value:  # NaN / NaT
-                return None
-            return float(value.timestamp())
-        except (AttributeError, TypeError, ValueError):
-            return None
-
-    def text(value: Any) -> str | None:
-        return None if value is None or value != value else str(value)
-
-    try:
-        target = int(rec.get("target_instances") or 1)
-    except (TypeError, ValueError):
-        target = 1
-    return JobInfo(
-        job_id=f"{rec.get('database_name')}.{rec.get('schema_name')}.{rec.get('name')}",
-        backend="snowflake",
-        status=_status(str(rec.get("status"))),
-        name=text(rec.get("name")),
-        compute_pool=text(rec.get("compute_pool")),
-        created_at=epoch(rec.get("created_time")),
-        finished_at=epoch(rec.get("completed_time")),
-        message=text(rec.get("message")),
-        target_instances=target,
-        extra={"owner": text(rec.get("owner"))},
-    )
