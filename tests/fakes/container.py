@@ -26,7 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .snowpark import RESULT_MOUNT, STAGE_MOUNT, FakeSession
+from .jobservice import RESULT_MOUNT, STAGE_MOUNT
+from .snowpark import FakeSession
 
 STARTUP = f"{STAGE_MOUNT}/system/startup.sh"
 
