@@ -69,6 +69,8 @@ RESULT_LAG_POLL_SECONDS = 2.0
 #: docs "GET_JOB_HISTORY": RESULT_LIMIT is at most 10000; the default window is 14 days.
 HISTORY_MAX_ROWS = 10_000
 DEFAULT_LIST_DAYS = 14
+#: A verbose log this large has probably hit SYSTEM$GET_SERVICE_LOGS' ~100 KB cap (docs: "Up to 100 KB").
+LOG_CAP_NEAR_BYTES = 95 * 1024
 #: Files mljob_launcher.save_mljob_result writes beside the result (not the user's artifacts).
 _RESULT_FILES = re.compile(r"^(mljob_result(\.json)?|mljob_extra(_\d+)?\.(pkl|parquet|npy))$")
 
@@ -316,7 +318,7 @@ class SnowflakeBackend:
             return str(self._mljob(fq).get_logs(limit=limit, instance_id=instance_id, verbose=verbose))
 
         try:
-            return self._call(f"reading the logs of {fq}", run, job=fq)
+            text = self._call(f"reading the logs of {fq}", run, job=fq)
         except JobNotFoundError:
             # SYSTEM$GET_SERVICE_LOGS only answers while the service exists (mljobs-api.md §10.6); a job that
             # job history still knows has been dropped, and its logs went with it.
@@ -325,6 +327,11 @@ class SnowflakeBackend:
                 f"The logs of {fq} ({status.value}) are gone: its service was dropped (deleted, or expired after "
                 "the 7-day TTL), and Snowflake keeps logs only in an event table, if the account has one."
             ) from None
+        if verbose and limit <= 0 and len(text.encode()) >= LOG_CAP_NEAR_BYTES:
+            # docs "SYSTEM$GET_SERVICE_LOGS": at most ~100 KB of the most recent lines; say that the start is cut.
+            text = ("[mljobs] Snowflake returns only the newest ~100 KB of a job's log; earlier lines are not shown "
+                    "(an event table, if configured, keeps them).\n" + text)
+        return text
 
     def result(self, job_id: str) -> JobResult:
         """The return value or the remote error of a finished job.

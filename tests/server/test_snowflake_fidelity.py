@@ -117,14 +117,18 @@ def test_result__artifacts__listed_from_result_location(backend: SnowflakeBacken
 
 
 def test_logs__over_100_kb__newest_lines_only(backend: SnowflakeBackend, session: FakeSession, script: Path) -> None:
-    """SYSTEM$GET_SERVICE_LOGS returns at most ~100 KB of the most recent lines."""
+    """SYSTEM$GET_SERVICE_LOGS returns at most ~100 KB of the most recent lines; the answer says the start is cut."""
     job_id = backend.submit(plan(script))
     session.job(job_id).status = "RUNNING"
     lines = [f"line {i:06d} " + "x" * 90 for i in range(3000)]  # ~300 KB
     session.set_logs(job_id, "\n".join(lines))
     text = backend.logs(job_id, verbose=True)
-    assert len(text.encode()) <= 100 * 1024
-    assert "line 002999" in text and "line 000000" not in text
+    first, _, rest = text.partition("\n")
+    assert first.startswith("[mljobs] Snowflake returns only the newest ~100 KB")
+    assert len(rest.encode()) <= 100 * 1024
+    assert "line 002999" in rest and "line 000000" not in rest
+    session.set_logs(job_id, "short")
+    assert not backend.logs(job_id, verbose=True).startswith("[mljobs]")
 
 
 def test_logs__service_dropped__gone_with_reason(backend: SnowflakeBackend, session: FakeSession, script: Path) -> None:
