@@ -458,8 +458,12 @@ def check_coverage(
     if usage is not None:
         for name in suggested:
             if name.upper() in by_name and name.upper() not in usage:
-                notes.append(f"the role lacks USAGE on {name}: GRANT USAGE ON INTEGRATION {name} TO ROLE "
-                             f"{_role(facts, notes)}")
+                grant = f"GRANT USAGE ON INTEGRATION {name} TO ROLE {_role(facts, notes)}"
+                if facts.grants.usage_certain:
+                    notes.append(f"the role lacks USAGE on {name}: {grant}")
+                else:  # secondary roles or part of a hierarchy unread: it may be held there (§10.8)
+                    notes.append(f"USAGE on {name} was not found in the grants read, but not every active role "
+                                 f"could be read; it may still be held (else: {grant})")
 
     sql, alternatives = _admin_sql([r for r in results if r.status is HostStatus.UNCOVERED], facts, notes)
     for raw, why in invalid:

@@ -278,3 +278,13 @@ def test_admin_sql__huggingface_uncovered__managed_rule_proposed_as_assumed() ->
     cov = check_coverage([HF], facts())
     assert any("SNOWFLAKE.EXTERNAL_ACCESS.HUGGINGFACE_RULE" in q for q in cov.admin_sql)
     assert any("assumed, not proven" in n for n in cov.notes)
+
+
+@pytest.mark.parametrize(("secondary", "phrase"), [(("TEAM",), "the role lacks USAGE on WANDB_EAI"),
+                                                   (None, "it may still be held")])  # fmt: skip
+def test_coverage__suggested_eai_without_usage__note_as_sure_as_the_grants(secondary, phrase: str) -> None:
+    """A suggested EAI without USAGE in the grants read: a plain 'lacks' only when every active role was read."""
+    f = facts(eai("WANDB_EAI", rule("ML.NET.W", "api.wandb.ai")),
+              grants=Grants(role="DS_ROLE", eai_usage=(), secondary_roles=secondary))
+    cov = check_coverage([WANDB], f)
+    assert any(phrase in n and "GRANT USAGE ON INTEGRATION WANDB_EAI TO ROLE DS_ROLE" in n for n in cov.notes)
