@@ -27,7 +27,7 @@ from mljobs.skill.redact import redact
 
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
-from .errors import BackendError, JobNotFoundError, NotConfirmedError, UsageError
+from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
 from .notebook_payload import annotate_logs, payload_plan
 from .settings import Settings
 from .store import JobRecord, JobStore
@@ -74,6 +74,7 @@ class Service:
     sleep: Callable[[float], None] | None = None
     _backends: dict[str, Backend] = field(default_factory=dict, init=False, repr=False)
     _facts: dict[str, AccountFacts] = field(default_factory=dict, init=False, repr=False)
+    _facts_stamps: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _store: JobStore | None = field(default=None, init=False, repr=False)
     _checkpoints: Checkpoints | None = field(default=None, init=False, repr=False)
@@ -142,8 +143,12 @@ class Service:
         """What the backend offers for planning (discovered once per process unless `refresh`)."""
         name = self._check_backend_name(backend) if backend else self.default_backend_name()
         with self._lock:
-            if refresh or name not in self._facts:
-                self._facts[name] = self.backend(name).facts()
+            impl = self.backend(name)
+            stamp_of = getattr(impl, "facts_stamp", None)  # the local pool: its EAI file may change
+            stamp = stamp_of() if stamp_of else None
+            if refresh or name not in self._facts or stamp != self._facts_stamps.get(name):
+                self._facts[name] = impl.facts()
+                self._facts_stamps[name] = stamp
             return self._facts[name]
 
     def plan(self, path: str | Path, entrypoint: str | None = None, *, choices: Any = None, backend: str | None = None):
@@ -217,7 +222,8 @@ class Service:
             status = JobStatus.PENDING
         self.store.add(
             job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
-            plan_hash=plan_hash, confirmation=confirmation.to_dict(), payload_location=plan.stage_name,
+            plan_hash=plan_hash, confirmation=confirmation.to_dict(),
+            payload_location=_payload_location(backend, job_id) or plan.stage_name,
         )
         return Submission(job_id, backend.name, status, plan_hash, confirmation)
 
@@ -230,7 +236,11 @@ class Service:
     def delete(self, job_id: str, confirmation: Confirmation) -> None:
         self._check_confirmation(confirmation, "delete", job_id)
         backend, record = self._backend_for(job_id)
-        backend.delete(job_id)
+        if backend.name == "snowflake":
+            # The payload directory recorded at submit: removed even when the service is already gone.
+            backend.delete(job_id, payload_location=record.payload_location if record else None)  # type: ignore[call-arg]
+        else:
+            backend.delete(job_id)
         if record:
             self.store.delete(job_id)
 
@@ -313,8 +323,11 @@ class Service:
             )
         return views
 
-    def diagnose(self, job_id: str) -> Diagnosis:
-        """Cause and fix for a failed job, from its status, message and verbose logs."""
+    def diagnose(self, job_id: str, *, caller: str = "cli") -> Diagnosis:
+        """Cause and fix for a failed job, from its status, message and verbose logs.
+
+        `caller` ("mcp" or "cli") picks how the next step is phrased: a tool call or an `mljobs` command.
+        """
         backend, record = self._backend_for(job_id)
         status = self.refresh_status(job_id)
         try:
@@ -329,12 +342,40 @@ class Service:
                 plan = JobPlan.from_dict(record.plan)
             except (TypeError, ValueError) as exc:
                 log.info("stored plan of %s is not usable: %s", job_id, exc)
-        facts = self._facts.get(backend.name)
+        # The fix depends on what the job and the account have (EAIs and their hosts): read the facts (cached;
+        # on Snowflake read-only discovery), and diagnose without them rather than not at all.
+        try:
+            facts: AccountFacts | None = self.facts(backend.name)
+        except MljobsError as exc:
+            log.info("diagnosing %s without account facts: %s", job_id, exc)
+            facts = self._facts.get(backend.name)
         rules = load_rules().packages
         return diagnose(
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,
-            distribution_of=lambda module: distribution_of(module, rules),
-        )
+            distribution_of=lambda module: distribution_of(module, rules), job_id=job_id,
+        ).for_caller(caller)
+
+    # ------------------------------------------------------------------ local pool
+    def preview_local_eai(self, name: str, hosts: list[str], comment: str | None = None) -> Any:
+        """What adding a local EAI would write (a `LocalEaiChange`); nothing is written.
+
+        Raises:
+            ConfigurationError: bad name or host, or an unreadable local EAI file.
+        """
+        from .local_eais import plan_local_eai
+
+        return plan_local_eai(self.settings, name, hosts, comment)
+
+    def add_local_eai(self, change: Any, confirmation: Confirmation) -> None:
+        """Write a previewed local EAI change; the local pool sees it on its next read (no restart).
+
+        Raises:
+            NotConfirmedError: the confirmation is for another change.
+        """
+        from .local_eais import write_local_eai
+
+        self._check_confirmation(confirmation, "add_local_eai", change.subject)
+        write_local_eai(change)
 
 
 def _default_backend_factory(name: str, settings: Settings) -> Backend:
@@ -346,3 +387,9 @@ def _default_backend_factory(name: str, settings: Settings) -> Backend:
     from .connection import SessionFactory
 
     return SnowflakeBackend(SessionFactory(settings))
+
+
+def _payload_location(backend: Backend, job_id: str) -> str | None:
+    """The job's own payload directory when the backend knows it at submit (Snowflake), for a later delete."""
+    locate = getattr(backend, "payload_location", None) if backend.name == "snowflake" else None
+    return locate(job_id) if callable(locate) else None

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan_cmd",
     "jobs_cmd",
     "pipeline_cmd",
+    "local_eais_cmd",
     "serve_cmd",
 )
 

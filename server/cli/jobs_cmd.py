@@ -220,7 +220,7 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
-    diagnosis = service_from_args(args).diagnose(args.job_id)
+    diagnosis = service_from_args(args).diagnose(args.job_id, caller="cli")
     if args.json:
         emit_json(diagnosis)
         return 0
@@ -235,6 +235,8 @@ def run_diagnose(args: argparse.Namespace) -> int:
             print(f"    {sql}")
     for line in diagnosis.evidence:
         print(f"  evidence: {line}")
+    if diagnosis.next_step:
+        print(f"Next:   {diagnosis.next_step}")
     return 0
 
 
