@@ -98,7 +98,8 @@ def split_unresolved(
             problems.append(Problem(ev.location, (
                 f"missing local module {name}: {ev.code} needs it, but the project has no {name}.py or {name}/ "
                 f"where Python looks ({reason}); add it to the project folder and submit the folder. It is not "
-                "installed from PyPI: a package there with that name would be someone else's code")))
+                "installed from PyPI by its name: a package there with that name may be someone else's code (if it "
+                "really is a PyPI package, declare its distribution)")))
     for rel, findings in imports_by_file:
         for imp in findings:
             if imp.level == 0 or imp.kind is ImportKind.PIP_MAGIC or not imp.module:

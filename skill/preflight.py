@@ -302,14 +302,15 @@ def _requirement_name(text: str) -> str:
 def _import_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     """Imports nothing provides: a missing local module or an unresolved package is the user's call."""
     out: list[PreflightIssue] = []
-    if analysis.missing_modules:
-        names = ", ".join(analysis.missing_modules)
+    planned = {_requirement_name(r) for r in plan.pip_requirements}
+    missing = [m for m in analysis.missing_modules if canonicalize_name(m.lstrip(".")) not in planned]
+    if missing:
         out.append(PreflightIssue(
             Severity.ERROR, "imports.missing_local",
-            f"the code imports {names}, which look like the project's own modules but have no file in it; the job "
-            "would fail with ModuleNotFoundError (see the analysis problems for where)",
-            "add the missing files to the project folder and submit the folder; do not pip install these names"))
-    planned = {_requirement_name(r) for r in plan.pip_requirements}
+            f"the code imports {', '.join(missing)}, which look like the project's own modules but have no file in "
+            "it; the job would fail with ModuleNotFoundError (see the analysis problems for where)",
+            "add the missing files to the project folder and submit the folder; only if one is really a PyPI "
+            "package you have checked, pass its distribution as an extra pip requirement"))
     unresolved = [p for p in analysis.packages if p.status is PackageStatus.UNRESOLVED and not p.optional
                   and canonicalize_name(p.distribution) not in planned]
     if unresolved:

@@ -226,3 +226,12 @@ def test_plan__unresolved_import__not_ready_until_named(tmp_path: Path, rules) -
     answered = plan_job(analysis, facts(), PlanChoices(extra_pip_requirements=("zz-unknown-lib==1.0",)))
     assert answered.plan is not None and answered.plan.pip_requirements == ("zz-unknown-lib==1.0",)
     assert "imports.unresolved" not in [i.code for i in answered.preflight]
+
+
+def test_plan__missing_local_module_answered_as_pypi_package__ready(tmp_path: Path, rules) -> None:
+    """A capitalised import that is in fact a PyPI package is answered by naming it; nothing is guessed."""
+    path = _write(tmp_path, "import ZzLevenshtein\n")
+    analysis = analyze(path, rules=rules)
+    assert analysis.missing_modules == ("ZzLevenshtein",)
+    answered = plan_job(analysis, facts(), PlanChoices(extra_pip_requirements=("zzlevenshtein==0.1",)))
+    assert not [i for i in answered.preflight if i.code.startswith("imports.")]
