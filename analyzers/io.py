@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from . import snowobjects
 from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
-from .model import CliOption, Confidence, IoFinding, IoKind, IoReport, Location
+from .iomerge import IoScan, _exists, summarize_io
+from .model import CliOption, Confidence, IoFinding, IoKind, Location
 from .names import attr_chain, literal_str
 from .source import SourceFile
 from .visitor import FastVisitor
+
+__all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
 
 K = IoKind
 
@@ -110,25 +110,6 @@ _UNKNOWN = "{}"
 _REMOTE_KEY = re.compile(r"(?:^|_)(?:key|prefix|blob|object|bucket|table|uri|url|stage|s3|gcs)(?:_|$)")
 _DATA_FILE = re.compile(r"\.(csv|tsv|parquet|pq|json|jsonl|ndjson|txt|npy|npz|pt|pth|pkl|pickle|joblib|h5|hdf5|"
                         r"xlsx?|feather|arrow|avro|orc|zip|gz|tar|tfrecords?|db|sqlite|png|jpe?g|wav|mp3)$", re.I)
-
-
-@dataclass(frozen=True, slots=True)
-class IoScan:
-    """What one file does with files and the Snowpark session (picklable, cached per file fingerprint).
-
-    `cli_open` says why the file's parser may accept undeclared options (parse_known_args, subparsers, fire,
-    a computed flag); `parsers` counts ArgumentParser() calls and click/typer commands.
-    """
-
-    path: str
-    findings: tuple[IoFinding, ...]
-    cli_options: tuple[CliOption, ...] = ()
-    cli_open: tuple[str, ...] = ()
-    parsers: int = 0
-    #: Module-level constants that hold a path (name, path cleaned relative to the root), for other modules.
-    constants: tuple[tuple[str, str], ...] = ()
-    #: Reads and writes whose path is an imported name: (qualified name, write, location, code).
-    pending: tuple[tuple[str, bool, Location, str], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------- visitor
@@ -759,8 +740,7 @@ class _IoVisitor(FastVisitor):
             "Snowflake account to reach it", privilege=privilege))
 
     def _snowflake_objects(self, node: ast.Call, method: str) -> None:
-        """Tables and stages named in Snowpark calls: session.table/sql/write_pandas, df.write.save_as_table,
-        session.read.csv("@stage/..."), session.file.get/put, df.copy_into_location."""
+        """Tables and stages named in one Snowpark call (see `snowobjects.call_objects`)."""
         receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
         chain = [c.lower() for c in (attr_chain(receiver) if receiver is not None else [])]
         chain += [c.lower() for c in _chain_attrs(node.func)[1:]]  # through calls: df.write.mode("x").save_as_table
@@ -768,37 +748,8 @@ class _IoVisitor(FastVisitor):
         if isinstance(head, ast.Name):
             chain.append(head.id.lower())
         sessionish = any("session" in c for c in chain) or bool(set(chain) & self.session_names)
-        first = node.args[0] if node.args else None
-        if method == "table" and sessionish:
-            if isinstance(first, (ast.List, ast.Tuple)):
-                parts = [self._text(e) for e in first.elts]
-                name = ".".join(p for p in parts if p) if all(parts) else None
-            else:
-                name = self._text(first if first is not None else _kw(node, "name"))
-            if name:
-                self._snowflake_object(node, "table", name, snowobjects.SELECT)
-        elif method == "sql" and sessionish:
-            sql = self._text(first if first is not None else _kw(node, "query"))
-            for kind, name, privilege in snowobjects.sql_objects(sql or ""):
-                self._snowflake_object(node, kind, name, privilege)
-        elif method == "save_as_table" and "write" in chain:
-            name = self._text(first if first is not None else _kw(node, "table_name"))
-            if name:
-                self._snowflake_object(node, "table", name, snowobjects.INSERT)
-        elif method == "write_pandas" and sessionish:
-            name = self._text(node.args[1] if len(node.args) > 1 else _kw(node, "table_name"))
-            if name:
-                self._snowflake_object(node, "table", name, snowobjects.INSERT)
-        elif (method in {"put", "put_stream"} and "file" in chain) or method == "copy_into_location":
-            target = node.args[1] if method != "copy_into_location" and len(node.args) > 1 else \
-                first if method == "copy_into_location" else _kw(node, "stage_location")
-            stage = snowobjects.stage_of(self._text(target) or "")
-            if stage:
-                self._snowflake_object(node, "stage", stage, snowobjects.WRITE)
-        elif (method in {"get", "get_stream"} and "file" in chain) or ("read" in chain and sessionish):
-            stage = snowobjects.stage_of(self._text(first) or "")
-            if stage:
-                self._snowflake_object(node, "stage", stage, snowobjects.READ)
+        for kind, name, privilege in snowobjects.call_objects(node, method, chain, sessionish, self._text):
+            self._snowflake_object(node, kind, name, privilege)
 
     # -- end of file: CLI functions and HfArgumentParser dataclasses
     def finish(self) -> None:
@@ -841,39 +792,6 @@ class _IoVisitor(FastVisitor):
                         if isinstance(value, ast.Call):
                             value = _kw(value, "default")
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
-
-
-@functools.lru_cache(maxsize=4)
-def _folders(project_files: frozenset[str]) -> frozenset[str]:
-    """Every folder that holds a project file (computed once per project; frozensets cache their hash)."""
-    out: set[str] = set()
-    for f in project_files:
-        folder = posixpath.dirname(f)
-        while folder and folder not in out:
-            out.add(folder)
-            folder = posixpath.dirname(folder)
-    return frozenset(out)
-
-
-def _exists(path: str, file_path: str, project_files: frozenset[str]) -> bool:
-    """Whether `path` (a file, folder or glob, as read from `file_path`) is inside the project tree."""
-    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
-        return False
-    folder = posixpath.dirname(file_path)
-    candidates = {posixpath.normpath(path)}
-    if folder:
-        candidates.add(posixpath.normpath(posixpath.join(folder, path)))
-    for cand in candidates:
-        if cand.startswith("../"):
-            continue
-        if any(ch in cand for ch in "*?[") or _UNKNOWN in cand:
-            pattern = cand.replace(_UNKNOWN, "*")
-            if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in project_files):
-                return True
-            continue
-        if cand in project_files or cand == "." or cand in _folders(project_files):
-            return True
-    return False
 
 
 def _kw(node: ast.Call, *names: str) -> ast.expr | None:
@@ -981,87 +899,3 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
             constants.append((name, visitor.clean(path)))
     return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers,
                   tuple(constants), tuple(visitor.pending))
-
-
-def _imported_paths(scan: IoScan, by_path: dict[str, IoScan], project_files: frozenset[str]) -> list[IoFinding]:
-    """Reads and writes of one file whose path is a constant of another analysed module (`config.DATA_PATH`)."""
-    out: list[IoFinding] = []
-    for qual, write, loc, code in scan.pending:
-        level = len(qual) - len(qual.lstrip("."))
-        module, _, name = qual.lstrip(".").rpartition(".")
-        base = posixpath.dirname(scan.path)
-        for _ in range(max(level - 1, 0)):
-            base = posixpath.dirname(base)
-        stem = module.replace(".", "/")
-        heads = [base] if level else ["", "src"]
-        defining = next((by_path[c] for h in heads for c in (posixpath.join(h, stem + ".py"),
-                                                              posixpath.join(h, stem, "__init__.py"))
-                         if c in by_path), None)
-        value = dict(defining.constants).get(name) if defining is not None and module else None
-        if value is None or defining is None:
-            continue
-        origin = f"{module}.{name} ({defining.path})"
-        if write:
-            out.append(IoFinding(K.HARDCODED_OUTPUT, loc, code, value, Confidence.LIKELY,
-                                 f"writes {value}, held in {origin}; inside the job it is lost when the job ends: "
-                                 'write under os.environ["MLRS_STAGE_RESULT_PATH"]'))
-            continue
-        found = _exists(value, defining.path, project_files)
-        hint = (f"reads {value}, held in {origin}: " + ("ship it with submit_directory (it is in the project) or "
-                "read it from a stage" if found else "it is not in the project: upload it to a stage and read it "
-                "from there, or ship it with submit_directory"))
-        out.append(IoFinding(K.LOCAL_INPUT, loc, code, value, Confidence.LIKELY, hint, exists_locally=found))
-    return out
-
-
-def summarize_io(scans: Sequence[IoScan], entrypoint: str, project_files: frozenset[str] = frozenset()) -> IoReport:
-    """Merge per-file scans into the job's IoReport.
-
-    The entrypoint's findings come first. `__return__` and the main-guard call count only in the entrypoint
-    (an imported module's globals are not the job's); options, outputs, inputs and Snowpark use count in
-    every file. A read or write whose path is a constant of another analysed module is resolved here
-    (`project_files` says whether it exists). Local inputs are deduplicated by path, keeping the first.
-    """
-    ordered = sorted(scans, key=lambda s: (s.path != entrypoint, s.path))
-    by_kind: dict[IoKind, list[IoFinding]] = {kind: [] for kind in IoKind}
-    by_path = {scan.path: scan for scan in scans}
-    for scan in ordered:
-        for f in [*scan.findings, *_imported_paths(scan, by_path, project_files)]:
-            if f.kind in (K.SETS_RETURN, K.ENTRYPOINT_CALL) and scan.path != entrypoint:
-                continue
-            by_kind[f.kind].append(f)
-    inputs: list[IoFinding] = []
-    seen_inputs: set[str] = set()
-    for f in by_kind[K.LOCAL_INPUT]:
-        if f.detail not in seen_inputs:
-            seen_inputs.add(f.detail)
-            inputs.append(f)
-    returns = tuple(by_kind[K.SETS_RETURN])
-    snowpark = tuple(by_kind[K.SNOWPARK_SESSION])
-    calls = by_kind[K.ENTRYPOINT_CALL]
-    options = tuple(o for scan in ordered for o in scan.cli_options)
-    parsers = sum(scan.parsers for scan in ordered)
-    closed = bool(options) and parsers == 1 and not any(scan.cli_open for scan in ordered) \
-        and all(o.known for o in options)
-    objects: list[IoFinding] = []
-    seen_objects: set[tuple[IoKind, str, str | None]] = set()
-    for f in by_kind[K.SNOWFLAKE_TABLE] + by_kind[K.SNOWFLAKE_STAGE]:
-        key = (f.kind, f.detail.upper() if f.kind is K.SNOWFLAKE_TABLE else f.detail, f.privilege)
-        if key not in seen_objects:
-            seen_objects.add(key)
-            objects.append(f)
-    return IoReport(
-        output_args=tuple(by_kind[K.OUTPUT_ARG]),
-        hardcoded_outputs=tuple(by_kind[K.HARDCODED_OUTPUT]),
-        local_inputs=tuple(inputs),
-        sets_return=bool(returns),
-        return_evidence=returns,
-        uses_snowpark=bool(snowpark),
-        snowpark_evidence=snowpark,
-        entrypoint_call=calls[0] if calls else None,
-        cli_options=options,
-        cli_closed=closed,
-        snowflake_objects=tuple(objects),
-    )
-
-

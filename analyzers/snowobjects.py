@@ -7,7 +7,9 @@ calls `sql_objects` on literal SQL and `stage_of` on literal paths; this module 
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Callable, Sequence
 
 #: A possibly qualified, possibly quoted identifier: DB.SCHEMA.NAME, "My Table", IDENTIFIER excluded.
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*)){0,2}'
@@ -60,3 +62,49 @@ def stage_of(text: str) -> str | None:
     """The stage a literal path names (`@ML.RAW.DATA/train/` -> `ML.RAW.DATA`), or None when it names none."""
     m = _STAGE.match(text.strip())
     return m.group("stage") if m else None
+
+
+def _kw(node: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def call_objects(node: ast.Call, method: str, chain: Sequence[str], sessionish: bool,
+                 text: Callable[[ast.expr | None], str | None]) -> list[tuple[str, str, str]]:
+    """(kind, name, privilege) of the tables and stages one Snowpark call names.
+
+    Args:
+        node: the call; `method` its method name.
+        chain: lower-case attribute names on the way to the receiver (`session.read.parquet` -> read, session).
+        sessionish: whether the receiver is a Snowpark session.
+        text: the caller's literal-text reader (literals, f-strings, module constants).
+
+    Handles session.table / sql / write_pandas, df.write.save_as_table, session.read.<format>("@stage"),
+    session.file.get / put and df.copy_into_location; names computed at run time are skipped.
+    """
+    first = node.args[0] if node.args else None
+    if method == "table" and sessionish:
+        if isinstance(first, (ast.List, ast.Tuple)):
+            parts = [text(e) for e in first.elts]
+            name = ".".join(p for p in parts if p) if all(parts) else None
+        else:
+            name = text(first if first is not None else _kw(node, "name"))
+        return [("table", name, SELECT)] if name else []
+    if method == "sql" and sessionish:
+        return sql_objects(text(first if first is not None else _kw(node, "query")) or "")
+    if method == "save_as_table" and "write" in chain:
+        name = text(first if first is not None else _kw(node, "table_name"))
+        return [("table", name, INSERT)] if name else []
+    if method == "write_pandas" and sessionish:
+        name = text(node.args[1] if len(node.args) > 1 else _kw(node, "table_name"))
+        return [("table", name, INSERT)] if name else []
+    if (method in {"put", "put_stream"} and "file" in chain) or method == "copy_into_location":
+        if method == "copy_into_location":
+            target = first if first is not None else _kw(node, "location")
+        else:
+            target = node.args[1] if len(node.args) > 1 else _kw(node, "stage_location")
+        stage = stage_of(text(target) or "")
+        return [("stage", stage, WRITE)] if stage else []
+    if (method in {"get", "get_stream"} and "file" in chain) or ("read" in chain and sessionish):
+        stage = stage_of(text(first) or "")
+        return [("stage", stage, READ)] if stage else []
+    return []
