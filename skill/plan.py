@@ -440,7 +440,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
         comment=c.comment,
     )
-    issues = extra_issues + list(preflight(plan, analysis, facts, coverage))
+    issues = extra_issues + list(preflight(plan, analysis, facts, coverage)) + _removed_api_issues(analysis)
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
     code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(
         plan, analysis, c.connection_name)
@@ -448,6 +448,17 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
         explanations=tuple(notes),
     )
+
+
+def _removed_api_issues(analysis: Analysis) -> list[PreflightIssue]:
+    """One issue per use of an API the job's library versions removed; the plan is not ready while one stays
+    (a guessed receiver type is only a warning)."""
+    return [
+        PreflightIssue(
+            Severity.WARNING if f.confidence is Confidence.GUESS else Severity.ERROR, "api.removed",
+            f"{f.location.render()}: {f.evidence}: {f.message}", f"use {f.replacement}")
+        for f in analysis.removed_apis
+    ]
 
 
 def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: str | None) -> Generated | NotGenerated:
