@@ -469,3 +469,57 @@ def _fix(name: str, image_version: str, requested_by: Sequence[str]) -> str:
         return (f"drop the pin and use the image's {name} {image_version} (or pin {name}=={keep}), unless "
                 "the code needs that exact version")
     return (f"pin versions of {', '.join(requested_by)} that accept {name} {keep}, or accept the replacement")
+
+
+# ------------------------------------------------------------------------------------------------ plan hook
+
+
+def _image_of(label: str, rules: Any) -> tuple[str, Mapping[str, str]] | None:
+    """(python, packages) of a runtime label such as "2.10-cpu-py3.11", or None when it is not listed."""
+    match = re.fullmatch(r".+-(cpu|gpu)-py(\d+\.\d+)", label or "")
+    if match is None:
+        return None
+    packages = rules.runtimes.get((match.group(1), match.group(2)))
+    return (match.group(2), packages) if packages is not None else None
+
+
+def requirement_lines(plan: Any, analysis: Any) -> tuple[str, ...]:
+    """What pip installs in the job: pip_requirements, or the lines of the requirements file that travels."""
+    if plan.requirements_file:
+        try:
+            text = (Path(analysis.root) / plan.requirements_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ()
+        return tuple(line.split(" #", 1)[0].strip() for line in text.splitlines()
+                     if line.strip() and not line.strip().startswith("#"))
+    return tuple(plan.pip_requirements)
+
+
+def preflight_dependencies(checker: DependencyChecker, plan: Any, analysis: Any, rules: Any
+                           ) -> tuple[DepCheck | None, list[tuple[str, str, str, str]]]:
+    """Run the dependency preflight for a plan and turn its findings into preflight issues.
+
+    Args:
+        checker: the resolver runner.
+        plan: the JobPlan (its pip_requirements or travelling requirements file).
+        analysis: the Analysis (its root and the runtime label the packages were classified against).
+        rules: the PackageRules with the runtime images' package lists.
+
+    Returns:
+        (DepCheck or None when the runtime image is unknown, [(severity, code, message, fix)]): an error when
+        pip cannot install the requirements at all, a warning per preinstalled package they replace.
+    """
+    image = _image_of(analysis.runtime, rules)
+    if image is None:
+        return None, []
+    python, packages = image
+    deps = checker.check(requirement_lines(plan, analysis), packages, image=analysis.runtime, python=python)
+    issues: list[tuple[str, str, str, str]] = []
+    if deps.status is DepStatus.UNRESOLVABLE:
+        fixes = "; ".join(c.fix for c in deps.conflicts) or "relax or correct the pins the resolver names"
+        issues.append(("error", "deps.unresolvable",
+                       f"pip cannot install the requirements in the image {deps.image}: {deps.reason}", fixes))
+        issues += [("error", "deps.conflict", c.message, c.fix) for c in deps.conflicts]
+    for c in deps.conflicts if deps.status is DepStatus.CHECKED else ():
+        issues.append(("warning", "deps.replaces_preinstalled", c.message, c.fix))
+    return deps, issues

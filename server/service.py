@@ -71,6 +71,8 @@ class Service:
     settings: Settings = field(default_factory=Settings)
     backend_factory: Callable[[str, Settings], Backend] | None = None
     sleep: Callable[[float], None] | None = None
+    #: Builds the dependency preflight's resolver runner; returns None to skip it (MLJOBS_DEPCHECK=off).
+    dependency_checker: Callable[[Settings], Any] = field(default=lambda s: _default_dependency_checker(s))
     _backends: dict[str, Backend] = field(default_factory=dict, init=False, repr=False)
     _facts: dict[str, AccountFacts] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -154,9 +156,44 @@ class Service:
         facts = self.facts(name)
         choices = choices or PlanChoices()
         try:
-            return plan_job(analysis, facts, replace(choices, backend=name))
+            result = plan_job(analysis, facts, replace(choices, backend=name))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
+        return self._preflight_extras(result, analysis)
+
+    def local_duration(self, plan: JobPlan) -> float | None:
+        """Seconds the latest successful local run of the same script (source, entrypoint, args) took."""
+        for record in self.store.list(limit=200, backend="local"):
+            p = record.plan or {}
+            if (record.status == "DONE" and record.finished_at is not None and p.get("source") == plan.source
+                    and p.get("entrypoint") == plan.entrypoint and list(p.get("args") or []) == list(plan.args)):
+                return max(0.0, record.finished_at - record.created_at)
+        return None
+
+    def _preflight_extras(self, result: Any, analysis: Analysis) -> Any:
+        """Add what only the server can know: the dependency preflight (runs a resolver) and a local run's
+        duration as a cost hint. Conflicts become preflight issues on the Snowflake backend."""
+        from mljobs.skill.preflight import PreflightIssue, Severity
+
+        from .depcheck import preflight_dependencies
+
+        plan = result.plan
+        if plan is None:
+            return result
+        changes: dict[str, Any] = {}
+        if result.cost is not None and plan.backend != "local":
+            seconds = self.local_duration(plan)
+            if seconds is not None:
+                changes["cost"] = replace(result.cost, local_seconds=seconds)
+        checker = self.dependency_checker(self.settings)
+        if checker is not None:
+            deps, issues = preflight_dependencies(checker, plan, analysis, load_rules().packages)
+            changes["dependencies"] = deps
+            if plan.backend == "snowflake" and issues:
+                extra = tuple(PreflightIssue(Severity(sev), code, msg, fix) for sev, code, msg, fix in issues)
+                changes["preflight"] = tuple(sorted(
+                    result.preflight + extra, key=lambda i: 0 if i.severity is Severity.ERROR else 1))
+        return replace(result, **changes) if changes else result
 
     def rank_pools(self, path: str | Path, entrypoint: str | None = None, *, target_instances: int | None = None,
                    backend: str | None = None) -> tuple[Analysis, Any]:
@@ -329,6 +366,16 @@ class Service:
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,
             distribution_of=lambda module: distribution_of(module, rules),
         )
+
+
+def _default_dependency_checker(settings: Settings) -> Any:
+    import os
+
+    if os.environ.get("MLJOBS_DEPCHECK", "").lower() in {"0", "off", "false", "no"}:
+        return None
+    from .depcheck import DependencyChecker
+
+    return DependencyChecker.from_environment(settings.cache_dir)
 
 
 def _default_backend_factory(name: str, settings: Settings) -> Backend:

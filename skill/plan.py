@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mljobs import __version__
 from mljobs.analyzers.model import (
     ComputeTarget,
     PackageFinding,
@@ -30,6 +31,7 @@ from mljobs.analyzers.model import (
 
 from .codegen import Generated, NotGenerated, generate_code
 from .codemods import RESULT_ENV, CodemodResult, apply_codemods
+from .cost import CostEstimate, estimate_cost
 from .eai import PYPI_ARTIFACT_REPOSITORY, Coverage, builtin_rules, check_coverage
 from .facts import AccountFacts
 from .identifiers import (
@@ -41,12 +43,14 @@ from .identifiers import (
     validate_qualified,
     validate_stage,
 )
-from .jobplan import JobPlan
+from .jobplan import JobPlan, summary_lines
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
 from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
 
 DEFAULT_STAGE = "MLJOBS_PAYLOAD"
+#: Jobs carry the tool and its version in `comment` unless the user sets one, so they are attributable.
+DEFAULT_COMMENT = f"mljobs {__version__}"
 RESULT_ARG = "$" + RESULT_ENV
 #: Upper bound on instances a plan may ask for (account node limit is 750; one node per instance).
 MAX_INSTANCES = 750
@@ -106,6 +110,10 @@ class PlanResult:
     code: Generated | NotGenerated | None = None
     script_edit: CodemodResult | None = None
     explanations: tuple[str, ...] = ()
+    cost: CostEstimate | None = None
+    # The server's dependency preflight (mljobs.server.depcheck.DepCheck): it runs a resolver, so the
+    # pure planner leaves it None and the service fills it in.
+    dependencies: Any = None
 
     @property
     def ready(self) -> bool:
@@ -438,7 +446,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         function_name=function_name,
         requirements_file=requirements_file,
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
-        comment=c.comment,
+        comment=c.comment or DEFAULT_COMMENT,
     )
     issues = extra_issues + list(preflight(plan, analysis, facts, coverage)) + _removed_api_issues(analysis)
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
@@ -446,8 +454,25 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan, analysis, c.connection_name)
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes),
+        explanations=tuple(notes), cost=estimate_cost(plan, facts),
     )
+
+
+def confirmation_summary(result: PlanResult) -> list[str]:
+    """The one confirmation summary for CLI and MCP checkpoints: the plan's settings, then what it costs
+    (credits/hour, cold start, a local run's duration) and what pip will do in the image.
+
+    Returns:
+        Lines; empty when there is no plan.
+    """
+    if result.plan is None:
+        return []
+    notes = result.cost.lines() if result.cost is not None else []
+    deps = result.dependencies
+    if deps is not None and hasattr(deps, "summary"):
+        notes.append(f"Dependency preflight ({deps.image}): {deps.summary()}")
+        notes.extend(f"  conflict: {c.message}" for c in getattr(deps, "conflicts", ()))
+    return summary_lines(result.plan, notes)
 
 
 def _removed_api_issues(analysis: Analysis) -> list[PreflightIssue]:
