@@ -218,6 +218,42 @@ class Service:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
 
+    def doctor(self, path: str | Path | None = None, entrypoint: str | None = None, *, pool: str | None = None,
+               target_instances: int | None = None, eais: tuple[str, ...] = ()) -> Any:
+        """Read-only account checks for ML Jobs (server/doctor.py); returns a DoctorReport.
+
+        With a script, its plan decides the pool, instances and EAIs (explicit arguments win) and its
+        analysis whether a warehouse is needed.
+
+        Raises:
+            ConfigurationError / ConnectionError: no Snowflake connection (the doctor checks Snowflake only).
+            UsageError: a bad name or path.
+        """
+        from mljobs.skill.identifiers import InvalidIdentifier, validate_identifier
+
+        from .doctor import run_doctor
+
+        try:
+            pool = validate_identifier(pool, "compute pool") if pool else None
+            eais = tuple(validate_identifier(e, "external access integration") for e in eais)
+        except InvalidIdentifier as exc:
+            raise UsageError(str(exc)) from exc
+        if target_instances is not None and target_instances < 1:
+            raise UsageError(f"target instances must be at least 1, got {target_instances}")
+        uses_snowpark = None
+        if path is not None:
+            result = self.plan(path, entrypoint, backend="snowflake")
+            analysis = self.analyze(path, entrypoint)
+            uses_snowpark = analysis.io.uses_snowpark
+            if result.plan is not None:
+                pool = pool or result.plan.compute_pool
+                target_instances = target_instances or result.plan.target_instances
+                eais = eais or result.plan.external_access_integrations
+        backend = self.backend("snowflake")
+        session = backend._session()  # type: ignore[attr-defined]  # the backend's lazily opened session
+        return run_doctor(session, pool=pool, target_instances=target_instances or 1, eais=eais,
+                          uses_snowpark=uses_snowpark, facts=self.facts("snowflake"))
+
     # ------------------------------------------------------------------ confirmation
     def issue_token(self, action: str, subject: str) -> str:
         return self.checkpoints.issue(action, subject)
