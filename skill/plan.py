@@ -441,7 +441,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         target_instances=target,
         min_instances=minimum,
         spec_overrides=spec,
-        runtime_environment=c.runtime_environment,
+        runtime_environment=_runtime_pin(c.runtime_environment, method, facts, backend, notes, extra_issues),
         query_warehouse=validate_identifier(c.query_warehouse, "query warehouse") if c.query_warehouse else None,
         function_name=function_name,
         requirements_file=requirements_file,
@@ -456,6 +456,47 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
         explanations=tuple(notes), cost=estimate_cost(plan, facts),
     )
+
+
+_PY_SUFFIX = re.compile(r"-py(\d)(\d+)$")
+
+
+def _runtime_pin(pinned: str | None, method: SubmitMethod, facts: AccountFacts, backend: str, notes: list[str],
+                 issues: list[PreflightIssue]) -> str | None:
+    """runtime_environment with the Python suffix made explicit where pickles cross the client/image boundary.
+
+    @remote cloudpickles the function with the submitting Python, and `job.result()` unpickles non-JSON
+    results with it; both fail across Python versions. Since snowflake-ml-python 2.2, a tag without a
+    `-pyXY` suffix selects the client's Python and a suffix selects that one (mljobs-api §10.11), so: a tag
+    without a suffix gets the client's (the choice no longer depends on which Python submits later), a
+    suffix that differs is an error for @remote and a warning otherwise.
+    """
+    if backend != "snowflake":
+        return pinned
+    client = facts.client_python
+    suffix = "-py" + client.replace(".", "")
+    if pinned is None or "/" in pinned or pinned.startswith("cre@") or ":" in pinned:
+        if method is SubmitMethod.REMOTE:
+            notes.append(f"@remote pickles the function with Python {client}; with no runtime_environment pin the "
+                         f"image follows the submitting Python (snowflake-ml-python 2.2+), so submit from {client}")
+        return pinned
+    match = _PY_SUFFIX.search(pinned)
+    if match is None:
+        if method is SubmitMethod.REMOTE:
+            notes.append(f"runtime_environment {pinned} pinned to {pinned}{suffix}: the image's Python must be the "
+                         f"client's {client}, which pickles the @remote function")
+            return pinned + suffix
+        return pinned
+    image_python = f"{match.group(1)}.{match.group(2)}"
+    if image_python != client:
+        remote = method is SubmitMethod.REMOTE
+        issues.append(PreflightIssue(
+            Severity.ERROR if remote else Severity.WARNING, "python.image_mismatch",
+            f"runtime_environment {pinned} runs Python {image_python} but this client is Python {client}: "
+            + ("the pickled @remote function cannot be loaded there" if remote
+               else "job.result() cannot unpickle non-JSON results across versions"),
+            f"use runtime_environment={_PY_SUFFIX.sub(suffix, pinned)!r} or submit from Python {image_python}"))
+    return pinned
 
 
 def confirmation_summary(result: PlanResult) -> list[str]:

@@ -107,3 +107,25 @@ def test_plan__suspended_pool__cold_start_and_local_duration_hint(tmp_path, proj
 def test_plan__default_comment_names_the_tool(tmp_path, project) -> None:
     result = service(tmp_path, snowflake_facts(), None).plan(project, "train.py", backend="snowflake")
     assert result.plan.comment == f"mljobs {__version__}"
+
+
+@pytest.mark.parametrize(("pin", "method", "expected", "issue"), [
+    pytest.param("2.10.0", "remote", "2.10.0-py311", None, id="remote_tag_without_suffix__client_suffix_added"),
+    pytest.param("2.10.0", "submit_directory", "2.10.0", None, id="script__tag_left_alone"),
+    pytest.param("2.10.0-py310", "remote", "2.10.0-py310", "error", id="remote_other_python__error"),
+    pytest.param("2.10.0-py310", "submit_directory", "2.10.0-py310", "warning", id="script_other_python__warning"),
+    pytest.param("2.10.0-py311", "remote", "2.10.0-py311", None, id="remote_same_python__fine"),
+])
+def test_plan__runtime_pin_python_suffix(tmp_path, pin, method, expected, issue) -> None:
+    from mljobs.analyzers.model import SubmitMethod
+    from mljobs.skill.plan import PlanChoices
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "train.py").write_text("def main():\n    return 1\n\nif __name__ == '__main__':\n    main()\n")
+    (root / "util.py").write_text("X = 1\n")
+    choices = PlanChoices(runtime_environment=pin, method=SubmitMethod(method), function_name="main")
+    result = service(tmp_path, snowflake_facts(), None).plan(root / "train.py", choices=choices, backend="snowflake")
+    assert result.plan.runtime_environment == expected
+    found = [i.severity.value for i in result.preflight if i.code == "python.image_mismatch"]
+    assert found == ([issue] if issue else [])
