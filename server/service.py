@@ -249,10 +249,39 @@ class Service:
                 pool = pool or result.plan.compute_pool
                 target_instances = target_instances or result.plan.target_instances
                 eais = eais or result.plan.external_access_integrations
-        backend = self.backend("snowflake")
-        session = backend._session()  # type: ignore[attr-defined]  # the backend's lazily opened session
-        return run_doctor(session, pool=pool, target_instances=target_instances or 1, eais=eais,
+        return run_doctor(self._snowflake_session(), pool=pool, target_instances=target_instances or 1, eais=eais,
                           uses_snowpark=uses_snowpark, facts=self.facts("snowflake"))
+
+    def orphan_payloads(self, stage: str | None = None) -> Any:
+        """Payload folders on the stage whose jobs no longer exist (read-only); returns a CleanupPlan.
+
+        The stage defaults to the planner's payload stage in the session's database and schema.
+
+        Raises:
+            UsageError: the stage is not a plain stage name, or no database/schema is known.
+        """
+        from mljobs.skill.identifiers import InvalidIdentifier, qualify
+        from mljobs.skill.plan import DEFAULT_STAGE
+
+        from .cleanup import find_orphan_payloads
+
+        facts = self.facts("snowflake")
+        try:
+            raw = (stage or "@" + DEFAULT_STAGE).lstrip("@")
+            qualified = "@" + qualify(raw, facts.database, facts.schema, "payload stage")
+            return find_orphan_payloads(self._snowflake_session(), qualified)
+        except InvalidIdentifier as exc:
+            raise UsageError(str(exc)) from exc
+
+    def clean_payloads(self, cleanup: Any, confirmation: Confirmation) -> list[str]:
+        """Remove the listed orphaned payload folders; the confirmation must be for exactly this list."""
+        from .cleanup import remove_payloads
+
+        self._check_confirmation(confirmation, "cleanup", cleanup.subject)
+        return remove_payloads(self._snowflake_session(), cleanup.orphans)
+
+    def _snowflake_session(self) -> Any:
+        return self.backend("snowflake")._session()  # type: ignore[attr-defined]  # lazily opened by the backend
 
     # ------------------------------------------------------------------ confirmation
     def issue_token(self, action: str, subject: str) -> str:
