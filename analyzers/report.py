@@ -195,8 +195,8 @@ def render_text(a: Analysis) -> str:
 
     if a.removed_apis:
         out += ["", f"Removed APIs ({len(a.removed_apis)}): the job's library versions no longer have these"]
-        for f in a.removed_apis:
-            out.append(_line(f.location, f.evidence, f"{f.message}; use {f.replacement}"))
+        for removed in a.removed_apis:
+            out.append(_line(removed.location, removed.evidence, f"{removed.message}; use {removed.replacement}"))
 
     out += ["", "Network:" if a.network else "Network: no outbound access found"]
     for n in a.network:

@@ -402,7 +402,7 @@ class DependencyChecker:
             data = tomllib.loads(lock.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
             return {}, ["download size unknown: the lock file could not be read"]
-        sizes = {canonicalize_name(p["name"]): _wheel_choice(p) for p in data.get("packages", [])
+        sizes = {str(canonicalize_name(p["name"])): _wheel_choice(p) for p in data.get("packages", [])
                  if isinstance(p, dict) and "name" in p}
         return sizes, []
 
@@ -432,7 +432,7 @@ def _direct_conflicts(lines: Sequence[str], packages: Mapping[str, str]) -> list
             req = Requirement(line)
         except InvalidRequirement:
             continue
-        name = canonicalize_name(req.name)
+        name = str(canonicalize_name(req.name))
         image_version = packages.get(name)
         if image_version and req.specifier and not req.specifier.contains(_public(image_version), prereleases=True):
             out.append((name, image_version, str(req.specifier)))

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mljobs.skill.facts import AccountFacts
+from mljobs.skill.facts import AccountFacts, ComputePool
 from mljobs.skill.identifiers import InvalidIdentifier, validate_identifier
 from mljobs.skill.redact import redact
 
@@ -175,14 +175,15 @@ def _schema_check(facts: AccountFacts, role: str) -> DoctorCheck:
 
 
 def _pool_checks(facts: AccountFacts, pool_name: str | None, target: int, role: str) -> list[DoctorCheck]:
+    pool: ComputePool | None
     if pool_name is None:
-        usable = [p for p in facts.pools if p.state in ("ACTIVE", "IDLE", "RESIZING") or p.auto_resume]
+        ready = [p for p in facts.pools if p.state in ("ACTIVE", "IDLE", "RESIZING") or p.auto_resume]
         if not facts.pools:
             return [DoctorCheck("pool.usable", "compute pool", CheckStatus.ERROR,
                                 "no compute pool is visible to this role",
                                 (Fix(Who.ADMIN, (f"GRANT USAGE ON COMPUTE POOL SYSTEM_COMPUTE_POOL_CPU TO ROLE {role}",),
                                      "or any pool made for ML jobs"),))]
-        pool = max(facts.pools, key=lambda p: (p in usable, p.max_nodes - p.active_nodes, p.idle_nodes))
+        pool = max(facts.pools, key=lambda p: (p in ready, p.max_nodes - p.active_nodes, p.idle_nodes))
     else:
         pool = next((p for p in facts.pools if p.name.upper() == pool_name.upper()), None)
         if pool is None:
