@@ -118,6 +118,8 @@ class DepCheck:
                 return f"not checked ({self.reason})"
             case DepStatus.UNRESOLVABLE:
                 return f"cannot be installed: {self.reason}"
+            case DepStatus.CHECKED if not self.install:
+                return "nothing to install: the image has a version of every requirement"
             case DepStatus.CHECKED:
                 size = _human(self.download_bytes) if self.download_bytes is not None else "size unknown"
                 conflicts = f"; replaces {len(self.conflicts)} preinstalled" if self.conflicts else ""
@@ -311,15 +313,16 @@ class DependencyChecker:
             A DepCheck. Never raises for resolver, network or index trouble: those are `not_checked`
             (with the reason) or `unresolvable` (with the resolver's explanation).
         """
-        lines = tuple(r.strip() for r in requirements if r.strip() and not r.strip().startswith("#"))
-        if not lines:
+        raw = tuple(r.strip() for r in requirements if r.strip() and not r.strip().startswith("#"))
+        lines = tuple(redact(r) for r in raw)  # what is kept and shown; an index URL may carry credentials
+        if not raw:
             return DepCheck(DepStatus.NOTHING, image, lines, index=self._index_label())
         started = time.perf_counter()
-        key = self._key(lines, image, packages, python)
+        key = self._key(raw, image, packages, python)
         hit = self._cached(key)
         if hit is not None:
             return replace(hit, cached=True, seconds=time.perf_counter() - started)
-        result = replace(self._resolve(lines, packages, image=image, python=python),
+        result = replace(self._resolve(raw, packages, image=image, python=python), requirements=lines,
                          seconds=time.perf_counter() - started)
         self._store(key, result)
         return result
@@ -506,11 +509,14 @@ def preflight_dependencies(checker: DependencyChecker, plan: Any, analysis: Any,
         rules: the PackageRules with the runtime images' package lists.
 
     Returns:
-        (DepCheck or None when the runtime image is unknown, [(severity, code, message, fix)]): an error when
+        (DepCheck, or None when the runtime image is unknown or a local plan has no travelling requirements
+        file; [(severity, code, message, fix)]): an error when
         pip cannot install the requirements at all, a warning per preinstalled package they replace.
     """
     image = _image_of(analysis.runtime, rules)
-    if image is None:
+    if image is None or (plan.backend == "local" and not plan.requirements_file):
+        # A local plan's pip_requirements are what this machine lacks, not what the image lacks; only a
+        # travelling requirements file is installed the same way on both.
         return None, []
     python, packages = image
     deps = checker.check(requirement_lines(plan, analysis), packages, image=analysis.runtime, python=python)

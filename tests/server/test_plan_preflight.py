@@ -129,3 +129,24 @@ def test_plan__runtime_pin_python_suffix(tmp_path, pin, method, expected, issue)
     assert result.plan.runtime_environment == expected
     found = [i.severity.value for i in result.preflight if i.code == "python.image_mismatch"]
     assert found == ([issue] if issue else [])
+
+
+def test_plan__removed_api__not_ready_with_line_and_replacement(tmp_path) -> None:
+    script = tmp_path / "boston.py"
+    script.write_text("from sklearn.datasets import load_boston\nX, y = load_boston(return_X_y=True)\n")
+    result = service(tmp_path, snowflake_facts(), None).plan(script, backend="snowflake")
+    issues = [i for i in result.preflight if i.code == "api.removed"]
+    assert not result.ready and [i.message.split(":")[1] for i in issues] == ["1", "2"]
+    assert all("fetch_california_housing" in i.fix and "1.8.0" in i.message for i in issues)
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv not installed")
+def test_plan__local_backend__pip_requirements_not_checked_against_the_image(tmp_path, wheels) -> None:
+    """A local plan installs what this machine lacks; only a travelling requirements file is checked."""
+    script = tmp_path / "t.py"
+    script.write_text("import optuna\n")
+    local = AccountFacts(backend="local", database="LOCAL", schema="JOBS",
+                         pools=(ComputePool("LOCAL", "IDLE", "LOCAL_2CPU", idle_nodes=1),),
+                         installed_packages=frozenset())
+    result = service(tmp_path, local, wheels).plan(script, backend="local")
+    assert result.plan.pip_requirements == ("optuna",) and result.dependencies is None
