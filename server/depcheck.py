@@ -344,6 +344,8 @@ class DependencyChecker:
 
     def _uv(self, uv: str, args: list[str]) -> subprocess.CompletedProcess[str] | str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+        # One retry: an unreachable index should become "not checked" in a second, not after uv's backoff.
+        env.setdefault("UV_HTTP_RETRIES", "1")
         try:
             return self.run([uv, *args], capture_output=True, text=True, timeout=self.timeout, env=env,
                             check=False)
