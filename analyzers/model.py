@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .removed_apis import RemovedApiFinding
 
 #: Longest code excerpt kept as evidence; longer segments are cut with an ellipsis.
 MAX_EXCERPT = 160
@@ -334,3 +338,4 @@ class Analysis:
     runtime: str = field(default="")  # the runtime package list used, e.g. "2.10-cpu-py3.11"
     #: Imports that look like the project's own code but have no file (never installed; each is a Problem).
     missing_modules: tuple[str, ...] = ()
+    removed_apis: tuple[RemovedApiFinding, ...] = ()  # uses of APIs the job's library versions lack
