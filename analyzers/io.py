@@ -672,19 +672,19 @@ class _IoVisitor(FastVisitor):
 
     def _parser_shape(self, node: ast.Call, callee: str, method: str) -> None:
         """Count parsers and note what lets a parser accept options it does not declare."""
-        where = self.src.loc(node).render()
         if callee in {"argparse.ArgumentParser", "click.command", "typer.run"}:
             self.parsers += 1
         elif method == "command" and self.names.imports("typer"):
             self.parsers += 1
-        elif method == "parse_known_args" or method == "parse_known_intermixed_args":
-            self.cli_open.append(f"{where}: parse_known_args() accepts unknown options")
+        elif method in {"parse_known_args", "parse_known_intermixed_args"}:
+            self.cli_open.append(f"{self.src.loc(node).render()}: parse_known_args() accepts unknown options")
         elif method == "add_subparsers" or callee == "click.group":
-            self.cli_open.append(f"{where}: sub-commands")
+            self.cli_open.append(f"{self.src.loc(node).render()}: sub-commands")
         elif callee == "fire.Fire" or callee.endswith("HfArgumentParser"):
-            self.cli_open.append(f"{where}: {callee.rsplit('.', 1)[-1]} builds its options at run time")
+            self.cli_open.append(f"{self.src.loc(node).render()}: {callee.rsplit('.', 1)[-1]} builds its options at "
+                                 "run time")
         elif callee in {"absl.flags.DEFINE_string", "absl.app.run"} or callee.startswith("hydra."):
-            self.cli_open.append(f"{where}: {callee} options are not read")
+            self.cli_open.append(f"{self.src.loc(node).render()}: {callee} options are not read")
 
     def _input_default(self, node: ast.Call, flags: list[str], default: ast.expr | None) -> None:
         """`--train-csv` defaulting to `data/train.csv`: the job reads that file unless the option is passed."""
@@ -892,9 +892,15 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
         if key not in seen:
             seen.add(key)
             out.append(f)
-    constants = []
-    for name, value in visitor.consts.items():
-        path = visitor.path_of(value) if value is not None else None
+    constants = []  # module-level names other modules can import (`from config import DATA_PATH`)
+    for stmt in src.tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            name, value = stmt.target.id, stmt.value
+        else:
+            continue
+        path = visitor.path_of(value)
         if path is not None and _UNKNOWN not in path:
             constants.append((name, visitor.clean(path)))
     return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers,
