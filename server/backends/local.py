@@ -53,6 +53,7 @@ from mljobs.skill.jobplan import JobPlan
 
 from ..errors import BackendError, JobNotFoundError, UsageError
 from ..local_eais import LocalEaiConfig, load_local_eais
+from ..payload import PayloadError, copy_payload
 from ..runner import launcher
 from ..settings import Settings
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
@@ -378,14 +379,17 @@ class LocalBackend:
             )
 
     def _copy_payload(self, plan: JobPlan, app: Path) -> None:
-        source = Path(plan.source).resolve()
+        source = Path(plan.source)
+        try:
+            # The one guarded copy (server/payload.py): no symlink out of the folder is shipped or kept.
+            listing = copy_payload(source, app)
+        except PayloadError as exc:
+            raise UsageError(str(exc)) from exc
+        for note in listing.skipped:
+            log.warning("payload of %s: %s; not shipped", plan.name, note)
         if source.is_file():
-            shutil.copy2(source, app / source.name)
             entry_rel = source.name if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
         else:
-            shutil.copytree(
-                source, app, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*SKIPPED_DIRS), symlinks=True
-            )
             entry_rel = plan.entrypoint
         if not (app / entry_rel).is_file():
             raise UsageError(f"the entrypoint {entry_rel!r} is not in the payload {plan.source}")
