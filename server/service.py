@@ -135,6 +135,7 @@ class Service:
         # One per call: the cache holds an SQLite connection, and MCP runs tools in worker threads.
         from .analysis_cache import DiskFileCache
 
+        self.settings.ensure_state_dir()  # 0700 first: the cache folder must not create it 0755
         return DiskFileCache(self.settings.cache_dir / "analysis.sqlite3")
 
     def facts(self, backend: str | None = None, *, refresh: bool = False) -> AccountFacts:

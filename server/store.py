@@ -20,6 +20,7 @@ from typing import Any
 from mljobs.skill.redact import redact
 
 from .errors import JobNotFoundError, JobStoreError
+from .settings import create_private_file, ensure_private_dir
 
 SCHEMA_VERSION = 1
 
@@ -93,7 +94,8 @@ class JobStore:
     # ------------------------------------------------------------------ plumbing
     def _connect(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
+            create_private_file(self.path)
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise JobStoreError(
