@@ -230,7 +230,8 @@ def _open_project(path: str | os.PathLike[str], entrypoint: str | os.PathLike[st
                   all_files: bool) -> ProjectInput:
     p = Path(path).expanduser()
     if not p.exists():
-        raise AnalysisInputError(f"{path}: no such file or folder; pass a .py script, a .ipynb notebook or a project folder")
+        raise AnalysisInputError(f"{guarded.shown(path)}: no such file or folder; pass a .py script, a .ipynb notebook "
+                                 "or a project folder")
     if p.is_file():
         if entrypoint is not None and Path(entrypoint).name != p.name:
             raise AnalysisInputError(f"--entrypoint is only for folders; {path} is a file (pass its folder instead)")
