@@ -549,10 +549,10 @@ def run_user_code(job_dir: Path, launch: dict[str, Any], args: list[str]) -> Any
 def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     """Guard the network, run the user code between the banners, record the result; the exit code."""
     config = _write_guard_files(job_dir, launch, [], "job")
-    netguard.install(netguard.load_policy(str(config)))
     os.environ.update(
         {k: v for k, v in _guarded_env(job_dir, config).items() if k in ("PYTHONPATH", netguard.CONFIG_ENV)}
     )
+    netguard.install(netguard.load_policy(str(config)))  # after the env: children inherit the guard
     args = expand_args([str(a) for a in launch.get("args") or []], dict(os.environ))
     app = job_dir / "app"
     os.chdir(app)
