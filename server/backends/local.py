@@ -332,9 +332,14 @@ class LocalBackend:
             raise BackendError(f"could not prepare the local job folder {job_dir}: {exc}") from exc
         env = job_base_environment(os.environ)
         try:
+            prefix = isolation_prefix(plan, os.environ.get(ISOLATION_ENV, ""))
+        except UsageError:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        try:
             with log_file:
                 proc = subprocess.Popen(
-                    [self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
+                    [*prefix, self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
                     cwd=job_dir,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
@@ -852,3 +857,30 @@ def _safe_mtime(path: Path) -> float | None:
         return path.stat().st_mtime
     except OSError:
         return None
+
+
+#: `MLJOBS_LOCAL_ISOLATION=netns` runs local jobs in their own network namespace (Linux, `unshare`): no
+#: interface but a down loopback, so nothing the job does (ctypes, curl, a child that drops the guard)
+#: reaches any network, the machine's own loopback services included.
+ISOLATION_ENV = "MLJOBS_LOCAL_ISOLATION"
+
+
+def isolation_prefix(plan: JobPlan, mode: str) -> list[str]:
+    """The command prefix of the OS-level isolation mode `mode` ("" or "none": the Python-level guard only).
+
+    Raises:
+        UsageError: an unknown mode, `unshare` missing, or a job that needs network (EAIs or pip
+            requirements) under `netns`, which allows none.
+    """
+    mode = mode.strip().lower()
+    if mode in ("", "none"):
+        return []
+    if mode != "netns":
+        raise UsageError(f"{ISOLATION_ENV} must be 'netns' or 'none'")
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        raise UsageError(f"{ISOLATION_ENV}=netns needs Linux and the unshare tool (util-linux)")
+    if plan.external_access_integrations or plan.pip_requirements or plan.requirements_file:
+        raise UsageError(f"{ISOLATION_ENV}=netns gives the job no network at all, and this job needs some "
+                         "(EAIs or pip requirements); unset it for this job or drop the network needs")
+    return [unshare, "--net", "--map-root-user"]

@@ -43,3 +43,49 @@ def test_guard_escapes__python_level_all_held() -> None:
     assert escaped & python_level == set(), {n: probes[n]["detail"] for n in escaped & python_level}
     print(f"guard probes: {len(probes)} tried, {len(probes) - len(escaped)} held; "
           f"escaped (documented, outside Python): {sorted(escaped)}")
+
+
+@pytest.mark.skipif(not _namespaces_work(), reason="unprivileged network namespaces are not available")
+def test_os_level_mode__native_code_cannot_reach_even_loopback(tmp_path: Path, write_tree, monkeypatch) -> None:
+    """MLJOBS_LOCAL_ISOLATION=netns: the job's ctypes connect to a listener on this machine's loopback fails."""
+    import socket
+    import time
+
+    from mljobs.analyzers.model import SubmitMethod
+    from mljobs.server.backends.local import GpuInfo, LocalBackend
+    from mljobs.server.errors import UsageError
+    from mljobs.server.settings import Settings
+    from mljobs.skill.jobplan import JobPlan
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    code = f"""
+import ctypes, socket, struct
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.socket(2, 1, 0)
+addr = struct.pack("=H", 2) + struct.pack("!H4s8x", {port}, socket.inet_aton("127.0.0.1"))
+__return__ = libc.connect(fd, addr, len(addr))
+"""
+    path = write_tree({"native/main.py": code}) / "native" / "main.py"
+    plan = JobPlan(backend="local", method=SubmitMethod.SUBMIT_FILE, source=str(path), entrypoint="main.py",
+                   compute_pool="LOCAL", stage_name="@LOCAL.JOBS.PAYLOAD", name="NATIVE")
+    backend = LocalBackend(Settings(state_dir=tmp_path / "state"), gpu_probe=GpuInfo)
+    monkeypatch.setenv("MLJOBS_LOCAL_ISOLATION", "netns")
+    job_id = backend.submit(plan)
+    deadline = time.monotonic() + 30
+    while not backend.status(job_id).terminal:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert backend.result(job_id).value == -1, backend.logs(job_id, verbose=True)
+    try:
+        listener.accept()
+        raise AssertionError("the isolated job reached the loopback listener")
+    except TimeoutError:
+        pass
+    finally:
+        listener.close()
+    with pytest.raises(UsageError, match="MLJOBS_LOCAL_ISOLATION"):
+        backend.submit(JobPlan(**{**plan.__dict__, "external_access_integrations": ("PYPI_EAI",)}))
