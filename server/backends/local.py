@@ -55,7 +55,7 @@ from mljobs.skill.redact import has_secret
 from mljobs.skill.runner_inputs import requirement_problem, runner_input_errors
 
 from ..errors import BackendError, JobNotFoundError, UsageError
-from ..local_eais import LocalEaiConfig, load_local_eais
+from ..local_eais import LocalEaiConfig, LocalEaiSource
 from ..payload import PayloadError, copy_payload
 from ..runner import launcher
 from ..settings import Settings
@@ -162,6 +162,7 @@ class LocalBackend:
     ) -> None:
         self._settings = settings
         self._eai_config = eai_config
+        self._eai_source = LocalEaiSource(settings)
         self._python = python
         self._installed: frozenset[str] | None = None
         self._grace = cancel_grace
@@ -174,9 +175,12 @@ class LocalBackend:
 
     @property
     def eais(self) -> LocalEaiConfig:
-        if self._eai_config is None:
-            self._eai_config = load_local_eais(self._settings)
-        return self._eai_config
+        # An injected config is fixed; the file is re-read whenever it changes (no restart needed).
+        return self._eai_config if self._eai_config is not None else self._eai_source.current()
+
+    def facts_stamp(self) -> object:
+        """Changes whenever `facts()` would change for reasons other than running jobs (the local EAI file)."""
+        return None if self._eai_config is not None else self._eai_source.stamp()
 
     def family(self) -> InstanceFamily:
         """This machine as an instance family `LOCAL_<n>CPU_<m>GIB[_GPU]`."""
