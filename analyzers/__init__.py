@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
-from .imports import scan_imports, scan_imports_counted
+from .imports import scan_imports_counted
 from .method import recommend_method
 from .model import Analysis, ComputeTarget, ImportFinding, Location, Problem
 from .project import FileEntry, LocalResolver, ProjectTree, follow_imports, open_project, read_source

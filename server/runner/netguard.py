@@ -231,7 +231,7 @@ class _Guard:
             return None  # a loopback *name*: its lookup answers are filtered to loopback addresses
         return None if self.policy.allows(host, port) else self.policy.refusal(host, port)
 
-    def filter_answers(self, host: str, port: int | None, infos: list[tuple]) -> list[tuple]:  # type: ignore[type-arg]
+    def filter_answers(self, host: str, port: int | None, infos: list[tuple]) -> list[tuple]:
         """The lookup answers a job may use, remembering them for the connect that follows.
 
         A loopback name (`localhost`, `x.localhost`) keeps only loopback answers: a resolver that maps it
@@ -302,7 +302,7 @@ def install(policy: GuardPolicy) -> None:
         if message is not None:
             raise socket.gaierror(socket.EAI_NONAME, message)
 
-    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, *args, **kwargs):
         if host is None:
             return real["getaddrinfo"](host, port, *args, **kwargs)
         name, number = _name(host), _port_of(port)
@@ -312,10 +312,10 @@ def install(policy: GuardPolicy) -> None:
             raise socket.gaierror(socket.EAI_NONAME, f"mljobs network guard: {name} did not resolve to loopback")
         return infos
 
-    def gethostbyname(host):  # type: ignore[no-untyped-def]
+    def gethostbyname(host):
         return getaddrinfo(host, None, socket.AF_INET)[0][4][0]
 
-    def gethostbyname_ex(host):  # type: ignore[no-untyped-def]
+    def gethostbyname_ex(host):
         refuse_lookup(_name(host), None)
         name, aliases, ips = real["gethostbyname_ex"](host)
         kept = [ip for _, _, _, _, (ip, *_) in guard.filter_answers(
@@ -324,16 +324,16 @@ def install(policy: GuardPolicy) -> None:
             raise socket.gaierror(socket.EAI_NONAME, f"mljobs network guard: {_name(host)} did not resolve to loopback")
         return name, aliases, kept
 
-    def gethostbyaddr(address):  # type: ignore[no-untyped-def]
+    def gethostbyaddr(address):
         refuse_lookup(_name(address), None)  # a reverse lookup is DNS traffic too
         return real["gethostbyaddr"](address)
 
-    def getnameinfo(sockaddr, flags):  # type: ignore[no-untyped-def]
+    def getnameinfo(sockaddr, flags):
         if isinstance(sockaddr, tuple) and sockaddr:
             refuse_lookup(_name(sockaddr[0]), _port_of(sockaddr[1]) if len(sockaddr) > 1 else None)
         return real["getnameinfo"](sockaddr, flags)
 
-    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def create_connection(address, *args, **kwargs):
         host, port = address[0], address[1]
         message = guard.check_host(str(host), _port_of(port))
         if message is not None:
@@ -347,8 +347,8 @@ def install(policy: GuardPolicy) -> None:
             return _name(address[0]), int(address[1])
         return None
 
-    def checked(method_name: str, returns_code: bool = False):  # type: ignore[no-untyped-def]
-        def wrapper(self, address, *rest):  # type: ignore[no-untyped-def]
+    def checked(method_name: str, returns_code: bool = False):
+        def wrapper(self, address, *rest):
             target = _inet_target(self, address)
             if target is not None:
                 message = guard.check_host(*target)
@@ -361,7 +361,7 @@ def install(policy: GuardPolicy) -> None:
         wrapper.__name__ = method_name
         return wrapper
 
-    def sendto(self, data, *rest):  # type: ignore[no-untyped-def]
+    def sendto(self, data, *rest):
         address = rest[-1] if rest else None  # sendto(data, address) or sendto(data, flags, address)
         target = _inet_target(self, address)
         if target is not None:
@@ -370,7 +370,7 @@ def install(policy: GuardPolicy) -> None:
                 raise ConnectionRefusedError(errno.ECONNREFUSED, message)
         return base_socket.sendto(self, data, *rest)
 
-    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):  # type: ignore[no-untyped-def]
+    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
         target = _inet_target(self, address) if address is not None else None
         if target is not None:
             message = guard.check_host(*target)
@@ -389,8 +389,8 @@ def install(policy: GuardPolicy) -> None:
     guarded_type = type("socket", (base_socket,), {**methods, "__module__": "_socket", "__slots__": ()})
     for name, method in methods.items():
         setattr(socket.socket, name, method)  # the class socket.py already derived from the raw type
-    _socket.socket = guarded_type  # type: ignore[misc]  # raw `_socket.socket()` and a reloaded socket.py
-    _socket.SocketType = guarded_type  # type: ignore[misc]
+    _socket.socket = guarded_type  # type: ignore[misc, assignment]  # raw `_socket.socket()` and a reloaded socket.py
+    _socket.SocketType = guarded_type  # type: ignore[assignment]
     lookups = {"getaddrinfo": getaddrinfo, "gethostbyname": gethostbyname, "gethostbyname_ex": gethostbyname_ex,
                "gethostbyaddr": gethostbyaddr, "getnameinfo": getnameinfo}
     for name, fn in lookups.items():
@@ -433,7 +433,7 @@ def _guard_children() -> None:
         return
     real_init = subprocess.Popen.__init__
 
-    def init(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+    def init(self, args, *rest, **kwargs):
         env = kwargs.get("env")
         if env is None and any(os.environ.get(k) != v for k, v in keep.items()):
             env = dict(os.environ)  # the job removed the guard's variables from its own environment

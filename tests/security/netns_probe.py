@@ -9,7 +9,6 @@ Not a test module (no test_ prefix): tests/security/test_netguard_escapes.py run
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
