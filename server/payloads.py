@@ -3,10 +3,16 @@ filtered copy the Snowflake backend uploads instead of the raw folder."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from mljobs.skill.payload import Payload
+from mljobs.analyzers.model import SubmitMethod
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.payload import Payload, payload_for_plan
 
 from .errors import UsageError
 
@@ -33,3 +39,26 @@ def export_payload(payload: Payload, dest: Path, *, allow_existing: bool = False
     except OSError as exc:
         raise UsageError(f"could not write the payload to {dest}: {exc}") from exc
     return written
+
+
+def staged_payload(plan: JobPlan, kwargs: dict[str, Any]) -> contextlib.AbstractContextManager[Any] | None:
+    """For the Snowflake backend: the plan's payload in a temporary folder, to upload with submit_directory
+    instead of the raw folder (which the library would upload whole: .env, .git, virtualenvs...).
+
+    None when the plan uploads as is: a single file without the entry wrapper, a stage source, @remote.
+    The context yields (folder, entrypoint relative to it, args for the launcher).
+    """
+    if plan.method not in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
+        return None
+    payload = payload_for_plan(plan)
+    if payload is None or not (plan.method is SubmitMethod.SUBMIT_DIRECTORY or payload.wrapper):
+        return None
+    return _staged(payload, list(kwargs.get("args") or []))
+
+
+@contextlib.contextmanager
+def _staged(payload: Payload, args: list[str]) -> Iterator[tuple[str, str, list[str]]]:
+    with tempfile.TemporaryDirectory(prefix="mljobs_payload_") as tmp:
+        export_payload(payload, Path(tmp), allow_existing=True)
+        entry = payload.entrypoint.rsplit("/app/", 1)[1]
+        yield tmp, entry, ([payload.args[0], *args] if payload.wrapper else args)

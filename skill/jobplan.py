@@ -49,6 +49,9 @@ class JobPlan:
     requirements_file: str | None = None  # a requirements.txt inside the source folder that travels with it
     artifact_repositories: tuple[str, ...] = ()
     comment: str | None = None
+    # Run the payload's entry wrapper (skill/entry.py) first, which expands $MLRS_* in the args in the
+    # container; set when the planner routes outputs through an arg. Args given by the user pass verbatim.
+    entry_wrapper: bool = False
     version: int = PLAN_VERSION
 
     def to_dict(self, *, redacted: bool = False) -> dict[str, Any]:

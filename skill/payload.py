@@ -224,9 +224,9 @@ def build_payload(
 
 
 def payload_for_plan(plan: JobPlan) -> Payload | None:
-    """The payload a plan uploads: its files, generated requirements.txt, and the entry wrapper when an arg
-    names `$MLRS_*` (not for @remote, whose args are the function's arguments, not `sys.argv`)."""
-    wrap = plan.method is not SubmitMethod.REMOTE and needs_wrapper(plan.args)
+    """The payload a plan uploads: its files, generated requirements.txt, and the entry wrapper when the plan
+    asks for it and an arg names `$MLRS_*` (never for @remote, whose args are the function's arguments)."""
+    wrap = plan.entry_wrapper and plan.method is not SubmitMethod.REMOTE and needs_wrapper(plan.args)
     return build_payload(
         source=plan.source,
         method=plan.method,

@@ -42,6 +42,7 @@ from .identifiers import (
     validate_qualified,
     validate_stage,
 )
+from .entry import needs_wrapper
 from .jobplan import JobPlan
 from .payload import Payload, payload_for_plan
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
@@ -454,6 +455,16 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
 
     # --- args, requirements, network
     args, output_by_arg = _derive_args(analysis, method, c, notes)
+    # The planner's own $MLRS_STAGE_RESULT_PATH arg only works through the entry wrapper (Snowflake passes args
+    # verbatim); args the user gave pass verbatim, as on Snowflake, with a warning when they name $MLRS_*.
+    wrapper = output_by_arg and c.args is None and method not in (SubmitMethod.REMOTE, SubmitMethod.SUBMIT_FROM_STAGE)
+    if needs_wrapper(args) and not wrapper and method is not SubmitMethod.REMOTE:
+        extra_issues.append(PreflightIssue(
+            Severity.WARNING, "args.literal_variable",
+            "your args name $MLRS_* variables: Snowflake passes args verbatim, so the script receives the text "
+            f"{next(a for a in args if needs_wrapper([a]))!r}, not a path",
+            "let mljobs derive the output arg (it adds an entry wrapper that expands it), or read "
+            "os.environ['MLRS_STAGE_RESULT_PATH'] in the script"))
     req = _pip_requirements(analysis, facts.installed_packages, method, c, notes, backend)
     reqs, requirements_file = req.pip, req.requirements_file
     artifact = c.use_artifact_repository
@@ -510,6 +521,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         requirements_file=requirements_file,
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
         comment=c.comment,
+        entry_wrapper=wrapper,
     )
     payload = payload_for_plan(plan)
     if payload is not None:

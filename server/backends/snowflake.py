@@ -45,6 +45,7 @@ from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.redact import redact
 
 from ..account import discover
+from ..payloads import staged_payload
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
 
@@ -312,7 +313,12 @@ class SnowflakeBackend:
         method = SubmitMethod(plan.method)
 
         def run() -> str:
-            if method is SubmitMethod.SUBMIT_FILE:
+            staged = staged_payload(plan, kwargs)  # the filtered payload (and entry wrapper), as the local pool
+            if staged is not None:
+                with staged as (folder, entry, args):
+                    job = jobs.submit_directory(folder, plan.compute_pool, entrypoint=entry,
+                                                **{**kwargs, "args": args})
+            elif method is SubmitMethod.SUBMIT_FILE:
                 job = jobs.submit_file(plan.source, plan.compute_pool, **kwargs)
             elif method is SubmitMethod.SUBMIT_DIRECTORY:
                 job = jobs.submit_directory(plan.source, plan.compute_pool, entrypoint=plan.entrypoint, **kwargs)
