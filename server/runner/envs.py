@@ -93,7 +93,7 @@ def _pip_config() -> tuple[list[str], list[str], list[str], str | None]:
             extra += parser.get(section, "extra-index-url", fallback="").split()
             links += parser.get(section, "find-links", fallback="").split()
             cert = cert or parser.get(section, "cert", fallback=None)
-    return index, extra, links, cert
+    return list(dict.fromkeys(index)), list(dict.fromkeys(extra)), list(dict.fromkeys(links)), cert
 
 
 def pip_config_index_hosts() -> list[str]:
