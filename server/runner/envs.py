@@ -241,12 +241,15 @@ def create_env(env: Path, installer: str) -> Path:
     if uv:
         cmd = [uv, "venv", "--quiet", "--system-site-packages", "--python", sys.executable, str(env)]
     else:
-        cmd = [sys.executable, "-m", "venv", "--system-site-packages", str(env)]
+        cmd = [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise EnvError(f"could not create the job environment {env}: {proc.stderr.strip()[-500:]}")
     python = venv_python(env)
     _layer_over_interpreter(python)
+    if not uv and subprocess.run([str(python), "-c", "import pip"], capture_output=True, check=False).returncode:
+        subprocess.run([str(python), "-m", "ensurepip", "--default-pip"], check=True, stdin=subprocess.DEVNULL,
+                       capture_output=True)
     return python
 
 
