@@ -133,7 +133,7 @@ class _Scanner:
         else:
             results = (scan_file(self.tree.root, entry, module, self.rules, self.project_files)
                        for _, entry, module in misses)
-        for (key, entry, _), scan in zip(misses, results):
+        for (key, entry, _), scan in zip(misses, results, strict=False):
             out[entry.path] = scan
             if self.cache is not None:
                 self.cache.put(key, scan)

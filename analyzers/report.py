@@ -197,8 +197,8 @@ def render_text(a: Analysis) -> str:
     out += ["", f"Method: {a.method.method.value} — {a.method.reason}"]
     if a.problems:
         out += ["", f"Problems ({len(a.problems)}):"]
-        for p in a.problems[:10]:
-            out.append(f"  {p.location.render()}: {redact(p.message)}")
+        for prob in a.problems[:10]:
+            out.append(f"  {prob.location.render()}: {redact(prob.message)}")
         out += _more(len(a.problems), 10)
     return "\n".join(out) + "\n"
 

@@ -222,9 +222,10 @@ def parse_schedule(text: str | None) -> Schedule | None:
         raise ScheduleError(f"cron expression {cleaned!r} must have 5 fields (minute hour day-of-month month "
                             "day-of-week), optionally followed by a time zone")
     selected = [_cron_field(part, field) for part, field in zip(parts, _CRON_FIELDS, strict=True)]
-    minutes, hours = sorted(selected[0]), sorted(selected[1])
-    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)] + [60 - minutes[-1] + minutes[0]]
-    if len(hours) > 1 or len(minutes) > 1:
+    minute_marks, hour_marks = sorted(selected[0]), sorted(selected[1])
+    gaps = [b - a for a, b in zip(minute_marks, minute_marks[1:], strict=False)]
+    gaps.append(60 - minute_marks[-1] + minute_marks[0])
+    if len(hour_marks) > 1 or len(minute_marks) > 1:
         if min(gaps) < MIN_INTERVAL_MINUTES:
             raise ScheduleError(f"cron expression {cleaned!r} runs every {min(gaps)} minute(s); the minimum is "
                                 f"{MIN_INTERVAL_MINUTES} minutes because an ML job needs minutes just to start")

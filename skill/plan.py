@@ -148,9 +148,9 @@ def _validate_choices(c: PlanChoices) -> list[str]:
     for key, value in c.env_vars.items():
         if not isinstance(value, str):
             errors.append(f"env var {key} must be a string, got {type(value).__name__}")
-    for label, value in (("target_instances", c.target_instances), ("min_instances", c.min_instances)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INSTANCES):
-            errors.append(f"{label} must be an integer from 1 to {MAX_INSTANCES}, got {value!r}")
+    for label, count in (("target_instances", c.target_instances), ("min_instances", c.min_instances)):
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INSTANCES):
+            errors.append(f"{label} must be an integer from 1 to {MAX_INSTANCES}, got {count!r}")
     if (isinstance(c.target_instances, int) and isinstance(c.min_instances, int)
             and c.min_instances > c.target_instances):
         errors.append(f"min_instances ({c.min_instances}) may not exceed target_instances ({c.target_instances})")

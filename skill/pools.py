@@ -137,7 +137,7 @@ class PoolRanking:
                 mark,
             ))
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append("")
         lines.append(("Chosen: " + self.chosen.name if self.chosen else "No pool chosen") + f" — {self.reason}")

@@ -364,8 +364,8 @@ class SnowflakeBackend:
         for row in rows:
             data = {str(k).lower(): v for k, v in row.as_dict().items()}
             try:
-                instance_id = int(data.get("instance_id"))
-            except (TypeError, ValueError):
+                instance_id = int(data["instance_id"])
+            except (KeyError, TypeError, ValueError):
                 continue
             start = data.get("start_time")
             out.append(InstanceStatus(instance_id, str(data.get("status") or "UNKNOWN").upper(),
@@ -470,7 +470,7 @@ class SnowflakeBackend:
         try:
             if plan.backend != "snowflake":
                 raise UsageError(f"plan is for the {plan.backend!r} backend, not Snowflake")
-            pool = validate_identifier(plan.compute_pool, "compute pool")
+            validate_identifier(plan.compute_pool, "compute pool")
             name = validate_identifier(plan.name, "job name")
             database = validate_identifier(plan.database, "database") if plan.database else None
             schema = validate_identifier(plan.schema, "schema") if plan.schema else None
@@ -538,8 +538,8 @@ class SnowflakeBackend:
 
     @staticmethod
     def _requirements_file(
-        plan: JobPlan, method: SubmitMethod, pip: list[str], env: dict[str, str]
-    ) -> tuple[list[str], dict[str, str]]:
+        plan: JobPlan, method: SubmitMethod, pip: builtins.list[str], env: dict[str, str]
+    ) -> tuple[builtins.list[str], dict[str, str]]:
         """Make a requirements file that travels with the folder get installed.
 
         The container's startup.sh installs `$MLRS_REQUIREMENTS_FILE` (default `requirements.txt` in the payload
