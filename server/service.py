@@ -216,7 +216,8 @@ class Service:
             status = JobStatus.PENDING
         self.store.add(
             job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
-            plan_hash=plan_hash, confirmation=confirmation.to_dict(), payload_location=plan.stage_name,
+            plan_hash=plan_hash, confirmation=confirmation.to_dict(),
+            payload_location=_payload_location(backend, job_id) or plan.stage_name,
         )
         return Submission(job_id, backend.name, status, plan_hash, confirmation)
 
@@ -229,7 +230,11 @@ class Service:
     def delete(self, job_id: str, confirmation: Confirmation) -> None:
         self._check_confirmation(confirmation, "delete", job_id)
         backend, record = self._backend_for(job_id)
-        backend.delete(job_id)
+        if backend.name == "snowflake":
+            # The payload directory recorded at submit: removed even when the service is already gone.
+            backend.delete(job_id, payload_location=record.payload_location if record else None)  # type: ignore[call-arg]
+        else:
+            backend.delete(job_id)
         if record:
             self.store.delete(job_id)
 
@@ -340,3 +345,9 @@ def _default_backend_factory(name: str, settings: Settings) -> Backend:
     from .connection import SessionFactory
 
     return SnowflakeBackend(SessionFactory(settings))
+
+
+def _payload_location(backend: Backend, job_id: str) -> str | None:
+    """The job's own payload directory when the backend knows it at submit (Snowflake), for a later delete."""
+    locate = getattr(backend, "payload_location", None) if backend.name == "snowflake" else None
+    return locate(job_id) if callable(locate) else None

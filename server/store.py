@@ -52,7 +52,7 @@ CREATE INDEX IF NOT EXISTS history_job ON status_history (job_id, id);
 CREATE TABLE IF NOT EXISTS used_tokens (token_id TEXT PRIMARY KEY, used_at REAL NOT NULL);
 """
 
-_TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED"}
+_TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETING", "DELETED"}  # = backends.base.TERMINAL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
