@@ -519,3 +519,22 @@ def test_result__value_of_script_class__round_trips_like_mljob_result(
     assert result.artifacts == ()
     output = Path(backend.info(job_id).extra["job_dir"]) / "output"
     assert (output / "mljob_result").is_file() and (output / "mljob_extra.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_submit__requirements_already_satisfied__env_made_once_then_reused_offline(
+    backend: LocalBackend, write_tree
+) -> None:
+    """A requirement the job interpreter satisfies installs nothing (no network needed); the second job with the
+    same requirement set reuses the environment the first one made."""
+    path = script(write_tree, "uses_yaml.py", "import sys, yaml\n__return__ = sys.prefix\n")
+    plan = make_plan(path, pip_requirements=("pyyaml>=5",), external_access_integrations=("PYPI_EAI",))
+    first = backend.submit(plan)
+    assert wait_terminal(backend, first, timeout=60) is JobStatus.DONE, backend.logs(first, verbose=True)
+    log = backend.logs(first, verbose=True)
+    assert "creating the job environment" in log and "already satisfies every requirement" in log
+    second = backend.submit(plan)
+    assert wait_terminal(backend, second, timeout=60) is JobStatus.DONE
+    assert "reusing the job environment" in backend.logs(second, verbose=True)
+    assert backend.result(first).value == backend.result(second).value
+    assert str(backend.result(second).value).startswith(str(Settings().state_dir / "envs"))

@@ -183,3 +183,25 @@ def test_snowflake_backend__submit_directory__uploads_the_filtered_payload(tmp_p
     names = sorted(k.split("/app/", 1)[1] for k in uploaded)
     assert names == [".gitignore", ".mljobsignore", "keep.log", "lib/util.py", "train.py"]
     assert all(SECRET.encode() not in fake.stage_files[k] for k in fake.stage_files)
+
+
+def test_snowflake_backend__entry_wrapper__launcher_gets_wrapper_then_script(tmp_path: Path) -> None:
+    """A plan whose output arg needs the entry wrapper reaches SYSTEM$EXECUTE_ML_JOB as the wrapper followed by
+    the script and the args verbatim, with the wrapper uploaded next to the script."""
+    from tests.fakes.snowpark import FakeSession
+
+    from mljobs.server.backends.snowflake import SnowflakeBackend
+
+    (tmp_path / "train.py").write_text(TRAIN)
+    fake = FakeSession()
+    fake.add_pool("CPU_POOL")
+    plan = JobPlan(backend="snowflake", method=SubmitMethod.SUBMIT_FILE, source=str(tmp_path / "train.py"),
+                   entrypoint="train.py", compute_pool="CPU_POOL", stage_name="@ML_DB.PUBLIC.PAYLOAD",
+                   name="TRAIN", database="ML_DB", schema="PUBLIC",
+                   args=("--output-dir", "$MLRS_STAGE_RESULT_PATH"), entry_wrapper=True)
+    SnowflakeBackend(lambda: fake, sleep=lambda _s: None).submit(plan)
+    args = fake.submissions[-1]["spec_options"]["ARGS"]
+    assert args[-4:] == ["/mnt/job_stage/app/mljobs_entry.py", "/mnt/job_stage/app/train.py",
+                         "--output-dir", "$MLRS_STAGE_RESULT_PATH"]
+    assert sorted(k.split("/app/", 1)[1] for k in fake.stage_files if "/app/" in k) == ["mljobs_entry.py",
+                                                                                        "train.py"]
