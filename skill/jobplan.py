@@ -129,7 +129,9 @@ def summary_lines(plan: JobPlan) -> list[str]:
         "External access: " + (", ".join(plan.external_access_integrations) or "none"),
         f"Nodes: {nodes}",
         f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
-        "Args: " + (" ".join(d["args"]) or "none"),
+        "Args: " + (" ".join(d["args"]) or "none")
+        + (" (passed through the payload's entry wrapper, which expands $MLRS_* in the container)"
+           if plan.entry_wrapper else ""),
         f"Job name: {plan.name}; payload stage: {plan.stage_name}",
         f"Plan hash: {plan.plan_hash()[:12]}",
     ]
