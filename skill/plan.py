@@ -532,6 +532,14 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
             notes.append("not uploaded (may hold secrets): " + ", ".join(secret))
         if payload.wrapper:
             notes.append("entry wrapper: " + payload.wrapper)
+        listed = {f.path for f in payload.files}
+        for rel, what in ((entrypoint, "the entrypoint"), (requirements_file, "the requirements file")):
+            if rel and method is not SubmitMethod.REMOTE and Path(source).exists() and rel not in listed:
+                why = next((w for p, w in payload.excluded if rel == p or rel.startswith(p.rstrip("/") + "/")),
+                           "not found")
+                extra_issues.append(PreflightIssue(
+                    Severity.ERROR, "payload.excluded", f"{what} {rel} is not in the payload ({why})",
+                    "remove the rule that excludes it from .gitignore/.mljobsignore, or move the file"))
     issues = extra_issues + list(req.issues) + list(preflight(plan, analysis, facts, coverage))
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
     code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(

@@ -205,3 +205,18 @@ def test_snowflake_backend__entry_wrapper__launcher_gets_wrapper_then_script(tmp
                          "--output-dir", "$MLRS_STAGE_RESULT_PATH"]
     assert sorted(k.split("/app/", 1)[1] for k in fake.stage_files if "/app/" in k) == ["mljobs_entry.py",
                                                                                         "train.py"]
+
+
+def test_plan__entrypoint_ignored__not_ready_names_the_rule(capsys, tmp_path: Path) -> None:
+    """An entrypoint that .mljobsignore excludes would not upload: the plan is not ready and says why."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "train.py").write_text("import helper\n")
+    (proj / "helper.py").write_text("")
+    (proj / ".mljobsignore").write_text("train.py\n")
+    code, out, _ = cli(capsys, "plan", str(proj), "--entrypoint", "train.py", "--backend", "local", "--json",
+                       "--method", "submit_directory")
+    result = json.loads(out)
+    assert code == 1 and not result["ready"]
+    issue = next(i for i in result["preflight"] if i["code"] == "payload.excluded")
+    assert "train.py" in issue["message"] and ".gitignore/.mljobsignore" in issue["message"]
