@@ -220,3 +220,19 @@ def test_plan__entrypoint_ignored__not_ready_names_the_rule(capsys, tmp_path: Pa
     assert code == 1 and not result["ready"]
     issue = next(i for i in result["preflight"] if i["code"] == "payload.excluded")
     assert "train.py" in issue["message"] and ".gitignore/.mljobsignore" in issue["message"]
+
+
+def test_plan_local__import_xgboost_missing_here__snowflake_code_does_not_install_it(capsys, tmp_path: Path
+                                                                                     ) -> None:
+    """On a machine without xgboost the local run installs it, but the Snowflake code is planned against the
+    runtime image, which has it: the code's pip_requirements stay empty."""
+    from importlib.util import find_spec
+
+    if find_spec("xgboost") is not None:
+        pytest.skip("xgboost is installed on this machine")
+    script = tmp_path / "boost.py"
+    script.write_text("import xgboost\nmodel = xgboost.XGBClassifier()\n")
+    code, out, _ = cli(capsys, "plan", str(script), "--backend", "local", "--json")
+    result = json.loads(out)
+    assert result["plan"]["pip_requirements"] == ["xgboost"]
+    assert "xgboost" not in result["code"] and "pip_requirements=None" in result["code"]
