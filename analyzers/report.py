@@ -135,6 +135,12 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
         "data_files": list(a.data_files),
         "problems": [_problem(p) for p in a.problems],
         "runtime": a.runtime,
+        "removed_apis": [
+            {"api": f.api, "kind": f.kind.value, "distribution": f.distribution, "version": f.version,
+             "removed_in": f.removed_in, "replacement": f.replacement, **_where(f.location),
+             "code": redact(f.evidence), "confidence": f.confidence.value, "source": f.source}
+            for f in a.removed_apis
+        ],
     }
 
 
@@ -186,6 +192,11 @@ def render_text(a: Analysis) -> str:
     if preinstalled:
         out.append("  preinstalled: " + ", ".join(
             f"{p.distribution}{'==' + p.runtime_version if p.runtime_version else ''}" for p in preinstalled))
+
+    if a.removed_apis:
+        out += ["", f"Removed APIs ({len(a.removed_apis)}): the job's library versions no longer have these"]
+        for removed in a.removed_apis:
+            out.append(_line(removed.location, removed.evidence, f"{removed.message}; use {removed.replacement}"))
 
     out += ["", "Network:" if a.network else "Network: no outbound access found"]
     for n in a.network:

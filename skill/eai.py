@@ -518,6 +518,8 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
     """CREATE NETWORK RULE / CREATE EXTERNAL ACCESS INTEGRATION / GRANT for uncovered hosts (proposed only)."""
     if not uncovered:
         return [], []
+    if facts.backend == "local":
+        return _local_equivalent_sql(uncovered, notes), []
     builtins = _knowledge()[0]
     sql: list[str] = []
     alternatives: list[str] = []
@@ -576,3 +578,18 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
     notes.append("an administrator (CREATE INTEGRATION on the account, by default ACCOUNTADMIN) must run the "
                  "proposed SQL; then add " + ", ".join(eais) + " to external_access_integrations")
     return sql, alternatives
+
+
+def _local_equivalent_sql(uncovered: list[HostCoverage], notes: list[str]) -> list[str]:
+    """The local pool: the way forward is a local EAI; the SQL is its Snowflake account equivalent, same name."""
+    from .diagnosis_network import eai_name_for, eai_sql  # imports this module; import late
+
+    addresses = [cov.address for cov in uncovered]
+    name = eai_name_for(uncovered[0].host) if len(uncovered) == 1 else "LOCAL_EGRESS_EAI"
+    hosts = " ".join(f"--host {a}" for a in addresses)
+    notes.append(f"local pool: allow {', '.join(addresses)} with a local EAI (mljobs local-eais add {name} {hosts}, "
+                 f"or the add_local_eai tool; it asks for confirmation), then add {name} to the job's EAIs; the "
+                 "SQL shown is the Snowflake account equivalent for when you move to an account")
+    sql = [statement.rstrip(";") for statement in eai_sql(name, addresses, facts=None, plan=None)]
+    sql[0] = f"/* Snowflake account equivalent of the local EAI {name}; the local pool needs none of it */ {sql[0]}"
+    return sql

@@ -227,6 +227,7 @@ def _network_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts, cove
                 Severity.ERROR, "network.uncovered",
                 f"{host.address} ({cats}{'; ' + where if where else ''}) is not allowed by the job's EAIs: "
                 f"{host.reason}",
+                _local_eai_fix(host.address) if facts.backend == "local" else
                 "add an EAI that allows it, or have an admin run the proposed SQL: "
                 + ("; ".join(coverage.admin_sql) if coverage.admin_sql else "see the coverage report")))
         elif host.status in (HostStatus.UNVERIFIED, HostStatus.GUESSED, HostStatus.ASSUMED):
@@ -314,3 +315,11 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
             "fix spec_overrides (see mljobs.skill.spec)"))
     order = {Severity.ERROR: 0, Severity.WARNING: 1}
     return tuple(sorted(issues, key=lambda i: order[i.severity]))
+
+
+def _local_eai_fix(address: str) -> str:
+    from .diagnosis_network import eai_name_for
+
+    name = eai_name_for(address.partition(":")[0])
+    return (f"add a local EAI that allows it (mljobs local-eais add {name} --host {address}, or the add_local_eai "
+            "tool, after the user's yes), then plan again with it; the coverage report shows its account equivalent")
