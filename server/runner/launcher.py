@@ -128,6 +128,34 @@ def _real_launcher() -> types.ModuleType:
     return importlib.import_module(REAL_LAUNCHER)
 
 
+class _HideRayFromLauncher:
+    """A meta-path finder that refuses `import ray` when the real launcher's own code asks, nobody else."""
+
+    def __init__(self, launcher_globals: dict[str, Any]) -> None:
+        self._globals = launcher_globals
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname != "ray" and not fullname.startswith("ray."):
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is not None and frame.f_globals is self._globals:
+            raise ModuleNotFoundError("No module named 'ray' (the local pool runs no Ray cluster)", name="ray")
+        return None
+
+
+def _without_ray_cluster(real: types.ModuleType) -> None:
+    """Hide Ray from the launcher's own imports (not from the user's code).
+
+    In the container startup.sh starts a Ray head first, and the launcher's `main` then calls
+    `ray.init(address="auto")` whenever `import ray` works. The local pool starts no cluster, so on a machine
+    with Ray installed that call would fail before the user's code runs. The launcher's `import ray` is
+    refused (it then logs "Ray is not installed" and goes on); the user's script imports Ray as usual.
+    """
+    sys.meta_path.insert(0, _HideRayFromLauncher(real.__dict__))
+
+
 def setup_phase(job_dir: Path, launch: dict[str, Any]) -> int | None:
     """startup.sh's `pip install -r requirements.txt`, into a shared job env; re-exec there. None: run here."""
     req_path = job_dir / jobdir.APP_DIR / "requirements.txt"
@@ -197,6 +225,7 @@ def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     # sys.path[0] is system/ (this file's folder); in the container it is the launcher's system/ too, and the
     # real launcher puts MLRS_PAYLOAD_DIR in front at import.
     real = _real_launcher()
+    _without_ray_cluster(real)
     args = tuple(str(a) for a in launch.get("args") or [])  # literal, as the container receives them
     if launch.get("method") == "remote":
         entry, main_func = _remote_entry(job_dir, launch)

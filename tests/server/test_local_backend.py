@@ -538,3 +538,18 @@ def test_submit__requirements_already_satisfied__env_made_once_then_reused_offli
     assert "reusing the job environment" in backend.logs(second, verbose=True)
     assert backend.result(first).value == backend.result(second).value
     assert str(backend.result(second).value).startswith(str(Settings().state_dir / "envs"))
+
+
+@pytest.mark.slow
+def test_submit__ray_installed_without_cluster__launcher_skips_ray_user_code_imports_it(
+    backend: LocalBackend, write_tree
+) -> None:
+    """The real launcher calls ray.init(address="auto") when Ray imports (the container runs a Ray head). The
+    local pool has no cluster, so the launcher must not see Ray, while the user's code still imports it."""
+    root = write_tree({
+        "proj/main.py": "import ray\n__return__ = ray.MARK\n",
+        "proj/ray/__init__.py": "MARK = 'user ray'\n\ndef init(**kwargs):\n    raise ConnectionError('no Ray cluster')\n",
+    })
+    job_id = backend.submit(make_plan(root / "proj"))
+    assert wait_terminal(backend, job_id) is JobStatus.DONE, backend.logs(job_id, verbose=True)
+    assert backend.result(job_id).value == "user ray"
