@@ -1,5 +1,6 @@
 """Writing a payload (skill/payload.py) to a folder: `plan --export-payload`, the local pool's `app/`, and the
-filtered copy the Snowflake backend uploads instead of the raw folder."""
+filtered copy the Snowflake backend uploads instead of the raw folder. Files are copied through the same
+guarded read as server/payload.py (which also fingerprints the folder for confirmations)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mljobs.analyzers import guarded
 from mljobs.analyzers.model import SubmitMethod
 from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.payload import Payload, payload_for_plan
 
 from .errors import UsageError
+from .payload import PayloadError
 
 
 def export_payload(payload: Payload, dest: Path, *, allow_existing: bool = False) -> list[Path]:
@@ -34,10 +37,16 @@ def export_payload(payload: Payload, dest: Path, *, allow_existing: bool = False
             if f.origin == "generated":
                 target.write_text(f.content or "", encoding="utf-8")
             else:
-                shutil.copy2(str(f.source), target)
+                # The guarded read (server/payload.py does the same): the real file, still inside the root,
+                # copied as a regular file, so no symlink survives into what is shipped.
+                real = guarded.inside(Path(str(f.source)), payload.root)
+                shutil.copyfile(real, target)
+                shutil.copymode(real, target)
             written.append(target)
+    except guarded.GuardedReadError as exc:
+        raise PayloadError(f"cannot copy into the payload: {exc.message}") from None
     except OSError as exc:
-        raise UsageError(f"could not write the payload to {dest}: {exc}") from exc
+        raise PayloadError(f"could not write the payload to {dest}: {exc.strerror or exc}") from None
     return written
 
 

@@ -24,13 +24,15 @@ from typing import Any
 
 import pathspec
 
+from mljobs.analyzers import guarded
 from mljobs.analyzers.model import SubmitMethod
 
 from .entry import WRAPPER_NAME, WRAPPER_TEXT, needs_wrapper
 from .jobplan import JobPlan
 
 CONTAINER_APP = "/mnt/job_stage/app"  # constants.STAGE_VOLUME_MOUNT_PATH / APP_STAGE_SUBPATH
-ALWAYS_EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".ipynb_checkpoints"})
+ALWAYS_EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".ipynb_checkpoints",
+                                  ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 ENV_MARKERS = ("pyvenv.cfg", "conda-meta")
 SECRET_NAMES = pathspec.GitIgnoreSpec.from_lines([
     ".env", ".env.*", "*.pem", "*.key", "*.p8", "*.p12", "*.pfx", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
@@ -159,7 +161,9 @@ def list_folder(root: Path) -> tuple[list[PayloadFile], list[tuple[str, str]]]:
         for name in sorted(names):
             rel = posixpath.join(rel_dir, name) if rel_dir else name
             full = Path(current) / name
-            if SECRET_NAMES.match_file(name):
+            if full.is_symlink() and not guarded.is_inside(full, root):
+                excluded.append((rel, "a symlink that points outside the payload folder"))
+            elif SECRET_NAMES.match_file(name):
                 excluded.append((rel, "may hold secrets (.env or key file)"))
             elif ignores.ignored(rel, False):
                 excluded.append((rel, "ignored by .gitignore/.mljobsignore"))

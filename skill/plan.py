@@ -49,6 +49,8 @@ from .jobplan import JobPlan, summary_lines
 from .payload import Payload, payload_for_plan
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
+from .redact import redact
+from .runner_inputs import runner_input_errors
 from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
 
 DEFAULT_STAGE = "MLJOBS_PAYLOAD"
@@ -94,6 +96,7 @@ class PlanChoices:
     comment: str | None = None
     connection_name: str | None = None
     propose_edits: bool = True
+    allow_direct_requirements: bool = False  # URL/VCS/file requirements; only a person's explicit CLI flag sets it
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,8 @@ class PlanResult:
 
 def _fail(reason: str, errors: list[str] | None = None, explanations: list[str] | None = None, **kw: Any
           ) -> PlanResult:
-    return PlanResult(None, reason, tuple(errors or ()), explanations=tuple(explanations or ()), **kw)
+    return PlanResult(None, redact(reason), tuple(redact(e) for e in errors or ()),
+                      explanations=tuple(redact(n) for n in explanations or ()), **kw)
 
 
 def _validate_choices(c: PlanChoices) -> list[str]:
@@ -170,9 +174,9 @@ def _validate_choices(c: PlanChoices) -> list[str]:
         errors.append(f"function_name {c.function_name!r} is not a Python identifier")
     if c.backend is not None and c.backend not in ("snowflake", "local"):
         errors.append(f"backend {c.backend!r} must be 'snowflake' or 'local'")
-    for req in c.extra_pip_requirements:
+    for index, req in enumerate(c.extra_pip_requirements, start=1):
         if not isinstance(req, str) or not req.strip() or "\n" in req:
-            errors.append(f"pip requirement {req!r} must be one non-empty line")
+            errors.append(f"pip requirement #{index} must be one non-empty line")
     return errors
 
 
@@ -475,6 +479,11 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
             "os.environ['MLRS_STAGE_RESULT_PATH'] in the script"))
     req = _pip_requirements(analysis, facts.installed_packages, method, c, notes, backend)
     reqs, requirements_file = req.pip, req.requirements_file
+    travelling = [(f"{d.location.path}:{d.location.line}", d.specifier) for d in analysis.declared
+                  if requirements_file and d.location.path.endswith(".txt")]
+    refused = runner_input_errors(reqs, c.env_vars, travelling, allow_direct=c.allow_direct_requirements)
+    if refused:
+        return _fail("invalid choices: " + "; ".join(refused), refused, notes)
     artifact = c.use_artifact_repository
     if artifact:
         notes.append(f"packages install from {PYPI_ARTIFACT_REPOSITORY} (artifact repository), so no PyPI EAI "
@@ -555,7 +564,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan, analysis, c)
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes), payload=payload, cost=estimate_cost(plan, facts),
+        explanations=tuple(redact(n) for n in notes), payload=payload, cost=estimate_cost(plan, facts),  # redacted: a --pip URL may carry user:token@
     )
 
 
