@@ -42,6 +42,11 @@ def canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def host_only(host: str) -> str:
+    """Labels name hosts; the analyzer adds the port when it is not 443 (an EAI rule needs it)."""
+    return host.lower().rsplit(":", 1)[0] if re.search(r":\d+$", host) else host.lower()
+
+
 @dataclass
 class PR:
     tp: int = 0
@@ -112,7 +117,7 @@ def run_analyzer(case: dict, case_dir: Path, rules) -> dict:
     for need in a.network:
         if need.category.value == "pypi":
             continue
-        network.setdefault(need.category.value, set()).update(h.lower() for h in need.hosts or ())
+        network.setdefault(need.category.value, set()).update(host_only(h) for h in need.hosts or ())
     return {
         "gpu": a.compute.recommendation.value,
         "confidence": a.compute.confidence.value,
