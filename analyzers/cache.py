@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .io import IoScan
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"  # 2: ComputeScan.models, command lines
 
 
 class FileKey(NamedTuple):

@@ -33,6 +33,8 @@ from .model import (
     MultiNodeHint,
     Problem,
 )
+from .commands import CommandRules, read_command
+from .modelsize import ModelHint, ModelSizeRules, is_vision_name, model_size, small_models_only, training_findings
 from .names import Names, attr_chain, literal_str
 from .source import SourceFile
 from .visitor import FastVisitor
@@ -161,6 +163,13 @@ class ComputeRules:
     launch_calls: tuple[str, ...]
     #: framework names index (qualified prefix -> frameworks), derived from `frameworks`
     framework_index: Mapping[str, tuple[MultiNodeFramework, ...]] = field(default_factory=dict)
+    model_sizes: ModelSizeRules = field(default_factory=lambda: ModelSizeRules(60.0, ()))
+    model_constructors: tuple[str, ...] = ()
+    #: method name -> (rule, libraries one of which the file must import)
+    gpu_methods_when_imported: Mapping[str, tuple[CallRule, tuple[str, ...]]] = field(default_factory=dict)
+    training_methods_when_imported: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    commands: CommandRules = field(default_factory=CommandRules)
+    config_files: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> ComputeRules:
@@ -284,6 +293,17 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
         max_instances=int(multi.get("max_instances", 16)),
         launcher_node_flags=tuple(multi.get("launcher_node_flags", ())),
         launch_calls=tuple(multi.get("launch_calls", ())),
+        model_sizes=ModelSizeRules.from_data(data.get("model_sizes")),
+        model_constructors=tuple(large.get("constructors", ())),
+        gpu_methods_when_imported={
+            n: (_call_rule(n, s), tuple(s.get("when_imported", ())))
+            for n, s in (data.get("gpu_methods_when_imported") or {}).items()
+        },
+        training_methods_when_imported={
+            str(m): tuple(mods) for m, mods in (training.get("methods_when_imported") or {}).items()
+        },
+        commands=CommandRules.from_data(data.get("commands")),
+        config_files=dict(data.get("config_files") or {}),
     )
 
 
@@ -358,6 +378,7 @@ class ComputeScan:
     cpu: tuple[GpuFinding, ...] = ()  # cpu_forced evidence
     multi_node: tuple[MultiNodeFinding, ...] = ()
     large_models: tuple[LargeModelHint, ...] = ()
+    models: tuple[ModelHint, ...] = ()  # every model id of known size or family (large ones too)
     training: tuple[Evidence, ...] = ()  # the code trains (Trainer, loss.backward(), peft, ...)
     peft: tuple[Evidence, ...] = ()  # parameter-efficient fine-tuning (LoRA adapters)
     memory: tuple[Evidence, ...] = ()  # allocations too big for a standard node
@@ -376,6 +397,7 @@ def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
     problems: list[Problem] = []
     try:
         visitor.visit(src.tree)
+        visitor.magics()
     except RecursionError:
         problems.append(Problem(Location(src.path, 1), "code nested too deeply; GPU analysis is incomplete"))
     if not visitor.finish():
@@ -412,6 +434,7 @@ class _Acc:
     cpu: dict[tuple[str, int, int], GpuFinding] = field(default_factory=dict)
     multi: dict[tuple[str, int], MultiNodeFinding] = field(default_factory=dict)
     large: dict[tuple[str, int], LargeModelHint] = field(default_factory=dict)
+    models: dict[tuple[str, int], ModelHint] = field(default_factory=dict)
     training: list[Evidence] = field(default_factory=list)
     peft: list[Evidence] = field(default_factory=list)
     memory: list[Evidence] = field(default_factory=list)
@@ -496,6 +519,7 @@ class _ComputeVisitor(FastVisitor):
             cpu=ordered(self.acc.cpu.values()),
             multi_node=ordered(self.acc.multi.values()),
             large_models=ordered(self.acc.large.values()),
+            models=ordered(self.acc.models.values()),
             training=tuple(self.acc.training),
             peft=tuple(self.acc.peft),
             memory=tuple(self.acc.memory),
@@ -571,11 +595,16 @@ class _ComputeVisitor(FastVisitor):
         self.visit(node.args)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
+        words = self.rules.model_name_words
         for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
             self._bind(arg.arg, default)
+            if any(w in arg.arg.lower() for w in words):
+                self._pending.append(_Pending("model", default, default, False))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults):
             if default is not None:
                 self._bind(arg.arg, default)
+                if any(w in arg.arg.lower() for w in words):
+                    self._pending.append(_Pending("model", default, default, False))
         if node.returns is not None:
             self.visit(node.returns)
         self._functions.append(node.name)
@@ -670,6 +699,11 @@ class _ComputeVisitor(FastVisitor):
             return
         if not rules.training_calls.isdisjoint(prefixes):
             self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
+        if _under(qualname, rules.model_constructors):
+            leaf = qualname.rsplit(".", 1)[-1]
+            first = literal_str(call.args[0]) if call.args else None
+            if leaf not in rules.model_loaders:
+                self._model_hint(first if first and leaf in {"create_model", "get_model"} else leaf, call)
         if not rules.peft_calls.isdisjoint(prefixes):
             self.acc.peft.append(self._evidence(call, f"fine-tunes adapters with {qualname}"))
         if qualname in rules.allocators:
@@ -738,6 +772,9 @@ class _ComputeVisitor(FastVisitor):
     def _method_call(self, method: str, node: ast.Call) -> None:
         rules = self.rules
         rule = rules.gpu_methods.get(method)
+        scoped = rules.gpu_methods_when_imported.get(method)
+        if rule is None and scoped is not None and any(self.names.imports(m) for m in scoped[1]):
+            rule = scoped[0]
         if rule is not None:
             self._report(rule.signal, node, rule.reason, rule.confidence)
         elif method in rules.device_methods:
@@ -745,6 +782,8 @@ class _ComputeVisitor(FastVisitor):
             if arg is not None:
                 self._pending.append(_Pending("move", node, arg, self._conditional()))
         if method in rules.training_methods:
+            self.acc.training.append(self._evidence(node, f"trains: calls .{method}()"))
+        elif any(self.names.imports(m) for m in rules.training_methods_when_imported.get(method, ())):
             self.acc.training.append(self._evidence(node, f"trains: calls .{method}()"))
 
     # ------------------------------------------------------------------ keywords, dicts, assignments
@@ -892,6 +931,7 @@ class _ComputeVisitor(FastVisitor):
         if not words:
             return
         command = " ".join(words)
+        self._command(command, node)
         for fw in self.rules.frameworks:
             if any(command == lw or command.startswith(lw + " ") for lw in fw.launchers):
                 nodes = None
@@ -904,6 +944,39 @@ class _ComputeVisitor(FastVisitor):
                 if fw.needs_node_flag and (nodes is None or nodes <= 1):
                     continue  # e.g. `torchrun --nproc_per_node=4`: several processes, one node
                 self._report_multi(fw, node, Confidence.CERTAIN, nodes)
+
+    def _command(self, text: str, node: ast.AST | None, line: int | None = None) -> None:
+        """A command line the code runs (a notebook `!` line or a subprocess string): what it says about GPUs."""
+        facts = read_command(text, self.rules.commands)
+        if not (facts.runs_program or facts.gpu):
+            return
+        loc = self.src.location(line) if line is not None else self.src.loc(node) if node is not None else None
+        if loc is None:
+            return
+        code = text.strip()[:160] if line is not None else self.src.code(node) if node is not None else text
+        if facts.runs_program:
+            self.acc.frameworks.add("command")  # code we cannot read runs: "no GPU found" is not certain
+        for signal, reason in facts.gpu:
+            self._report_at(GpuSignal(signal), loc, code, f"{reason} on its command line", Confidence.LIKELY)
+        for name in facts.models:
+            self._model_hint(name, node or self.src.tree, loc, code)
+        if facts.trains:
+            self.acc.training.append(Evidence(loc, code, "trains: runs a training command"))
+            if not facts.gpu and not facts.models:
+                self._report_at(GpuSignal.AUTO_DEVICE, loc, code,
+                                "runs a training program whose code is not analysed (training code uses a GPU "
+                                "when one is present)", Confidence.LIKELY)
+
+    def _report_at(self, signal: GpuSignal, loc: Location, code: str, reason: str, confidence: Confidence) -> None:
+        finding = GpuFinding(signal.value, loc, code, reason, confidence)
+        key = (signal.value, loc.line, loc.cell or 0)
+        old = self.acc.gpu.get(key)
+        if old is None or _RANK[confidence] > _RANK[old.confidence]:
+            self.acc.gpu[key] = finding
+
+    def magics(self) -> None:
+        for line, text in self.src.magics:
+            self._command(text, None, line)
 
     def _allocation(self, call: ast.Call, qualname: str) -> None:
         shape = call.args[0] if call.args else None
@@ -945,7 +1018,7 @@ class _ComputeVisitor(FastVisitor):
                 if qualname and _longest_prefix(qualname, self.rules.gpu_calls):
                     return True
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if self._string_kind(node.value) == "cuda":
+                if self._string_kind(node.value) in ("cuda", "cpu"):
                     return True
         return False
 
@@ -1113,13 +1186,25 @@ class _ComputeVisitor(FastVisitor):
 
     def _judge_model(self, item: _Pending) -> None:
         assert item.value is not None  # noqa: S101, sanity check
-        for name in self._strings(item.value, frozenset()):
-            size = _large_model(name, self.rules)
-            if size is not False:
-                loc = self.src.loc(item.node)
-                self.acc.large.setdefault(
-                    (name, loc.line), LargeModelHint(name, size, loc, self.src.code(item.node))
-                )
+        names = self._strings(item.value, frozenset())
+        if not names and isinstance(item.value, ast.Name) and item.value.id not in self._bindings \
+                and is_vision_name(item.value.id, self.rules.model_sizes):
+            names = {item.value.id}  # `vision_learner(dls, resnet18)`: an architecture function, by name
+        for name in names:
+            self._model_hint(name, item.node)
+
+    def _model_hint(self, name: str, node: ast.AST, location: Location | None = None, code: str | None = None) -> None:
+        loc = location or self.src.loc(node)
+        code = code if code is not None else self.src.code(node)
+        size = _large_model(name, self.rules)
+        if size is not False:
+            self.acc.large.setdefault((name, loc.line), LargeModelHint(name, size, loc, code))
+        known = model_size(name, self.rules.model_sizes)
+        if known is not None:
+            millions, kind = known
+            if millions is None and size not in (False, None):
+                millions = float(size) * 1000
+            self.acc.models.setdefault((name, loc.line), ModelHint(name, millions, kind, loc, code))
 
     def _strings(self, node: ast.expr, seen: frozenset[str]) -> set[str]:
         """The string literals an expression can hold, as written (following simple assignments)."""
@@ -1427,6 +1512,11 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     local = any(s.frameworks for s in scans)
     larges = list({h.name: h for s in scans for h in reversed(s.large_models)}.values()) if local else []
     gpu.extend(_large_model_findings(larges, training, rules))
+    models = list({h.name: h for s in scans for h in reversed(s.models)}.values()) if local else []
+    large_names = {h.name for h in larges}
+    gpu.extend(f for f in training_findings([h for h in models if h.name not in large_names], training,
+                                            rules.model_sizes))
+    small = small_models_only(models, rules.model_sizes)
 
     def strength(f: GpuFinding) -> tuple[int, int, int]:
         signal = GpuSignal(f.signal)
@@ -1436,6 +1526,20 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     gpu.sort(key=lambda f: (tuple(-x for x in strength(f)), f.location.sort_key()))
     cpu.sort(key=lambda f: (-_RANK[f.confidence], f.location.sort_key()))
     work = [f for f in gpu if GpuSignal(f.signal) not in HINT_SIGNALS]
+    if work and small is not None and all(GpuSignal(f.signal) in INFERRED_SIGNALS for f in work):
+        # Only "uses a GPU when present" (Trainer, Lightning) and every model is small: a CPU trains it.
+        reason = (f"CPU: the code {_cite(work[0])}, but the model it trains, {small.name!r} (about "
+                  f"{small.millions:g}M parameters), is small enough for a CPU.")
+        return _with_extras(ComputeVerdict(ComputeTarget.CPU, Confidence.LIKELY, reason, tuple(gpu)), scans,
+                            larges, training, peft, quantized, rules)
+    if work and not training and not larges and not cpu and all(
+        f.confidence is not Confidence.CERTAIN and GpuSignal(f.signal) in _CONDITIONAL_MOVES for f in work
+    ):
+        # "cuda if available" and nothing trains or runs a large model: inference a CPU does fine.
+        reason = (f"CPU: the code {_cite(work[0])} only when a GPU is present, and it neither trains a model "
+                  "nor runs a large one, so a CPU is enough (a GPU would only make it faster).")
+        return _with_extras(ComputeVerdict(ComputeTarget.CPU, Confidence.LIKELY, reason, tuple(gpu)), scans,
+                            larges, training, peft, quantized, rules)
     explicit_certain = [
         f for f in work if f.confidence is Confidence.CERTAIN and GpuSignal(f.signal) not in INFERRED_SIGNALS
     ]
@@ -1476,6 +1580,23 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
         confidence = Confidence.LIKELY if uses_dl else Confidence.CERTAIN
         verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, ())
 
+    return _with_extras(verdict, scans, larges, training, peft, quantized, rules)
+
+
+#: Signals of code that moves work to a GPU when one is present (`.to(device)` with a conditional device).
+_CONDITIONAL_MOVES = frozenset({GpuSignal.DEVICE_MOVE, GpuSignal.CUDA_CALL})
+
+
+def _with_extras(
+    verdict: ComputeVerdict,
+    scans: Sequence[ComputeScan],
+    larges: Sequence[LargeModelHint],
+    training: Sequence[Evidence],
+    peft: Sequence[Evidence],
+    quantized: bool,
+    rules: ComputeRules,
+) -> ComputeVerdict:
+    """The verdict with the multi-node hint and the large-memory flag."""
     memory = _needs_large_memory(verdict.recommendation, larges, training, peft, quantized, rules)
     memory = memory or any(s.memory for s in scans)
     return ComputeVerdict(
