@@ -60,6 +60,13 @@ class Names:
                         continue
                     target = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
                     aliases[alias.asname or alias.name] = target
+        # A module-level class that extends an imported class stands for it (`class MyCLI(LightningCLI)`:
+        # calling MyCLI(...) runs LightningCLI), so rules for the base apply to the subclass.
+        for stmt in getattr(tree, "body", ()):
+            if isinstance(stmt, ast.ClassDef) and stmt.bases and stmt.name not in aliases:
+                chain = attr_chain(stmt.bases[0])
+                if chain and chain[0] in aliases and not isinstance(stmt.bases[0], ast.Call):
+                    aliases[stmt.name] = ".".join([aliases[chain[0]], *chain[1:]])
         self.aliases = aliases
         #: Modules imported with `from m import *`: their names are unqualified in the file.
         self.star_modules = tuple(stars)
