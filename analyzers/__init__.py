@@ -237,7 +237,12 @@ def analyze(
 
     # imports -> compute
     imports: tuple[ImportFinding, ...] = tuple(f for s in parsed for f in s.imports if f.level == 0)
-    verdict = decide_compute([s.compute for s in parsed if s.compute is not None], rules.compute)
+    compute_scans = [s.compute for s in parsed if s.compute is not None]
+    if Path(path).is_dir():  # a project's config files (LightningCLI, DeepSpeed, recipes); not a lone script's
+        from .configs import scan_configs
+
+        compute_scans.extend(scan_configs(tree.root, tree.files, rules.compute))
+    verdict = decide_compute(compute_scans, rules.compute)
     # -> packages
     magics = [m for s in parsed for m in s.magics]
     declared = read_declared(tree.root, magics)
