@@ -186,7 +186,7 @@ def analyze(
     from .compute import decide_compute
     from .io import summarize_io
     from .network import summarize_network
-    from .packages import classify_packages
+    from .packages import classify_packages, environment_problems
     from .requirements import read_declared
 
     inp = open_project(path, entrypoint, all_files=all_files)
@@ -223,9 +223,22 @@ def analyze(
                 for finding in scans[rel].imports:
                     local.update(dotted for dotted, _ in resolver.resolve(finding, rel) if dotted)
         else:
-            order, local = follow_imports(
-                resolver, entry, lambda batch: {rel: scan.imports for rel, scan in scanner.scan(batch).items()}
-            )
+            # A project's config files name classes the program imports at run time (LightningCLI
+            # `class_path`, Hydra `_target_`): they count as imports of the entrypoint.
+            extra: tuple[ImportFinding, ...] = ()
+            if Path(path).is_dir():
+                from .configs import config_imports
+
+                extra = tuple(config_imports(tree.root, tree.files, rules.compute))
+
+            def imports_of(batch: list[str]) -> dict[str, Iterable[ImportFinding]]:
+                found: dict[str, Iterable[ImportFinding]] = {
+                    rel: scan.imports for rel, scan in scanner.scan(batch).items()}
+                if entry in found and extra:
+                    found[entry] = (*found[entry], *extra)
+                return found
+
+            order, local = follow_imports(resolver, entry, imports_of)
     finally:
         scanner.close()
 
@@ -268,6 +281,7 @@ def analyze(
     for scan in all_scans:
         problems.extend(scan.problems)
     problems.extend(declared.problems)
+    problems.extend(environment_problems(imports, rules.packages))
     analysis = Analysis(
         root=str(tree.root),
         entrypoint=entry,

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .compute import ComputeRules, ComputeScan, LargeModelHint, _large_model, _norm
-from .model import Confidence, GpuFinding, Location
+from .model import Confidence, GpuFinding, ImportFinding, ImportKind, Location
 from .modelsize import ModelHint, model_size
 
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -54,6 +54,34 @@ def scan_configs(root: Path, files: Iterable[str], rules: ComputeRules) -> list[
         if scan is not None:
             scans.append(scan)
     return scans
+
+
+#: Keys whose value is a class or function the config makes the program import (LightningCLI / jsonargparse
+#: `class_path`, Hydra `_target_`).
+_TARGET_KEYS = frozenset({"class_path", "_target_"})
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+def config_imports(root: Path, files: Iterable[str], rules: ComputeRules) -> list[ImportFinding]:
+    """Modules the project's config files make the program import (`class_path: pkg.models.Net`)."""
+    max_bytes = int(rules.config_files.get("max_bytes", 262144))
+    out: list[ImportFinding] = []
+    for rel in config_files(files, rules):
+        path = root / rel
+        try:
+            if path.stat().st_size > max_bytes:
+                continue
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if rel.endswith(".json") else yaml.load(text, Loader=_LOADER)  # noqa: S506
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+            continue
+        for key, value in _items(data):
+            if key in _TARGET_KEYS and isinstance(value, str) and _DOTTED.match(value):
+                module = value.rsplit(".", 1)[0]
+                out.append(ImportFinding(ImportKind.DYNAMIC, module, (value.rsplit(".", 1)[1],),
+                                         Location(rel, _line_of(text, key)), f"{key}: {value}"[:160],
+                                         Confidence.LIKELY))
+    return out
 
 
 def _items(data: Any, depth: int = 0) -> Iterator[tuple[str, Any]]:

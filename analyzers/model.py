@@ -120,6 +120,8 @@ class PackageFinding:
     requirement: str | None = None  # the declared specifier, e.g. "xgboost>=2.0", when one was declared
     runtime_version: str | None = None  # version in the runtime image when preinstalled
     hint: str | None = None
+    #: declared (requirements.txt, pyproject) but imported by no analysed file: installed only with the file
+    declared_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

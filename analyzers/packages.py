@@ -30,6 +30,7 @@ from .model import (
     ImportKind,
     PackageFinding,
     PackageStatus,
+    Problem,
 )
 from .requirements import Declared
 
@@ -209,6 +210,10 @@ class PackageRules:
     runtimes: Mapping[tuple[str, str], Mapping[str, str]]
     runtime_version: str
     default_python: str
+    #: import prefix -> the hosted notebook environment that alone provides it (google.colab -> Google Colab)
+    environment_only: Mapping[str, str] = field(default_factory=dict)
+    #: companion distribution -> its parent: installed with the parent, so not listed when the parent is
+    companions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, import_map_data: Mapping[str, Any], runtime_data: Mapping[str, Any]) -> PackageRules:
@@ -237,12 +242,19 @@ class PackageRules:
         default_python = str(runtime_data.get("default_python", ""))
         if ("cpu", default_python) not in runtimes:
             raise ValueError(f"runtime_packages: default_python {default_python!r} has no package list")
+        environment_only = import_map_data.get("environment_only") or {}
+        companions = import_map_data.get("companions") or {}
+        if not isinstance(environment_only, Mapping) or not isinstance(companions, Mapping):
+            raise ValueError("import_map: 'environment_only' and 'companions' must be mappings")
         return cls(
             imports=MappingProxyType(dict(sorted(imports.items()))),
             namespaces=frozenset(namespaces),
             runtimes=MappingProxyType(runtimes),
             runtime_version=runtime_version,
             default_python=default_python,
+            environment_only=MappingProxyType({str(k): str(v) for k, v in environment_only.items()}),
+            companions=MappingProxyType({canonicalize_name(str(k)): canonicalize_name(str(v))
+                                         for k, v in companions.items()}),
         )
 
     @property
@@ -510,6 +522,26 @@ def _pin_hint(req: DeclaredRequirement, dist: str, version: str) -> str | None:
     return None
 
 
+def environment_of(module: str, rules: PackageRules) -> str | None:
+    """The hosted notebook environment that alone provides `module` (google.colab: Google Colab), if any."""
+    for prefix in _prefixes(module):
+        env = rules.environment_only.get(prefix)
+        if env is not None:
+            return env
+    return None
+
+
+def environment_problems(imports: Sequence[ImportFinding], rules: PackageRules) -> list[Problem]:
+    """Unguarded imports of modules that exist only in a hosted notebook: the job stops there."""
+    out = []
+    for imp in imports:
+        env = environment_of(imp.module, rules) if imp.module and imp.level == 0 else None
+        if env is not None and not imp.optional and imp.kind is not ImportKind.PIP_MAGIC:
+            out.append(Problem(imp.location, f"imports {imp.module}, which exists only in {env}: the job fails at "
+                                             "this import; remove it or guard it with try/except ImportError"))
+    return out
+
+
 def classify_packages(
     imports: Sequence[ImportFinding],
     *,
@@ -562,7 +594,8 @@ def classify_packages(
         DeclaredResolver(by_name, magic),
         IdentityResolver(rules.namespaces),
     ]
-    third_party = [i for i in imports if i.level == 0 and i.kind is not ImportKind.PIP_MAGIC and i.module]
+    third_party = [i for i in imports if i.level == 0 and i.kind is not ImportKind.PIP_MAGIC and i.module
+                   and environment_of(i.module, rules) is None]
     resolved = resolve_names((n for i in third_party for n in _candidates(i)), resolvers)
 
     groups: dict[str, _Group] = {}
@@ -605,6 +638,10 @@ def classify_packages(
         where = "a notebook pip line" if req in magic else req.location.path
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))
 
+    for companion, parent in rules.companions.items():
+        group = groups.get(companion)
+        if group is not None and parent in groups and (group.requirement is None or not group.import_names):
+            del groups[companion]  # pip installs it with its parent (jaxlib with jax)
     findings = []
     for dist, group in groups.items():
         version = runtime.get(dist)
@@ -630,6 +667,7 @@ def classify_packages(
                 requirement=requirement.specifier if requirement is not None else None,
                 runtime_version=version,
                 hint="; ".join(hints) or None,
+                declared_only=not group.import_names and ResolvedBy.PIP_MAGIC not in group.resolved_by,
             )
         )
     return tuple(sorted(findings, key=lambda f: f.distribution)), label

@@ -183,9 +183,13 @@ def _pip_requirements(analysis: Analysis, facts: AccountFacts, method: SubmitMet
     optional = [p.distribution for p in _missing(analysis, facts, optional=True)]
     if optional:
         notes.append(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
-    reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
     travels = (method is SubmitMethod.SUBMIT_DIRECTORY and analysis.requirements_file is not None
                and posixpath.dirname(analysis.requirements_file) == "")
+    unused = [p.distribution for p in to_install if p.declared_only]
+    if unused and not travels:  # declared but imported nowhere: the job does not need them
+        to_install = [p for p in to_install if not p.declared_only]
+        notes.append(f"declared but not imported by the code, so not installed: {', '.join(sorted(unused))}")
+    reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
     if travels:
         # The container runs `pip install -r app/requirements.txt`, and pip_requirements would overwrite that file.
         declared = {d.name for d in analysis.declared}

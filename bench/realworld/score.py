@@ -121,7 +121,8 @@ def run_analyzer(case: dict, case_dir: Path, rules) -> dict:
     return {
         "gpu": a.compute.recommendation.value,
         "confidence": a.compute.confidence.value,
-        "packages": sorted({canon(p.distribution) for p in a.packages if not p.optional}),
+        "packages": sorted({canon(p.distribution) for p in a.packages
+                            if not p.optional and not getattr(p, "declared_only", False)}),
         "network": {k: sorted(v) for k, v in network.items()},
     }
 
