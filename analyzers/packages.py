@@ -595,7 +595,7 @@ def classify_packages(
         IdentityResolver(rules.namespaces),
     ]
     third_party = [i for i in imports if i.level == 0 and i.kind is not ImportKind.PIP_MAGIC and i.module
-                   and environment_of(i.module, rules) is None]
+                   and (i.optional or environment_of(i.module, rules) is None)]  # guarded ones stay optional
     resolved = resolve_names((n for i in third_party for n in _candidates(i)), resolvers)
 
     groups: dict[str, _Group] = {}
