@@ -63,11 +63,11 @@ def render_hosts() -> str:
             rules = (*cat.get("calls", ()), *cat.get("methods", ()))
             named = dict.fromkeys(re.sub(r"\{[a-z]*\}", "<region>", h) for r in rules for h in r.get("hosts") or ())
             named.update(dict.fromkeys(t.replace("{region}", "<region>") for t in (cat.get("aws_services") or {}).values()))
-            listed = ", ".join(f"`{h}`" for h in named)
+            # Only the kind of host is named here, so a new service is a change to the catalog alone.
             if named and all(r.get("hosts") for r in rules):
-                hosts = f"per service: {listed}"
+                hosts = "each service's API host (the `hosts` of its rule in the catalog)"
             elif named:
-                hosts = f"the host in the code (URL or env var); per service: {listed}"
+                hosts = "the host in the code (URL or env var), or the service's API host (its rule in the catalog)"
             else:
                 hosts = "the host in the code (URL or env var)"
         rows.append(f"| `{name}` | {hosts} | {_cell(cat.get('reason', ''))} |")
