@@ -24,9 +24,10 @@ from .model import ImportFinding, Location, NetworkFinding, Problem
 if TYPE_CHECKING:
     from .compute import ComputeScan
     from .io import IoScan
+    from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "2"  # 2: ComputeScan.models, command lines
+SCANNER_VERSION = "3"  # 2: FileScan.api_uses (removed/renamed API uses); 3: ComputeScan.models, command lines
 
 
 class FileKey(NamedTuple):
@@ -57,6 +58,7 @@ class FileScan:
     magics: tuple[tuple[Location, str], ...] = ()
     problems: tuple[Problem, ...] = ()
     is_notebook: bool = False
+    api_uses: tuple[ApiUse, ...] = ()
 
 
 @runtime_checkable

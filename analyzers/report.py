@@ -136,6 +136,12 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
         "data_files": list(a.data_files),
         "problems": [_problem(p) for p in a.problems],
         "runtime": a.runtime,
+        "removed_apis": [
+            {"api": f.api, "kind": f.kind.value, "distribution": f.distribution, "version": f.version,
+             "removed_in": f.removed_in, "replacement": f.replacement, **_where(f.location),
+             "code": redact(f.evidence), "confidence": f.confidence.value, "source": f.source}
+            for f in a.removed_apis
+        ],
     }
 
 
@@ -188,6 +194,11 @@ def render_text(a: Analysis) -> str:
         out.append("  preinstalled: " + ", ".join(
             f"{p.distribution}{'==' + p.runtime_version if p.runtime_version else ''}" for p in preinstalled))
 
+    if a.removed_apis:
+        out += ["", f"Removed APIs ({len(a.removed_apis)}): the job's library versions no longer have these"]
+        for removed in a.removed_apis:
+            out.append(_line(removed.location, removed.evidence, f"{removed.message}; use {removed.replacement}"))
+
     out += ["", "Network:" if a.network else "Network: no outbound access found"]
     for n in a.network:
         out.append(f"  {n.category.value}: {', '.join(n.hosts) or '(hosts unknown)'}")
@@ -198,8 +209,8 @@ def render_text(a: Analysis) -> str:
     out += ["", f"Method: {a.method.method.value} — {a.method.reason}"]
     if a.problems:
         out += ["", f"Problems ({len(a.problems)}):"]
-        for p in a.problems[:10]:
-            out.append(f"  {p.location.render()}: {redact(p.message)}")
+        for prob in a.problems[:10]:
+            out.append(f"  {prob.location.render()}: {redact(prob.message)}")
         out += _more(len(a.problems), 10)
     return "\n".join(out) + "\n"
 

@@ -1204,9 +1204,9 @@ def build_server(
     if settings.read_only:
         # A safety net for tools registered elsewhere: a read-only server serves only read-only tools.
         manager = getattr(server, "_tool_manager", None)
-        for tool in list(manager.list_tools()) if manager is not None else []:
-            if not (tool.annotations and tool.annotations.read_only_hint):
-                server.remove_tool(tool.name)
+        for registered in list(manager.list_tools()) if manager is not None else []:
+            if not (registered.annotations and registered.annotations.read_only_hint):
+                server.remove_tool(registered.name)
 
     # ---------------------------------------------------------------- resources and prompt
     @server.resource(
