@@ -203,6 +203,7 @@ if TYPE_CHECKING:
         NLTK = "nltk"
         WANDB = "wandb"
         MLFLOW = "mlflow"
+        S3 = "s3"
         AZURE = "azure"
         HTTP = "http"
 

@@ -641,8 +641,8 @@ def classify_packages(
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))
 
     for companion, parent in rules.companions.items():
-        group = groups.get(companion)
-        if group is not None and parent in groups and (group.requirement is None or not group.import_names):
+        found = groups.get(companion)
+        if found is not None and parent in groups and (found.requirement is None or not found.import_names):
             del groups[companion]  # pip installs it with its parent (jaxlib with jax)
     findings = []
     for dist, group in groups.items():

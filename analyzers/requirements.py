@@ -226,7 +226,7 @@ def _shell_words(body: str) -> list[str]:
     words = list(lexer)
     out: list[str] = []
     skip = False
-    for i, word in enumerate(words):
+    for word in words:
         if skip:
             skip = False
             continue
