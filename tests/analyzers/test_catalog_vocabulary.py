@@ -67,3 +67,15 @@ def test_catalog__a_new_category__needs_no_code(tmp_path: Path) -> None:
     path = tmp_path / "network_catalog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     assert catalog_categories(path)["VECTOR_DB"] == "vector_db"
+
+
+def test_io_tables__from_yaml__a_new_reader_is_one_entry(tmp_path: Path) -> None:
+    """The io pass's reader/writer API tables come from skill/data/io_apis.yaml."""
+    from mljobs.analyzers import io
+
+    assert "torch.save" in io._WRITERS and "pandas.read_*" in io._READERS
+    data = yaml.safe_load(io.IO_APIS.read_text(encoding="utf-8"))
+    data["readers"]["mylib.load_table"] = [0, ["path"]]
+    path = tmp_path / "io_apis.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert io._calls(io._load_io_apis(path)["readers"])["mylib.load_table"] == (0, ("path",))
