@@ -69,11 +69,11 @@ HINT_SIGNALS = frozenset({GpuSignal.CUDA_CHECK, GpuSignal.CUDA_SETTING, GpuSigna
 #: Work inferred from what the code does (not from GPU APIs): an explicit CPU setting outweighs it.
 INFERRED_SIGNALS = frozenset({GpuSignal.AUTO_DEVICE, GpuSignal.LARGE_MODEL})
 
-_RANK = {Confidence.CERTAIN: 3, Confidence.LIKELY: 2, Confidence.GUESS: 1}
+
 
 
 def _weaker(a: Confidence, b: Confidence) -> Confidence:
-    return a if _RANK[a] <= _RANK[b] else b
+    return min(a, b)
 
 
 # --------------------------------------------------------------------------------------------------- rules
@@ -489,7 +489,7 @@ class _ComputeVisitor(FastVisitor):
         target = self.acc.cpu if signal is GpuSignal.CPU_FORCED else self.acc.gpu
         key = (signal.value, loc.line, loc.cell or 0)
         old = target.get(key)
-        if old is None or _RANK[confidence] > _RANK[old.confidence]:
+        if old is None or confidence > old.confidence:
             target[key] = finding
 
     def _report_multi(
@@ -500,7 +500,7 @@ class _ComputeVisitor(FastVisitor):
         old = self.acc.multi.get(key)
         if old is not None:
             instances = max(filter(None, (instances, old.instances)), default=None)
-            if _RANK[old.confidence] > _RANK[confidence]:
+            if old.confidence > confidence:
                 confidence = old.confidence
         code = self.src.code(node)
         self.acc.multi[key] = MultiNodeFinding(fw.name, loc, code, fw.reason, confidence, instances)
@@ -973,7 +973,7 @@ class _ComputeVisitor(FastVisitor):
         finding = GpuFinding(signal.value, loc, code, reason, confidence)
         key = (signal.value, loc.line, loc.cell or 0)
         old = self.acc.gpu.get(key)
-        if old is None or _RANK[confidence] > _RANK[old.confidence]:
+        if old is None or confidence > old.confidence:
             self.acc.gpu[key] = finding
 
     def magics(self) -> None:
@@ -1523,10 +1523,10 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
     def strength(f: GpuFinding) -> tuple[int, int, int]:
         signal = GpuSignal(f.signal)
         work = 0 if signal in HINT_SIGNALS else 1
-        return (work, _RANK[f.confidence], 0 if signal in INFERRED_SIGNALS else 1)
+        return (work, f.confidence.rank, 0 if signal in INFERRED_SIGNALS else 1)
 
     gpu.sort(key=lambda f: (tuple(-x for x in strength(f)), f.location.sort_key()))
-    cpu.sort(key=lambda f: (-_RANK[f.confidence], f.location.sort_key()))
+    cpu.sort(key=lambda f: (-f.confidence.rank, f.location.sort_key()))
     work = [f for f in gpu if GpuSignal(f.signal) not in HINT_SIGNALS]
     if work and small is not None and all(GpuSignal(f.signal) in INFERRED_SIGNALS for f in work):
         # Only "uses a GPU when present" (Trainer, Lightning) and every model is small: a CPU trains it.
@@ -1688,7 +1688,7 @@ def _multi_node_hint(scans: Sequence[ComputeScan], rules: ComputeRules) -> Multi
         return None
     order = {fw.name: i for i, fw in enumerate(rules.frameworks)}
     findings.sort(
-        key=lambda f: (order.get(f.framework, len(order)), -_RANK[f.confidence], f.location.sort_key())
+        key=lambda f: (order.get(f.framework, len(order)), -f.confidence.rank, f.location.sort_key())
     )
     counts = [f.instances for f in findings if f.instances]
     instances = max([rules.default_instances, *counts])

@@ -25,6 +25,26 @@ class Confidence(str, enum.Enum):
     LIKELY = "likely"
     GUESS = "guess"
 
+    @property
+    def rank(self) -> int:
+        """certain 3 > likely 2 > guess 1: the one order every pass compares and sorts by."""
+        return _CONFIDENCE_RANK[self.value]
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= other.rank if isinstance(other, Confidence) else NotImplemented
+
+
+_CONFIDENCE_RANK = {"certain": 3, "likely": 2, "guess": 1}
+
 
 @dataclass(frozen=True, slots=True)
 class Location:

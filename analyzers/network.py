@@ -1124,7 +1124,6 @@ assert set(_CHECKS) == CHECKS  # noqa: S101, sanity check: the catalog vocabular
 
 # ----------------------------------------------------------------------------------------------------- entry points
 
-_RANK = {Confidence.CERTAIN: 0, Confidence.LIKELY: 1, Confidence.GUESS: 2}
 
 
 def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, ...]:
@@ -1174,7 +1173,7 @@ def summarize_network(
     def add(category: NetworkCategory, found_hosts: Iterable[str], ev: Evidence, confidence: Confidence) -> None:
         hosts.setdefault(category, set()).update(found_hosts)
         evidence.setdefault(category, []).append(ev)
-        if category not in best or _RANK[confidence] < _RANK[best[category]]:
+        if category not in best or confidence > best[category]:
             best[category] = confidence
 
     # An optional import whose package is not in the image is never installed: its services need no access.

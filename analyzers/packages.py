@@ -38,7 +38,6 @@ from .requirements import Declared
 IDENTITY_HINT = "needs confirmation: no table knows this import; check the distribution name"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON = re.compile(r"^(?:py(?:thon)?)?\s*(\d+)\.(\d+)(?:\.\d+)?\S*$", re.IGNORECASE)
-_RANK = {Confidence.CERTAIN: 2, Confidence.LIKELY: 1, Confidence.GUESS: 0}
 
 
 class ResolvedBy:
@@ -611,8 +610,7 @@ def classify_packages(
                                         f"imports {res.import_name}: {res.distribution} ({res.source})"))
             group.optional.append(imp.optional)
             group.resolved_by.append(res.resolved_by)
-            rank = min(_RANK[res.confidence], _RANK[imp.confidence])
-            group.confidence.append(next(c for c, r in _RANK.items() if r == rank))
+            group.confidence.append(min(res.confidence, imp.confidence))
             if res.hint:
                 curated = res.resolved_by == ResolvedBy.CURATED
                 (group.install_notes if curated else group.hints).append(res.hint)
@@ -656,7 +654,7 @@ def classify_packages(
         if python_hint:
             hints.append(python_hint)
         best_by = max(group.resolved_by, key=lambda b: _RESOLVER_RANK[b])
-        confidence = max(group.confidence, key=lambda c: _RANK[c])
+        confidence = max(group.confidence)
         findings.append(
             PackageFinding(
                 import_name=min(group.import_names, key=lambda n: (len(n), n)) if group.import_names else "",

@@ -233,3 +233,11 @@ def test_names__subclass_of_imported_class__stands_for_it(tmp_path: Path, rules)
         MyTrainer(model=m, args=a).train()
         """)
     assert a.compute.recommendation is GPU
+
+
+def test_confidence__own_order__certain_above_likely_above_guess() -> None:
+    from mljobs.analyzers.model import Confidence as C
+
+    assert C.GUESS < C.LIKELY < C.CERTAIN
+    assert max([C.LIKELY, C.CERTAIN, C.GUESS]) is C.CERTAIN and min(C.LIKELY, C.GUESS) is C.GUESS
+    assert sorted([C.CERTAIN, C.GUESS, C.LIKELY]) == [C.GUESS, C.LIKELY, C.CERTAIN]
