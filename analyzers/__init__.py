@@ -23,7 +23,7 @@ from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
 from .imports import scan_imports
 from .method import recommend_method
-from .model import Analysis, ComputeTarget, ImportFinding, Problem
+from .model import Analysis, ComputeTarget, ImportFinding, NetworkCategory, Problem
 from .project import FileEntry, LocalResolver, ProjectTree, follow_imports, open_project, read_source
 
 if TYPE_CHECKING:
@@ -253,10 +253,13 @@ def analyze(
     # imports -> compute
     imports: tuple[ImportFinding, ...] = tuple(f for s in parsed for f in s.imports if f.level == 0)
     compute_scans = [s.compute for s in parsed if s.compute is not None]
+    config_needs: list[Any] = []
     if Path(path).is_dir():  # a project's config files (LightningCLI, DeepSpeed, recipes); not a lone script's
-        from .configs import scan_configs
+        from .configs import config_network, scan_configs
 
-        compute_scans.extend(scan_configs(tree.root, tree.files, rules.compute))
+        config_scans = scan_configs(tree.root, tree.files, rules.compute)
+        compute_scans.extend(config_scans)
+        config_needs = config_network(config_scans, rules.network.hosts(NetworkCategory("huggingface")))
     verdict = decide_compute(compute_scans, rules.compute)
     # -> packages
     magics = [m for s in parsed for m in s.magics]
@@ -271,7 +274,7 @@ def analyze(
         python=python,
     )
     # -> network
-    network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
+    network = summarize_network((*(f for s in parsed for f in s.network), *config_needs), packages, rules.network)
     # -> removed APIs (the packages step knows which library versions the job gets)
     from .removed_apis import check_removed_apis
 

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .compute import ComputeRules, ComputeScan, LargeModelHint, _large_model, _norm
-from .model import Confidence, GpuFinding, ImportFinding, ImportKind, Location
+from .model import Confidence, GpuFinding, ImportFinding, ImportKind, Location, NetworkCategory, NetworkFinding
 from .modelsize import ModelHint, model_size
 
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -81,6 +81,22 @@ def config_imports(root: Path, files: Iterable[str], rules: ComputeRules) -> lis
                 out.append(ImportFinding(ImportKind.DYNAMIC, module, (value.rsplit(".", 1)[1],),
                                          Location(rel, _line_of(text, key)), f"{key}: {value}"[:160],
                                          Confidence.LIKELY))
+    return out
+
+
+#: A Hugging Face Hub id: owner/name, no path segments beyond that.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def config_network(scans: Iterable[ComputeScan], hub_hosts: tuple[str, ...]) -> list[NetworkFinding]:
+    """Model ids in config files that are Hub ids: the program downloads them from the Hugging Face Hub."""
+    out = []
+    for scan in scans:
+        for hint in scan.models:
+            if _HUB_ID.match(hint.name) and not hint.name.startswith((".", "/")):
+                out.append(NetworkFinding(NetworkCategory("huggingface"), hub_hosts, hint.location, hint.evidence,
+                                          f"the config names {hint.name!r}, downloaded from the Hugging Face Hub",
+                                          Confidence.LIKELY))
     return out
 
 

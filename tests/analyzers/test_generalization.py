@@ -131,6 +131,7 @@ def test_verdict__model_id_in_recipe__large_fine_tune(tmp_path: Path, rules) -> 
     a = _run(tmp_path, rules, "from transformers import Trainer\nTrainer(model=m).train()\n", "train.py",
              {"recipe.yaml": "model:\n  name_or_path: Qwen/Qwen2.5-7B-Instruct\n"})
     assert a.compute.recommendation is GPU and a.compute.confidence.value == "certain"
+    assert "huggingface" in {n.category.value for n in a.network}  # the recipe's model comes from the Hub
 
 
 SIZES = [
