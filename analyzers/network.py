@@ -829,7 +829,9 @@ def _url_arg(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] |
         return v.hit(rule) if not rule.kws and rule.arg is None else v.dynamic(rule, None, "network", "")
     urls = list(v._url_strings(arg))
     if urls:
-        hits = [v._url_hit(u, rule.category) for u in urls]
+        # A generic downloader (category http) reaches whatever the URL names: the host table decides.
+        forced = None if rule.category is C.HTTP else rule.category
+        hits = [v._url_hit(u, forced) for u in urls]
         return [h for h in hits if h] or None
     value = v._literal(arg)
     if isinstance(value, str):
