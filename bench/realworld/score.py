@@ -286,7 +286,8 @@ def main() -> int:
     if skipped:
         print(f"({skipped} cases not in the cache were skipped)")
     if args.save:
-        args.save.write_text(json.dumps({"table": rows, "cases": results}, indent=1, sort_keys=True, default=list))
+        brief = {cid: {"gpu": r["gpu"], "confidence": r["confidence"], "diffs": r["diffs"]} for cid, r in results.items()}
+        args.save.write_text(json.dumps({"table": rows, "cases": brief}, indent=1, sort_keys=True) + "\n")
     return 0
 
 
