@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
-from .imports import scan_imports
+from .imports import scan_imports_counted
 from .method import recommend_method
-from .model import Analysis, ComputeTarget, ImportFinding, NetworkCategory, Problem
+from .model import Analysis, ComputeTarget, ImportFinding, Location, NetworkCategory, Problem
 from .project import FileEntry, LocalResolver, ProjectTree, follow_imports, open_project, read_source
 
 if TYPE_CHECKING:
@@ -55,11 +55,15 @@ def scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_f
     is_notebook = entry.path.endswith(".ipynb")
     if src is None:
         return FileScan(entry.path, module, False, problems=problems, is_notebook=is_notebook)
+    imports, dropped = scan_imports_counted(src)
+    if dropped:
+        problems = (*problems, Problem(Location(entry.path, 1), f"{dropped} more repeated or excess import "
+                                       "statements counted but not listed (the first ones are)"))
     return FileScan(
         path=entry.path,
         module=module,
         parsed=True,
-        imports=scan_imports(src),
+        imports=imports,
         compute=scan_compute(src, rules.compute),
         network=scan_network(src, rules.network),
         io=scan_io(src, project_files),

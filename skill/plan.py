@@ -46,6 +46,8 @@ from .identifiers import (
 from .jobplan import JobPlan, summary_lines
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
+from .redact import redact
+from .runner_inputs import runner_input_errors
 from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
 
 DEFAULT_STAGE = "MLJOBS_PAYLOAD"
@@ -91,6 +93,7 @@ class PlanChoices:
     comment: str | None = None
     connection_name: str | None = None
     propose_edits: bool = True
+    allow_direct_requirements: bool = False  # URL/VCS/file requirements; only a person's explicit CLI flag sets it
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ class PlanResult:
 
 def _fail(reason: str, errors: list[str] | None = None, explanations: list[str] | None = None, **kw: Any
           ) -> PlanResult:
-    return PlanResult(None, reason, tuple(errors or ()), explanations=tuple(explanations or ()), **kw)
+    return PlanResult(None, redact(reason), tuple(redact(e) for e in errors or ()),
+                      explanations=tuple(redact(n) for n in explanations or ()), **kw)
 
 
 def _validate_choices(c: PlanChoices) -> list[str]:
@@ -166,9 +170,9 @@ def _validate_choices(c: PlanChoices) -> list[str]:
         errors.append(f"function_name {c.function_name!r} is not a Python identifier")
     if c.backend is not None and c.backend not in ("snowflake", "local"):
         errors.append(f"backend {c.backend!r} must be 'snowflake' or 'local'")
-    for req in c.extra_pip_requirements:
+    for index, req in enumerate(c.extra_pip_requirements, start=1):
         if not isinstance(req, str) or not req.strip() or "\n" in req:
-            errors.append(f"pip requirement {req!r} must be one non-empty line")
+            errors.append(f"pip requirement #{index} must be one non-empty line")
     return errors
 
 
@@ -397,6 +401,11 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     # --- args, requirements, network
     args, output_by_arg = _derive_args(analysis, method, c, notes)
     reqs, requirements_file = _pip_requirements(analysis, facts, method, c, notes)
+    travelling = [(f"{d.location.path}:{d.location.line}", d.specifier) for d in analysis.declared
+                  if requirements_file and d.location.path.endswith(".txt")]
+    refused = runner_input_errors(reqs, c.env_vars, travelling, allow_direct=c.allow_direct_requirements)
+    if refused:
+        return _fail("invalid choices: " + "; ".join(refused), refused, notes)
     artifact = c.use_artifact_repository
     if artifact:
         notes.append(f"packages install from {PYPI_ARTIFACT_REPOSITORY} (artifact repository), so no PyPI EAI "
@@ -458,7 +467,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan, analysis, c.connection_name)
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes), cost=estimate_cost(plan, facts),
+        explanations=tuple(redact(n) for n in notes), cost=estimate_cost(plan, facts),  # redacted: a --pip URL may carry user:token@
     )
 
 

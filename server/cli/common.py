@@ -42,6 +42,9 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--name", help="job name (a valid identifier; derived from the file name by default)")
     group.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable")
     group.add_argument("--pip", action="append", default=[], metavar="REQ", help="extra pip requirement")
+    group.add_argument("--allow-direct-requirements", action="store_true",
+                       help="accept URL, VCS and file: requirements (--pip and the requirements file); "
+                            "without it only package specifiers such as name>=1.0 are accepted")
     group.add_argument("--artifact-repository", action="store_true",
                        help="install pip requirements from Snowflake's shared PyPI repository instead of an EAI")
     group.add_argument("--runtime", help="runtime_environment (image tag) to pin")
@@ -96,6 +99,7 @@ def choices_from_args(args: argparse.Namespace) -> Any:
         extra_pip_requirements=tuple(args.pip),
         use_artifact_repository=args.artifact_repository,
         connection_name=args.connection_name,
+        allow_direct_requirements=bool(getattr(args, "allow_direct_requirements", False)),
     )
 
 
