@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "3"  # 2: FileScan.api_uses (removed/renamed API uses); 3: ComputeScan.models, command lines
+SCANNER_VERSION = "4"  # 2: FileScan.api_uses; 3: ComputeScan.models, command lines; 4: ComputeScan moved to compute_rules
 
 
 class FileKey(NamedTuple):

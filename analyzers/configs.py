@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .compute import ComputeRules, ComputeScan, LargeModelHint, _large_model, _norm
+from .compute_rules import ComputeRules, ComputeScan, LargeModelHint, _large_model, _norm
 from .model import Confidence, GpuFinding, ImportFinding, ImportKind, Location, NetworkCategory, NetworkFinding
 from .modelsize import ModelHint, model_size
 
