@@ -194,6 +194,7 @@ def analyze(
     from .network import summarize_network
     from .packages import classify_packages, environment_problems
     from .requirements import read_declared
+    from .unresolved import split_unresolved
 
     inp = open_project(path, entrypoint, all_files=all_files)
     tree = inp.tree
@@ -277,6 +278,8 @@ def analyze(
         gpu=verdict.recommendation is ComputeTarget.GPU,
         python=python,
     )
+    packages, missing_modules, unresolved = split_unresolved(
+        packages, [(s.path, s.imports) for s in parsed], tree, resolver)
     # -> network
     network = summarize_network((*(f for s in parsed for f in s.network), *config_needs), packages, rules.network)
     # -> removed APIs (the packages step knows which library versions the job gets)
@@ -284,7 +287,7 @@ def analyze(
 
     removed_apis = check_removed_apis((u for s in parsed for u in s.api_uses), packages, rules.removed_apis)
     # -> io
-    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry)
+    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry, tree.project_files)
     data_files = _data_files(io_report.local_inputs, tree)
     # -> method
     local_modules = tuple(sorted(local))
@@ -295,6 +298,7 @@ def analyze(
         problems.extend(scan.problems)
     problems.extend(declared.problems)
     problems.extend(environment_problems(imports, rules.packages))
+    problems.extend(unresolved)
     analysis = Analysis(
         root=str(tree.root),
         entrypoint=entry,
@@ -310,6 +314,7 @@ def analyze(
         data_files=data_files,
         problems=tuple(sorted(problems, key=lambda p: p.location.sort_key())),
         runtime=runtime,
+        missing_modules=missing_modules,
         removed_apis=removed_apis,
     )
     if whole_key is not None and cache is not None:

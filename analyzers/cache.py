@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "4"  # 2: FileScan.api_uses; 3: ComputeScan.models, command lines; 4: ComputeScan moved to compute_rules
+SCANNER_VERSION = "5"  # 2: api_uses; 3: IoScan CLI declarations, constants; 4: ComputeScan.models, command lines; 5: ComputeScan in compute_rules
 
 
 class FileKey(NamedTuple):

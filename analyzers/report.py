@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import (
+    CliOption,
     Analysis,
     Evidence,
     GpuFinding,
@@ -24,7 +25,7 @@ from .model import (
 from .redact import redact
 
 #: Version of the JSON form; bump on any incompatible change to `analysis_to_dict`.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: unresolved package status, cli_options, snowflake_objects, missing_modules
 #: Evidence lines shown per finding in the text report.
 TEXT_EVIDENCE = 3
 
@@ -79,6 +80,17 @@ def _io_finding(f: IoFinding) -> dict[str, Any]:
         "hint": f.hint,
         "default": redact(f.default) if f.default is not None else None,
         "exists_locally": f.exists_locally,
+        "returns_value": f.returns_value,
+        "privilege": f.privilege,
+    }
+
+
+def _cli_option(o: CliOption) -> dict[str, Any]:
+    return {
+        "framework": o.framework, "flags": list(o.flags), "dest": o.dest, **_where(o.location),
+        "code": redact(o.evidence), "type": o.type, "choices": list(o.choices) if o.choices is not None else None,
+        "nargs": o.nargs, "default": redact(o.default) if o.default is not None else None, "action": o.action,
+        "required": o.required, "known": o.known,
     }
 
 
@@ -92,6 +104,9 @@ def _io(r: IoReport) -> dict[str, Any]:
         "uses_snowpark": r.uses_snowpark,
         "snowpark_evidence": [_io_finding(f) for f in r.snowpark_evidence],
         "entrypoint_call": _io_finding(r.entrypoint_call) if r.entrypoint_call else None,
+        "cli_options": [_cli_option(o) for o in r.cli_options],
+        "cli_closed": r.cli_closed,
+        "snowflake_objects": [_io_finding(f) for f in r.snowflake_objects],
     }
 
 
@@ -136,6 +151,7 @@ def analysis_to_dict(a: Analysis) -> dict[str, Any]:
         "data_files": list(a.data_files),
         "problems": [_problem(p) for p in a.problems],
         "runtime": a.runtime,
+        "missing_modules": list(a.missing_modules),
         "removed_apis": [
             {"api": f.api, "kind": f.kind.value, "distribution": f.distribution, "version": f.version,
              "removed_in": f.removed_in, "replacement": f.replacement, **_where(f.location),
@@ -190,6 +206,15 @@ def render_text(a: Analysis) -> str:
                 out.append(_line(e.location, e.code))
     else:
         out.append("  nothing to install")
+    unresolved = [p for p in a.packages if p.status is PackageStatus.UNRESOLVED]
+    if unresolved:
+        out.append("  unresolved (not installed; name the real distribution or add the file): "
+                   + ", ".join(p.import_name for p in unresolved))
+        for p in unresolved:
+            for e in p.evidence[:1]:
+                out.append(_line(e.location, e.code))
+    if a.missing_modules:
+        out.append("  missing local modules (never installed): " + ", ".join(a.missing_modules))
     if preinstalled:
         out.append("  preinstalled: " + ", ".join(
             f"{p.distribution}{'==' + p.runtime_version if p.runtime_version else ''}" for p in preinstalled))

@@ -30,6 +30,7 @@ from mljobs.skill.redact import redact
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
 from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
+from .notebook_payload import annotate_logs, payload_plan
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -324,7 +325,7 @@ class Service:
         submission_id = secrets.token_hex(8)
         self.store.begin_submission(submission_id, backend.name, name=plan.name, plan_hash=plan_hash)
         try:
-            job_id = backend.submit(plan)
+            job_id = backend.submit(payload_plan(plan, self.settings.state_dir))  # a notebook runs as its script
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 self.store.end_submission(submission_id, job_id=None, outcome=f"failed: {type(exc).__name__}")
@@ -437,8 +438,11 @@ class Service:
         return wait_for_job(lambda: self.refresh_status(job_id), **kwargs)
 
     def logs(self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False) -> str:
-        backend, _ = self._backend_for(job_id)
-        return redact(backend.logs(job_id, instance_id=instance_id, limit=limit, verbose=verbose))
+        backend, record = self._backend_for(job_id)
+        logs = backend.logs(job_id, instance_id=instance_id, limit=limit, verbose=verbose)
+        if record is not None:  # notebook jobs: name the cell and line of each traceback frame
+            logs = annotate_logs(logs, record.plan, record.plan_hash, self.settings.state_dir)
+        return redact(logs)
 
     def result(self, job_id: str) -> JobResult:
         """The job's result with credentials redacted from its value, error and traceback (a job that
@@ -481,6 +485,8 @@ class Service:
         status = self.refresh_status(job_id)
         try:
             logs = backend.logs(job_id, verbose=True)
+            if record is not None:
+                logs = annotate_logs(logs, record.plan, record.plan_hash, self.settings.state_dir)
         except (BackendError, JobNotFoundError) as exc:
             logs = f"(logs unavailable: {exc})"
         plan = None

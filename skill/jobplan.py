@@ -51,6 +51,9 @@ class JobPlan:
     requirements_file: str | None = None  # a requirements.txt inside the source folder that travels with it
     artifact_repositories: tuple[str, ...] = ()
     comment: str | None = None
+    #: The notebook the entrypoint is converted from (the file name for submit_file, else relative to the
+    #: source folder); None for scripts. The payload gets the converted script as `entrypoint` at submission.
+    notebook: str | None = None
     version: int = PLAN_VERSION
 
     def to_dict(self, *, redacted: bool = False) -> dict[str, Any]:
@@ -110,6 +113,8 @@ def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
         if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE)
         else (f"{d['source']} (entrypoint {d['entrypoint']})")
     )
+    if plan.notebook:
+        script += f" (notebook {plan.notebook} runs as the converted script {plan.entrypoint})"
     nodes = f"{plan.target_instances}" + (
         f" (at least {plan.min_instances})" if plan.min_instances != plan.target_instances else ""
     )
