@@ -582,7 +582,14 @@ VERDICT_CASES = [
         import torch
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model = Net().to(device)
-        """], (GPU, Confidence.LIKELY), id="gpu_capable_with_real_work__gpu_likely"),
+        loss = model(x).sum()
+        loss.backward()
+        """], (GPU, Confidence.LIKELY), id="gpu_capable_training__gpu_likely"),
+    pytest.param(["""
+        import torch
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = Net().to(device)
+        """], (CPU, Confidence.LIKELY), id="gpu_capable_inference_only__cpu_likely"),
     pytest.param(["import torch\nmodel = Net().cuda()\n"], (GPU, Confidence.CERTAIN),
                  id="cuda_call__gpu_certain"),
     pytest.param(["""
@@ -647,6 +654,7 @@ def test_decide_compute__gpu_capable__reason_says_runs_on_cpu_too() -> None:
         import torch
         device = "cuda" if torch.cuda.is_available() else "cpu"
         model = Net().to(device)
+        model(x).sum().backward()
         """)
     assert "runs on CPU too" in verdict.reason
     assert "f0.py:3" in verdict.reason  # names the strongest evidence, the move, not the check
@@ -744,7 +752,7 @@ def test_decide_compute__model_name_in_other_file__fine_tune_across_files() -> N
 
 
 CROSS_FILE_CASES = [
-    pytest.param("from config import DEVICE\nmodel.to(DEVICE)\n", "config",
+    pytest.param("from config import DEVICE\nmodel.to(DEVICE)\nloss.backward()\n", "config",
                  'import torch\nDEVICE = "cuda" if torch.cuda.is_available() else "cpu"\n',
                  (GPU, Confidence.LIKELY), id="imported_conditional_device__gpu_likely"),
     pytest.param("import config\nmodel.to(config.DEVICE)\n", "config", 'DEVICE = "cuda:0"\n',
