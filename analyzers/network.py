@@ -32,7 +32,6 @@ from .model import (
 from .names import literal_str
 from .redact import redact
 from .source import SourceFile
-from .visitor import FastVisitor
 
 C = NetworkCategory
 
@@ -287,7 +286,7 @@ _SUPPRESS = "suppress"  # a check result: the category is switched off in this f
 # ----------------------------------------------------------------------------------------------------- visitor
 
 
-class _NetworkVisitor(FastVisitor):
+class _NetworkVisitor:
     """One pass over a file: calls, keyword arguments, environment assignments and imports."""
 
     def __init__(self, src: SourceFile, rules: NetworkRules) -> None:
@@ -360,13 +359,14 @@ class _NetworkVisitor(FastVisitor):
         text = literal_str(value)
         return text if text is not None else _MISSING
 
-    # -- visiting
-    def visit(self, node: ast.AST) -> None:
-        handler = _HANDLERS.get(type(node))
-        if handler is not None:
-            handler(self, node)
-        else:
-            self.generic_visit(node)
+    # -- visiting: `run` hands every node of the file's shared pre-order list to its handler; handlers never
+    # descend themselves (the list already holds the children, after their parent, as a visitor sees them).
+    def run(self) -> None:
+        handlers = _HANDLERS
+        for node in self.src.nodes:
+            handler = handlers.get(node.__class__)
+            if handler is not None:
+                handler(self, node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -395,19 +395,16 @@ class _NetworkVisitor(FastVisitor):
         for target in node.targets:
             if isinstance(target, ast.Subscript) and self.names.qualname(target.value) == "os.environ":
                 self._env(node, self._literal(target.slice), node.value)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._bind_assign(node)
-        self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
         # `for url in URLS:` binds url to every string of a constant list.
         if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
             bound = self.consts.get(node.iter.id)
             self.consts[node.target.id] = bound if bound and len(bound) > 0 else None
-        self.generic_visit(node)
 
     def _env(self, node: ast.AST, key: Any, value_node: ast.expr) -> None:
         if not isinstance(key, str):
@@ -429,7 +426,6 @@ class _NetworkVisitor(FastVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -1140,7 +1136,7 @@ def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, 
     (`wandb.init(mode="offline")`, `WANDB_MODE=disabled`, a local MLflow file store).
     """
     visitor = _NetworkVisitor(src, rules)
-    visitor.visit(src.tree)
+    visitor.run()
     visitor.magics()
     visitor.unused_url_constants()
     used = visitor.examined | {f.category for f, import_only in visitor.found if not import_only}
