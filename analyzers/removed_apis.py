@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 from .model import Confidence, Location, PackageFinding
 from .names import STATEMENT_FIELDS
 from .source import SourceFile
+from .visitor import preorder
 
 
 class ApiKind(str, enum.Enum):
@@ -249,6 +250,10 @@ class _Scan:
                     frames.add(node.targets[0].id)
         pandas_imported = names.imports("pandas")
         attrs = self.attrs
+        # The shared list has no bare names; a bare name matches only when it is an alias of a listed API
+        # (`from numpy import float_`), and then this file is walked with its names.
+        if attrs and any(self._attr_match(target) is not None for target in names.aliases.values()):
+            nodes = preorder(self.src.tree)
         for node in nodes:
             cls = node.__class__
             if cls is ast.Call:

@@ -8,7 +8,7 @@ from functools import cached_property
 
 from .model import Location, excerpt
 from .names import Names
-from .visitor import preorder
+from .visitor import STRUCTURE_ONLY, preorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +46,9 @@ class SourceFile:
 
     @cached_property
     def nodes(self) -> list[ast.AST]:
-        """Every node of the tree in source order (see `visitor.preorder`): the one traversal of this file
-        that the passes without a context stack (network, removed APIs) share."""
-        return preorder(self.tree)
+        """Every node of the tree but names and constants, in source order (see `visitor.preorder`): the one
+        traversal of this file that the passes without a context stack (network, io, removed APIs) share."""
+        return preorder(self.tree, STRUCTURE_ONLY)
 
     @cached_property
     def lines(self) -> list[str]:

@@ -1,7 +1,7 @@
 """How passes traverse a file: one shared pre-order node list, and a visitor base that skips leaves.
 
-`preorder` walks a tree once (iteratively, so any depth) and lists every node a pass can match on, in
-source order (the order `ast.NodeVisitor` visits them). `SourceFile.nodes` keeps that list, so the passes
+`preorder` walks a tree once (iteratively, so any depth) and lists its nodes in source order (the order
+`ast.NodeVisitor` visits them). `SourceFile.nodes` keeps that list without names and constants, so the passes
 that need no context stack (network, removed APIs) iterate it instead of walking the tree again: one
 traversal per file instead of one per pass (measured in bench/bench_analyzer.py).
 
@@ -32,6 +32,9 @@ _NOT_INDEXED = frozenset(
         *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__(),
     }
 )
+#: ...and names and constants too: the shared list (`SourceFile.nodes`) is for passes that match on
+#: statements, calls and attributes; a name or a literal is read through its parent. Half the nodes.
+STRUCTURE_ONLY = _NOT_INDEXED | {ast.Name, ast.Constant}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -40,15 +43,15 @@ def _fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
-def preorder(tree: ast.AST) -> list[ast.AST]:
-    """Every node below and including `tree` except contexts and operators, parents before children and
-    children in field order (exactly `ast.NodeVisitor`'s order). Iterative: no recursion limit."""
+def preorder(tree: ast.AST, skip: frozenset[type] = _NOT_INDEXED) -> list[ast.AST]:
+    """`tree` and every node below it except contexts and operators (and whatever else `skip` lists),
+    parents before children and children in field order (exactly `ast.NodeVisitor`'s order). Iterative:
+    no recursion limit."""
     out: list[ast.AST] = []
     append = out.append
     stack: list[ast.AST] = [tree]
     push = stack.append
     pop = stack.pop
-    skip = _NOT_INDEXED
     fields = _FIELDS
     node_type = ast.AST
     while stack:
