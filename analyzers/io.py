@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Sequence
@@ -781,6 +782,7 @@ def _kw(node: ast.Call, *names: str) -> ast.expr | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _reader_glob(callee: str) -> tuple[int, tuple[str, ...]] | None:
     for pattern, spec in _READER_GLOBS:
         if callee.startswith(pattern):

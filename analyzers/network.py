@@ -118,6 +118,11 @@ class NetworkRules:
             env.update(dict.fromkeys(cat.env, cat.category))
             offline.update({k: (cat.category, v) for k, v in cat.offline_env})
         imports = tuple((imp, cat.category) for cat in self.categories for imp in cat.imports)
+        # import prefix -> (position in `imports`, category): a module's categories are then the entries of
+        # its dotted prefixes, put back in table order (instead of testing every prefix of the table).
+        imports_by_prefix: dict[str, list[tuple[int, NetworkCategory]]] = {}
+        for position, (imp, category) in enumerate(imports):
+            imports_by_prefix.setdefault(imp, []).append((position, category))
         aws = {name: (cat.category, template) for cat in self.categories for name, template in cat.aws_services}
         object.__setattr__(self, "_index", {
             "root": {k: tuple(v) for k, v in by_root.items()},
@@ -127,6 +132,7 @@ class NetworkRules:
             "env": env,
             "offline": offline,
             "imports": imports,
+            "imports_by_prefix": {k: tuple(v) for k, v in imports_by_prefix.items()},
             "aws": aws,
             "url": tuple((re.compile(translate(u.pattern.lower())), u) for u in self.url_hosts),
             "schemes": dict(self.schemes),
@@ -234,6 +240,15 @@ _PASSTHROUGH = frozenset({"format", "join", "replace", "strip", "rstrip", "lstri
 _DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)", re.I)
 _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
 _HUB_NAME_HINT = re.compile(r"(name|path|id|repo|checkpoint|ckpt|hub|pretrained)", re.I)
+
+
+def _dotted_prefixes(module: str) -> list[str]:
+    """`a.b.c` -> ["a.b.c", "a.b", "a"]."""
+    out = [module]
+    while "." in module:
+        module = module.rsplit(".", 1)[0]
+        out.append(module)
+    return out
 
 
 def _is_local_path(value: str) -> bool:
@@ -383,8 +398,9 @@ class _NetworkVisitor:
         memo = self.__dict__.setdefault("_import_categories", {})  # module -> categories: one prefix scan each
         categories = memo.get(module)
         if categories is None:
-            categories = memo[module] = [category for prefix, category in self.index["imports"]
-                                         if module == prefix or module.startswith(prefix + ".")]
+            by_prefix = self.index["imports_by_prefix"]
+            found = [hit for prefix in _dotted_prefixes(module) for hit in by_prefix.get(prefix, ())]
+            categories = memo[module] = [category for _, category in sorted(found, key=lambda hit: hit[0])]
         for category in categories:
             cat = self.rules.category(category)
             self._report(node, _Hit(category, cat.hosts, Confidence.GUESS,
