@@ -305,8 +305,9 @@ def build_payload(
         return None
     src = Path(source)
     excluded: list[tuple[str, str]] = []
-    if src.is_file():
-        files = [PayloadFile(src.name, src.stat().st_size, "file", str(src.resolve()))]
+    if src.is_file() or method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE):
+        # One file; a notebook plan's script need not exist yet (the payload generates it from the notebook).
+        files = [PayloadFile(src.name, src.stat().st_size, "file", str(src.resolve()))] if src.is_file() else []
         root = str(src.resolve().parent)
     else:
         files, excluded = list_folder(src)

@@ -212,3 +212,44 @@ def test_notebook_in_project__export_and_snowflake_upload_agree(capsys, tmp_path
     assert [u for u in uploaded if u != "requirements.txt"] == exported
     assert all(b"s3cret" not in v for v in session.stage_files.values())
     assert sorted(p.name for p in project.iterdir()) == [".env", "helpers.py", NOTEBOOK.name]
+
+
+def test_notebook_in_project__generated_code_uploads_the_converted_script(tmp_path: Path, monkeypatch, capsys,
+                                                                          rules) -> None:
+    """The Snowflake code for a notebook project copies the converted script (saved where the plan says) with
+    the listed files, so the real submit_directory gets its entrypoint."""
+    from snowflake.snowpark import Session
+
+    from mljobs.analyzers import analyze
+    from mljobs.skill.codegen import Generated
+    from mljobs.skill.facts import AccountFacts, ComputePool, Grants
+    from mljobs.skill.plan import PlanChoices, plan_job
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    shutil.copy(NOTEBOOK, project / NOTEBOOK.name)
+    (project / "helpers.py").write_text("X = 1\n")
+    facts = AccountFacts(backend="snowflake", pools=(ComputePool("CPU_POOL", "IDLE", "CPU_X64_S", idle_nodes=1),),
+                         grants=Grants(), database="ML_DB", schema="PUBLIC", role="DS")
+    result = plan_job(analyze(project, NOTEBOOK.name, rules=rules), facts,
+                      PlanChoices(method=SubmitMethod.SUBMIT_DIRECTORY))
+    assert result.plan is not None and isinstance(result.code, Generated) and result.notebook_script is not None
+    (project / result.plan.entrypoint).write_text(result.notebook_script.script)  # as the code's warning says
+
+    session = FakeSession()
+    session.add_pool("CPU_POOL", max_nodes=1)
+
+    class Builder:
+        def config(self, *_: object) -> Builder:
+            return self
+
+        def create(self) -> FakeSession:
+            return session
+
+    monkeypatch.setattr(Session, "builder", Builder())
+    exec(compile(result.code.code, "submit_job.py", "exec"), {"__name__": "__main__"})  # noqa: S102
+    capsys.readouterr()
+    uploaded = {k.split("/app/", 1)[1]: v for k, v in session.stage_files.items() if "/app/" in k}
+    assert sorted(uploaded) == ["helpers.py", "iris_quickstart.py"]
+    assert uploaded["iris_quickstart.py"].decode() == result.notebook_script.script
+    assert session.submissions[-1]["spec_options"]["ARGS"][-1] == "/mnt/job_stage/app/iris_quickstart.py"
