@@ -25,6 +25,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 from mljobs.analyzers import guarded
@@ -92,8 +93,22 @@ def _copy_guarded(f: PayloadFile, root: str, target: Path) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise guarded.GuardedReadError(f"{guarded.shown(f.path)} is not a regular file; not copied")
         with open(target, "wb") as out:
-            shutil.copyfileobj(src, out, _CHUNK)
+            _send(src, out)
     os.chmod(target, stat.S_IMODE(st.st_mode))
+
+
+def _send(src: BinaryIO, out: BinaryIO) -> None:
+    """Copy an open file's bytes in the kernel (sendfile, as `shutil.copyfile` does on Linux), else by chunks."""
+    offset = 0
+    try:
+        while sent := os.sendfile(out.fileno(), src.fileno(), offset, _CHUNK * 8):
+            offset += sent
+    except (AttributeError, OSError):
+        if offset:  # failed half-way: start over in user space
+            out.seek(0)
+            out.truncate()
+        src.seek(0)
+        shutil.copyfileobj(src, out, _CHUNK)
 
 
 @contextlib.contextmanager
@@ -113,18 +128,24 @@ _cache_lock = threading.Lock()
 _CACHE_MAX = 200_000
 
 
-def _file_digest(path: Path) -> str:
-    """SHA-256 of one file's content, cached by (path, size, mtime, ctime, inode, device)."""
-    st = path.stat()
+def _file_digest(path: str) -> str:
+    """SHA-256 of one file's content, cached by (path, size, mtime, ctime, inode, device).
+
+    Raises:
+        OSError: not a regular file, or unreadable (a symlink at `path` fails: callers resolve links first).
+    """
+    st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise OSError(f"{path.name} is not a regular file")
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        raise OSError(f"{os.path.basename(path)} is not a regular file")
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with os.fdopen(os.open(path, _NOFOLLOW), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{os.path.basename(path)} is not a regular file")
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     value = digest.hexdigest()
@@ -146,7 +167,10 @@ def fingerprint_payload(payload: Payload) -> str:
         if f.origin == "generated":
             digest = hashlib.sha256((f.content or "").encode()).hexdigest()
         else:
-            digest = _file_digest(guarded.inside(Path(str(f.source)), payload.root))
+            source = str(f.source)
+            # A link (listed because it stays inside) is hashed as its resolved, re-checked target; any other
+            # file as itself, opened without following a link swapped in since it was listed.
+            digest = _file_digest(str(guarded.inside(source, payload.root)) if os.path.islink(source) else source)
         outer.update(f"{f.path}\0{f.origin}\0{digest}\n".encode())
     return outer.hexdigest()
 

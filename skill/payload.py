@@ -107,7 +107,7 @@ class Payload:
         }
 
 
-def _by_stat(kind: str, path: Path, st: os.stat_result, compute: Callable[[], _T]) -> _T:
+def _by_stat(kind: str, path: str | Path, st: os.stat_result, compute: Callable[[], _T]) -> _T:
     """`compute()` for this file, remembered while its size, mtime, ctime, inode and device stay the same (an
     edit always moves ctime, which user space cannot set back)."""
     key = (kind, str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
@@ -155,7 +155,7 @@ class _Ignores:
         return False
 
 
-def _is_private_key(path: Path) -> bool:
+def _is_private_key(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
@@ -197,18 +197,18 @@ def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list
         subdirs: list[tuple[Path, str, tuple[str, ...]]] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            full = Path(entry.path)
+            full = entry.path  # strings, not Path objects: this loop runs once per file of the project
             try:
                 link = entry.is_symlink()
                 is_dir = entry.is_dir()
                 if link and not guarded.is_inside(full, base):
                     excluded.append((rel + ("/" if is_dir else ""), OUTSIDE))
                     continue
-                real = os.path.realpath(full) if link else str(full)
+                real = os.path.realpath(full) if link else full
                 if is_dir:
                     why = _folder_excluded(entry.name, full, rel, real, chain, ignores)
                     if why is None:
-                        subdirs.append((full, rel, (*chain, real)))
+                        subdirs.append((Path(full), rel, (*chain, real)))
                     else:
                         excluded.append((rel + "/", why))
                     continue
@@ -223,7 +223,7 @@ def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list
             if why is not None:
                 excluded.append((rel, why))
                 continue
-            files.append(PayloadFile(rel, st.st_size, "file", str(full)))
+            files.append(PayloadFile(rel, st.st_size, "file", full))
             if len(files) > max_files:
                 raise PayloadError(f"{guarded.shown(base)} has more than {max_files} files to upload; pass the "
                                    "project folder, not a parent of it, or list the rest in .mljobsignore")
@@ -231,12 +231,12 @@ def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list
     return files, excluded
 
 
-def _folder_excluded(name: str, full: Path, rel: str, real: str, chain: tuple[str, ...],
+def _folder_excluded(name: str, full: str, rel: str, real: str, chain: tuple[str, ...],
                      ignores: _Ignores) -> str | None:
     """Why a folder is not uploaded, or None to enter it."""
     if name in ALWAYS_EXCLUDED_DIRS:
         return f"{name} is never uploaded"
-    if any(os.path.lexists(full / m) for m in ENV_MARKERS):
+    if any(os.path.lexists(os.path.join(full, m)) for m in ENV_MARKERS):
         return "a Python environment (pyvenv.cfg or conda-meta)"
     if ignores.ignored(rel, True):
         return "ignored by .gitignore/.mljobsignore"
@@ -250,7 +250,7 @@ def _file_excluded(entry: os.DirEntry[str], rel: str, real: str, ignores: _Ignor
     if not entry.is_file():
         return "not a regular file"
     # A link is judged by its target's name too: `config.txt -> .env` would ship the .env.
-    if SECRET_NAMES.match_file(entry.name) or SECRET_NAMES.match_file(os.path.basename(real)):
+    if SECRET_NAMES.match_file(entry.name) or (real != entry.path and SECRET_NAMES.match_file(os.path.basename(real))):
         return "may hold secrets (.env or key file)"
     if ignores.ignored(rel, False):
         return "ignored by .gitignore/.mljobsignore"
