@@ -66,6 +66,7 @@ def _package(p: PackageFinding) -> dict[str, Any]:
         "requirement": redact(p.requirement) if p.requirement else None,
         "runtime_version": p.runtime_version,
         "hint": p.hint,
+        "declared_only": p.declared_only,
     }
 
 

@@ -258,12 +258,16 @@ def _pip_requirements(analysis: Analysis, installed: frozenset[str] | None, meth
     optional = [p.distribution for p in _missing(analysis, installed, optional=True)]
     if optional:
         say(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
+    travels = (method is SubmitMethod.SUBMIT_DIRECTORY and analysis.requirements_file is not None
+               and posixpath.dirname(analysis.requirements_file) == "")
+    unused = [p.distribution for p in to_install if p.declared_only]
+    if unused and not travels:  # declared but imported nowhere: the job does not need them
+        to_install = [p for p in to_install if not p.declared_only]
+        say(f"declared but not imported by the code, so not installed: {', '.join(sorted(unused))}")
     reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
     extras = [r for r in choices.extra_pip_requirements if r not in reqs]
     where = ("not installed in the local pool's environment" if installed is not None
              else f"not in the runtime image {analysis.runtime or ''}".rstrip())
-    travels = (method is SubmitMethod.SUBMIT_DIRECTORY and analysis.requirements_file is not None
-               and posixpath.dirname(analysis.requirements_file) == "")
     if not travels:
         reqs += extras
         if reqs:
