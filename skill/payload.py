@@ -305,7 +305,7 @@ def build_payload(
         return None
     src = Path(source)
     excluded: list[tuple[str, str]] = []
-    if src.is_file() or method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE):
+    if src.is_file() or method is SubmitMethod.SUBMIT_FILE:
         # One file; a notebook plan's script need not exist yet (the payload generates it from the notebook).
         files = [PayloadFile(src.name, src.stat().st_size, "file", str(src.resolve()))] if src.is_file() else []
         root = str(src.resolve().parent)
