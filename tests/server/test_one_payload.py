@@ -253,3 +253,21 @@ def test_notebook_in_project__generated_code_uploads_the_converted_script(tmp_pa
     assert sorted(uploaded) == ["helpers.py", "iris_quickstart.py"]
     assert uploaded["iris_quickstart.py"].decode() == result.notebook_script.script
     assert session.submissions[-1]["spec_options"]["ARGS"][-1] == "/mnt/job_stage/app/iris_quickstart.py"
+
+
+def test_local_submit__notebook_broken_after_planning__one_line_error_no_job_folder(tmp_path: Path) -> None:
+    """A notebook edited into invalid JSON after planning: the local pool refuses with one line naming it, and
+    leaves no half-written job folder behind."""
+    from mljobs.server.backends.local import LocalBackend
+    from mljobs.server.settings import Settings
+
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(notebook_cells("print(1)\n"))
+    plan = JobPlan(backend="local", method=SubmitMethod.SUBMIT_FILE, source=str(nb), entrypoint="nb.py",
+                   compute_pool="LOCAL", stage_name="@LOCAL.JOBS.PAYLOAD", name="NB", notebook="nb.ipynb")
+    settings = Settings(state_dir=tmp_path / "state")
+    nb.write_text("{not json")
+    with pytest.raises(UsageError) as info:
+        LocalBackend(settings).submit(plan)
+    assert "nb.ipynb" in str(info.value) and "\n" not in str(info.value)
+    assert not settings.jobs_dir.exists() or list(settings.jobs_dir.iterdir()) == []
