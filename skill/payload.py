@@ -204,7 +204,7 @@ def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list
                 if link and not guarded.is_inside(full, base):
                     excluded.append((rel + ("/" if is_dir else ""), OUTSIDE))
                     continue
-                real = os.path.realpath(full) if link else full
+                real = os.path.realpath(full) if link else os.path.join(chain[-1], entry.name)
                 if is_dir:
                     why = _folder_excluded(entry.name, full, rel, real, chain, ignores)
                     if why is None:
@@ -212,7 +212,7 @@ def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list
                     else:
                         excluded.append((rel + "/", why))
                     continue
-                why = _file_excluded(entry, rel, real, ignores)
+                why = _file_excluded(entry, rel, real if link else None, ignores)
                 if why is None:
                     st = entry.stat()
                     if _by_stat("pem", full, st, lambda f=full: _is_private_key(f)):  # type: ignore[misc]
@@ -245,12 +245,12 @@ def _folder_excluded(name: str, full: str, rel: str, real: str, chain: tuple[str
     return None
 
 
-def _file_excluded(entry: os.DirEntry[str], rel: str, real: str, ignores: _Ignores) -> str | None:
-    """Why a file is not uploaded (before its content is looked at), or None."""
+def _file_excluded(entry: os.DirEntry[str], rel: str, target: str | None, ignores: _Ignores) -> str | None:
+    """Why a file is not uploaded (before its content is looked at), or None; `target` is a link's real path."""
     if not entry.is_file():
         return "not a regular file"
     # A link is judged by its target's name too: `config.txt -> .env` would ship the .env.
-    if SECRET_NAMES.match_file(entry.name) or (real != entry.path and SECRET_NAMES.match_file(os.path.basename(real))):
+    if SECRET_NAMES.match_file(entry.name) or (target and SECRET_NAMES.match_file(os.path.basename(target))):
         return "may hold secrets (.env or key file)"
     if ignores.ignored(rel, False):
         return "ignored by .gitignore/.mljobsignore"

@@ -271,3 +271,14 @@ def test_local_submit__notebook_broken_after_planning__one_line_error_no_job_fol
         LocalBackend(settings).submit(plan)
     assert "nb.ipynb" in str(info.value) and "\n" not in str(info.value)
     assert not settings.jobs_dir.exists() or list(settings.jobs_dir.iterdir()) == []
+
+
+def test_listing__loop_below_a_folder_link__stops_at_once(write_tree) -> None:
+    """A link back to its own parent, reached through a folder link, is named as a loop on the first visit."""
+    root = write_tree({"p/main.py": "", "p/pkg/sub/m.py": ""}) / "p"
+    os.symlink(root / "pkg", root / "alias")
+    os.symlink(root / "pkg" / "sub", root / "pkg" / "sub" / "back")
+    payload = payload_for_plan(folder_plan(root))
+    assert payload is not None
+    assert [f.path for f in payload.files] == ["alias/sub/m.py", "main.py", "pkg/sub/m.py"]
+    assert sorted(p for p, why in payload.excluded if "loop" in why) == ["alias/sub/back/", "pkg/sub/back/"]
