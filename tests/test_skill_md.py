@@ -112,7 +112,7 @@ def test_skill_md__frontmatter__agent_skills_format():
 def test_skill_md__names_every_mcp_tool_and_cli_command():
     """Each tool the server serves and each CLI verb of the workflow appears in SKILL.md."""
     from mcp import Client
-    from mljobs.server.mcp_app import build_server
+    from mljobs.server.mcp import build_server
     from mljobs.server.settings import Settings
 
     async def names() -> set[str]:

@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 from mcp import Client
 from mcp.types import CallToolResult, ElicitResult
-from mljobs.server.mcp_app import build_server
+from mljobs.server.mcp import build_server
 from mljobs.server.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -73,7 +73,8 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         waited = await c.ok(
             "wait_for_job", {"job_id": job, "timeout_seconds": 120}, progress_callback=on_progress
         )
-        assert waited["status"] == "DONE" and not waited["timed_out"]
+        assert waited["job"]["status"] == "DONE" and not waited["timed_out"]
+        assert 0.5 < waited["job"]["result"]["value"]["accuracy"] <= 1.0  # the wait brings the result
         assert progress and progress[-1][2].startswith("DONE")
         assert [p[0] for p in progress] == sorted(p[0] for p in progress) and progress[0][1] == 120
 
@@ -209,4 +210,4 @@ async def test_cancel__elicitation_declined_then_accepted(tmp_path: Path, mode: 
         done = await c.ok("cancel_job", {"job_id": job})
         assert done["done"] is True and "Cancel job" in accept.asked[-1]
         final = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 30})
-    assert final["status"] == "CANCELLED"
+    assert final["job"]["status"] == "CANCELLED"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, MCPError
-from mljobs.server.mcp_app import build_server
+from mljobs.server.mcp import build_server
 from mljobs.server.settings import Settings
 
 from .mcp_helpers import EXAMPLE, REPO, connect, dumps, write_script
@@ -112,8 +112,8 @@ async def test_analyze_script__example__evidence_backed_findings(tmp_path: Path)
     assert sk["distribution"] == "scikit-learn" and sk["status"] == "preinstalled"
     assert sk["evidence"][0]["path"] == "train_classifier.py" and sk["evidence"][0]["line"] > 0
     assert out["pip_requirements"] == [] and out["network"] == []
-    assert out["io"]["output_options"] == ["--output-dir"] and out["io"]["sets_return"] is True
-    assert out["method"] == "submit_file"
+    assert [f["detail"] for f in out["io"]["output_args"]] == ["--output-dir"] and out["io"]["sets_return"] is True
+    assert out["method"]["method"] == "submit_file"
 
 
 async def test_analyze_script__network_and_packages__reported_with_hosts(tmp_path: Path):
@@ -253,10 +253,17 @@ async def test_job_tools__failing_job__status_logs_and_diagnosis(tmp_path: Path)
         logs = await c.ok("job_logs", {"job_id": job, "tail_lines": 1})
         diagnosis = await c.ok("diagnose_job", {"job_id": job})
         jobs = await c.ok("list_jobs", {})
-    assert waited["status"] == "FAILED" and not waited["timed_out"]
-    assert status["result"]["success"] is False and "FileNotFoundError" in status["result"]["error"]
+    # The wait alone tells what went wrong: the exception, the user's line, and the diagnosis.
+    assert waited["job"]["status"] == "FAILED" and not waited["timed_out"]
+    error = waited["job"]["error"]
+    assert "FileNotFoundError" in error["exception"] and "data/train.csv" in error["exception"]
+    assert error["user_frame"].endswith(":3 in <module>") and "reader.py" in error["user_frame"]
+    assert error["code"] == 'open("data/train.csv").read()'
+    assert waited["diagnosis"]["matched"] == "local_file_missing"
+    assert waited["job"]["log_tail"] is None  # the traceback is in `error`, once
+    assert status["result"] is None and "FileNotFoundError" in status["error"]["exception"]
     assert "diagnose_job" in status["next_step"]
-    assert logs["lines"] == 1 and logs["truncated"] is True
+    assert logs["lines"] == 1 and logs["first_line"] == logs["total_lines"] > 1
     assert diagnosis["matched"] == "local_file_missing" and "data/train.csv" in diagnosis["cause"]
     assert [j["job_id"] for j in jobs["jobs"]] == [job]
 
@@ -279,7 +286,9 @@ async def test_wait_for_job__timeout_zero__returns_at_once_job_keeps_running(tmp
         )
         job = sub["job_id"]
         waited = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 0})
-        assert waited["timed_out"] is True and waited["terminal"] is False and waited["polls"] == 1
+        assert waited["timed_out"] is True and waited["job"]["terminal"] is False and waited["polls"] == 1
+        assert waited["next_step"].startswith("still RUNNING") or waited["next_step"].startswith("still PENDING")
+        assert f"wait_for_job(job_id='{job}')" in waited["next_step"]
         preview = await c.ok("cancel_job", {"job_id": job})
         assert preview["done"] is False and preview["confirmation"]["token"]
         assert (await c.ok("job_status", {"job_id": job}))["terminal"] is False  # a preview changes nothing
@@ -288,7 +297,7 @@ async def test_wait_for_job__timeout_zero__returns_at_once_job_keeps_running(tmp
         )
         assert done["done"] is True
         final = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 30})
-        assert final["status"] == "CANCELLED"
+        assert final["job"]["status"] == "CANCELLED"
         again = await c.ok("cancel_job", {"job_id": job})
         assert (
             again["done"] is False
@@ -323,17 +332,9 @@ async def test_prompt__convert_script__names_the_tools_and_stop_points(tmp_path:
     async with connect(tmp_path) as c:
         prompt = await c.client.get_prompt("convert_script", {"path": "/work/train.py"})
     text = prompt.messages[0].content.text
-    for tool in (
-        "analyze_script",
-        "rank_pools",
-        "check_external_access",
-        "plan_job",
-        "submit_job",
-        "wait_for_job",
-        "diagnose_job",
-    ):
+    for tool in ("plan_job", "analyze_script", "rank_pools", "check_external_access", "submit_job", "wait_for_job"):
         assert tool in text
-    assert text.count("STOP") >= 4 and "MANDATORY" in text
+    assert text.count("STOP") >= 2 and "MANDATORY" in text
 
 
 def test_import__server_module__does_not_import_snowflake_ml():
@@ -342,7 +343,7 @@ def test_import__server_module__does_not_import_snowflake_ml():
     import sys
 
     code = (
-        "import sys\nfrom mljobs.server.mcp_app import build_server\nfrom mljobs.server.settings import Settings\n"
+        "import sys\nfrom mljobs.server.mcp import build_server\nfrom mljobs.server.settings import Settings\n"
         "build_server(Settings())\nprint(sorted(m for m in sys.modules if m.startswith(('snowflake.ml', "
         "'snowflake.snowpark'))))"
     )
