@@ -27,7 +27,7 @@ from mljobs.analyzers.model import (
     PackageStatus,
     SubmitMethod,
 )
-from mljobs.skill.redact import redact
+from mljobs.analyzers.redact import redact
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Version of the JSON form; bump on any incompatible change.
