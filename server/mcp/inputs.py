@@ -50,10 +50,6 @@ Token = Annotated[
         pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$",
     ),
 ]
-Identifier = Annotated[
-    str | None,
-    Field(description="A Snowflake identifier.", max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$"),
-]
 EaiList = Annotated[
     list[Annotated[str, Field(max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]] | None,
     Field(description="External Access Integration names.", max_length=10),

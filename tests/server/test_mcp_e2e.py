@@ -39,7 +39,7 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         assert coverage["hosts"] == [] and coverage["complete"] is True
         plan = await c.ok(
             "plan_job",
-            {"path": str(example), "pool": ranking["chosen"], "eais": coverage["suggested_eais"] or None},
+            {"path": str(example), "choices": {"pool": ranking["chosen"], "eais": coverage["suggested_eais"]}},
         )
         assert plan["ready"] and plan["confirmation"] == {
             "method": "elicitation",
@@ -147,7 +147,7 @@ async def test_submit__stale_token__plan_changed__refused(tmp_path: Path, exampl
             "plan_job",
             {
                 "path": str(example),
-                "args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"],
+                "choices": {"args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"]},
             },
         )
         assert plan_a["plan_hash"] != plan_b["plan_hash"]

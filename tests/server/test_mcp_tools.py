@@ -169,7 +169,8 @@ async def test_plan_job__example__settings_summary_and_redacted_env(tmp_path: Pa
     """plan_job returns the hash, the confirmation checklist, and never echoes a secret env value."""
     async with connect(tmp_path) as c:
         plan = await c.ok(
-            "plan_job", {"path": str(EXAMPLE), "env_vars": {"DATA_URL": "https://user:hunter2@example.com/x"}}
+            "plan_job",
+            {"path": str(EXAMPLE), "choices": {"env_vars": {"DATA_URL": "https://user:hunter2@example.com/x"}}},
         )
     assert len(plan["plan_hash"]) == 64 and plan["ready"] is True
     assert plan["settings"]["args"] == ["--output-dir", "$MLRS_STAGE_RESULT_PATH"]
@@ -183,8 +184,9 @@ async def test_plan_job__example__settings_summary_and_redacted_env(tmp_path: Pa
 async def test_plan_job__invalid_choice__no_plan_with_reason(tmp_path: Path):
     """min_instances above target_instances is explained, not raised."""
     async with connect(tmp_path) as c:
-        plan = await c.ok("plan_job", {"path": str(EXAMPLE), "target_instances": 1, "min_instances": 2})
+        plan = await c.ok("plan_job", {"path": str(EXAMPLE), "choices": {"target_instances": 1, "min_instances": 2}})
     assert plan["plan_hash"] is None and plan["ready"] is False and "min_instances" in plan["reason"]
+    assert plan["errors"]  # a plan that is not ready always says why
 
 
 @pytest.mark.parametrize(
