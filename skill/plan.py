@@ -460,7 +460,7 @@ def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: st
         database=None, schema=None,
         external_access_integrations=tuple(e for e in plan.external_access_integrations),
     )
-    code = generate_code(target, connection_name=connection_name)
+    code = generate_code(target, connection_name=connection_name, plan_hash=plan.plan_hash())
     if not isinstance(code, Generated):
         return code
     return Generated(code.code, (

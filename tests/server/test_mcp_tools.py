@@ -321,6 +321,7 @@ async def test_resources__catalogs_job_and_plan_code(tmp_path: Path):
         plan = await c.ok("plan_job", {"path": str(EXAMPLE)})
         # A local plan still shows the Snowflake equivalent, so the dry run teaches the real call.
         assert "submit_file(" in plan["code"] and "local pool" in plan["code_note"]
+        assert f"from plan {plan['plan_hash'][:12]}." in plan["code"]  # the code cites the plan's own hash
         code = await c.client.read_resource(plan["code_uri"])
         assert code.contents[0].text == plan["code"]
         with pytest.raises(MCPError, match="call plan_job again"):
