@@ -211,7 +211,7 @@ class JobStatusOut(_Out):
     result: ResultOut | None = Field(default=None, description="Present once the job is DONE.")
     error: JobErrorOut | None = Field(default=None, description="Present when the job FAILED.")
     history: list[str] = Field(default_factory=list, description="Status changes seen, oldest first.")
-    next_step: str
+    next_step: str | None = Field(default=None, description="What to call next (left out in lists).")
 
 
 class WaitOut(_Out):
@@ -252,20 +252,10 @@ class ActionOut(_Out):
     next_step: str
 
 
-class JobSummaryOut(_Out):
-    job_id: str
-    backend: str
-    status: JobStatus
-    name: str | None = None
-    compute_pool: str | None = None
-    created_at: float | None = None
-    finished_at: float | None = None
-
-
 class JobsOut(_Out):
     """Jobs this mljobs has submitted, newest first (live status for the unfinished ones)."""
 
-    jobs: list[JobSummaryOut]
+    jobs: list[JobStatusOut] = Field(description="The jobs (without logs, results or history: job_status has them).")
     next_step: str
 
 

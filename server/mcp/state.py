@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +65,6 @@ class PlanEntry:
     output: m.PlanOut
     code: str | None
     fingerprint: str | None
-    created: float = field(default_factory=time.time)
 
 
 @dataclass

@@ -303,7 +303,8 @@ def status_next(status: JobStatus, job_id: str) -> str:
 
 
 def job_out(view: JobView, *, next_step: str | None = None) -> m.JobStatusOut:
-    """The one job view: status enum, times, result or error; the log tail only while there is no error."""
+    """The one job view: status enum, times, result or error; the log tail only while there is no error.
+    `next_step` overrides the status' own next step; "" leaves it out (in lists)."""
     error = error_out(view.result, view.log_tail) if view.status in (JobStatus.FAILED, JobStatus.INTERNAL_ERROR) \
         else None
     return m.JobStatusOut(
@@ -320,7 +321,7 @@ def job_out(view: JobView, *, next_step: str | None = None) -> m.JobStatusOut:
         result=result_out(view.result) if view.result is not None and view.result.success else None,
         error=error,
         history=[f"{s} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(at))}" for s, at in view.history],
-        next_step=next_step or status_next(view.status, view.job_id),
+        next_step=(next_step or None) if next_step is not None else status_next(view.status, view.job_id),
     )
 
 

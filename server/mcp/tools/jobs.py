@@ -18,7 +18,7 @@ from ...backends.base import JobStatus
 from ...waiting import WaitProgress, wait_for_job_async
 from ..common import JOB_READS, answer, tool, tool_errors
 from ..inputs import JobId
-from ..models import DiagnosisOut, JobsOut, JobStatusOut, JobSummaryOut, LogsOut, WaitOut
+from ..models import DiagnosisOut, JobsOut, JobStatusOut, LogsOut, WaitOut
 from ..state import state_of
 from ..views import diagnosis_out, job_out, job_text
 
@@ -95,7 +95,7 @@ def register(server: MCPServer) -> None:
                 diagnosis=diagnosis,
                 next_step=job.next_step,
             )
-            job.next_step = "see the wait's next_step"
+            job.next_step = None  # said once, in the wait's own next_step
             text = job_text(out.job)
             if outcome.timed_out:
                 text += f"\nstill running after {outcome.elapsed:.0f}s; {out.next_step}"
@@ -139,13 +139,7 @@ def register(server: MCPServer) -> None:
         with tool_errors("list_jobs"):
             views = state_of(ctx).svc.jobs(limit)
             out = JobsOut(
-                jobs=[
-                    JobSummaryOut(
-                        job_id=v.job_id, backend=v.backend, status=v.status, name=v.name,
-                        compute_pool=v.compute_pool, created_at=v.created_at, finished_at=v.finished_at,
-                    )
-                    for v in views
-                ],
+                jobs=[job_out(v, next_step="") for v in views],
                 next_step="job_status(job_id) for details" if views else "no jobs yet: plan_job to start",
             )
             return answer(out, f"{len(views)} job(s) in `jobs`" if views else "no jobs")
