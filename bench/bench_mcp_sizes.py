@@ -24,6 +24,9 @@ from typing import Any
 import anyio
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.server.mcp_helpers import answer_text, repeated_block  # noqa: E402 - the same check the tests apply
+
 EXAMPLES = [ROOT / "examples" / "train_classifier.py", ROOT / "examples" / "finetune_gpu.py", ROOT / "examples" / "project"]
 FAILING = """\
 import sys
@@ -36,42 +39,6 @@ def load(path):
 if __name__ == "__main__":
     load("data/train.csv")
 """
-
-
-def repeated_block(text: str) -> int:
-    """Bytes of the largest block that appears twice (3+ consecutive lines, or one line of 80+ characters)."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    best = 0
-    seen: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        if len(line) >= 80:
-            if line in seen:
-                best = max(best, len(line))
-            seen.setdefault(line, i)
-    blocks: dict[str, int] = {}
-    for i in range(len(lines) - 2):
-        block = "\n".join(lines[i : i + 3])
-        if block in blocks and blocks[block] <= i - 3:
-            best = max(best, len(block))
-        blocks.setdefault(block, i)
-    return best
-
-
-def answer_text(result: Any) -> str:
-    """Everything the model may read of one answer, as one text (for the repetition check)."""
-    parts = [getattr(c, "text", "") for c in result.content]
-    parts.append(_flatten(result.structured_content))
-    return "\n".join(parts)
-
-
-def _flatten(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(_flatten(v) for v in value.values())
-    if isinstance(value, list):
-        return "\n".join(_flatten(v) for v in value)
-    return ""
 
 
 def sizes(result: Any) -> tuple[int, int]:
@@ -90,7 +57,7 @@ async def run() -> dict[str, Any]:
     def record(name: str, result: Any) -> Any:
         assert not result.is_error, f"{name}: {[getattr(c, 'text', '') for c in result.content]}"
         text, structured = sizes(result)
-        per_tool.setdefault(name, []).append((text, structured, repeated_block(answer_text(result))))
+        per_tool.setdefault(name, []).append((text, structured, len(repeated_block(answer_text(result)))))
         return result.structured_content
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +67,8 @@ async def run() -> dict[str, Any]:
             tools = (await client.list_tools()).tools
             listing = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
             tools_list_bytes = len(json.dumps(listing, separators=(",", ":")).encode())
+            facing = [{k: t.get(k) for k in ("name", "description", "inputSchema")} for t in listing]
+            tools_facing_bytes = len(json.dumps(facing, separators=(",", ":")).encode())
             for example in EXAMPLES:
                 path = {"path": str(example)}
                 record("analyze_script", await client.call_tool("analyze_script", path))
@@ -132,7 +101,8 @@ async def run() -> dict[str, Any]:
         }
         for name, rows in per_tool.items()
     }
-    return {"tools_list_bytes": tools_list_bytes, "tools": len(listing), "per_tool": table}
+    return {"tools_list_bytes": tools_list_bytes, "tools_list_model_facing_bytes": tools_facing_bytes,
+            "tools": len(listing), "per_tool": table}
 
 
 def main() -> int:
@@ -144,7 +114,8 @@ def main() -> int:
         json.dump(figures, sys.stdout, indent=2)
         print()
         return 0
-    print(f"tools/list: {figures['tools']} tools, {figures['tools_list_bytes']} bytes")
+    print(f"tools/list: {figures['tools']} tools, {figures['tools_list_bytes']} bytes "
+          f"({figures['tools_list_model_facing_bytes']} in name, description and input schema)")
     print(f"{'tool':24} {'calls':>5} {'text':>7} {'struct':>7} {'total':>7} {'repeat':>7}")
     for name, row in figures["per_tool"].items():
         print(

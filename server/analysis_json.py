@@ -41,8 +41,15 @@ def _cap(items: Any, limit: Limit) -> list[Any]:
     return list(items if limit is None else items[:limit])
 
 
+def compact_schema(schema: dict[str, Any], cls: Any = None) -> None:
+    """Drop the per-property titles pydantic derives from field names: they repeat the names and cost the model
+    tokens in every tools/list (descriptions and enum definitions carry the meaning)."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=compact_schema)
 
 
 class Where(_Model):
@@ -62,7 +69,7 @@ class EvidenceOut(Where):
     code: str = Field(description="The code, as a one-line excerpt (credentials redacted).")
     reason: str = Field(description="Why this code is evidence.")
     signal: str | None = Field(default=None, description="Compute evidence: the GPU signal kind.")
-    confidence: Confidence | None = Field(default=None, description=Confidence.__doc__)
+    confidence: Confidence | None = Field(default=None)
 
     @classmethod
     def from_evidence(cls, e: Evidence) -> EvidenceOut:
@@ -82,10 +89,10 @@ class MultiNodeOut(_Model):
 
 class ComputeOut(_Model):
     recommendation: ComputeTarget = Field(description="The kind of node the job needs.")
-    confidence: Confidence = Field(description=Confidence.__doc__)
+    confidence: Confidence
     reason: str = Field(description="One sentence explaining the verdict.")
     evidence: list[EvidenceOut] = Field(description="Lines that decided the verdict.")
-    multi_node: MultiNodeOut | None = Field(description="Distributed framework found, or null.")
+    multi_node: MultiNodeOut | None = Field(default=None, description="Distributed framework found, or null.")
     needs_large_memory: bool = Field(description="The code loads data or models that want a high-memory node.")
 
 
@@ -97,27 +104,27 @@ class PackageOut(_Model):
     optional: bool = Field(description="Only imported under an import guard: the code runs without it.")
     evidence: list[EvidenceOut] = Field(description="Where it is imported.")
     resolved_by: str = Field(description="curated | installed | declared | pip_magic | identity")
-    confidence: Confidence = Field(description=Confidence.__doc__)
-    requirement: str | None = Field(description="Declared specifier, e.g. xgboost>=2.0.")
-    runtime_version: str | None = Field(description="Version in the runtime image when preinstalled.")
-    hint: str | None = Field(description="Install note, when one is known.")
+    confidence: Confidence
+    requirement: str | None = Field(default=None, description="Declared specifier, e.g. xgboost>=2.0.")
+    runtime_version: str | None = Field(default=None, description="Version in the runtime image when preinstalled.")
+    hint: str | None = Field(default=None, description="Install note, when one is known.")
 
 
 class NetworkOut(_Model):
     category: NetworkCategory = Field(description="What the access is for.")
     hosts: list[str] = Field(description="Hosts an External Access Integration must allow.")
     evidence: list[EvidenceOut] = Field(description="The calls that need the network.")
-    confidence: Confidence = Field(description=Confidence.__doc__)
+    confidence: Confidence
 
 
 class IoFindingOut(Where):
     kind: IoKind
     code: str = Field(description="The code, as a one-line excerpt (credentials redacted).")
     detail: str = Field(description="Option name, literal path or function name.")
-    confidence: Confidence = Field(description=Confidence.__doc__)
-    hint: str | None = Field(description="What to do about it.")
-    default: str | None = Field(description="The option's literal default, when it has one.")
-    exists_locally: bool | None = Field(description="For a local input: whether the file is inside the project.")
+    confidence: Confidence
+    hint: str | None = Field(default=None, description="What to do about it.")
+    default: str | None = Field(default=None, description="The option's literal default, when it has one.")
+    exists_locally: bool | None = Field(default=None, description="For a local input: whether the file is inside the project.")
 
     @classmethod
     def from_finding(cls, f: IoFinding) -> IoFindingOut:
@@ -136,7 +143,7 @@ class IoOut(_Model):
     return_evidence: list[IoFindingOut]
     uses_snowpark: bool = Field(description="The script opens a Snowpark session.")
     snowpark_evidence: list[IoFindingOut]
-    entrypoint_call: IoFindingOut | None = Field(description="The `if __name__ == '__main__'` call, if any.")
+    entrypoint_call: IoFindingOut | None = Field(default=None, description="The `if __name__ == '__main__'` call, if any.")
 
     @classmethod
     def from_report(cls, r: IoReport, limit: Limit) -> IoOut:
@@ -180,7 +187,7 @@ class AnalysisOut(_Model):
     io: IoOut
     method: MethodOut
     declared: list[DeclaredOut] = Field(description="Requirements declared in requirements.txt or pyproject.")
-    requirements_file: str | None = Field(description="requirements.txt that travels with the code.")
+    requirements_file: str | None = Field(default=None, description="requirements.txt that travels with the code.")
     data_files: list[str] = Field(description="Local input files found inside the project tree.")
     problems: list[ProblemOut] = Field(description="Files that could not be read or parsed.")
     runtime: str = Field(description="Runtime package list used, e.g. 2.10-cpu-py3.11.")

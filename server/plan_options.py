@@ -16,6 +16,7 @@ from mljobs.analyzers.model import SubmitMethod
 from mljobs.skill.plan import PlanChoices
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .analysis_json import compact_schema
 from .errors import UsageError
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_$]*$"
@@ -59,7 +60,7 @@ CLI_FLAGS: dict[str, Flag] = {
 class PlanOptions(BaseModel):
     """What the user chose for the job; every option left out is derived from the analysis and the account."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=compact_schema)
 
     pool: Ident | None = Field(
         default=None, description="Compute pool (default: the best-ranked usable pool)."

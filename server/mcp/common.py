@@ -52,9 +52,11 @@ def tool(server: MCPServer, *, title: str, annotations: ToolAnnotations, name: s
 
 
 def answer(model: BaseModel, text: str) -> CallToolResult:
-    """Structured content for programs, a short text for people and models that read text."""
+    """Structured content for programs, a short text for people and models that read text. Null fields are left
+    out (every nullable field has a null default, so the answer still fits its schema): absent means null."""
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
+        content=[TextContent(type="text", text=text)],
+        structured_content=model.model_dump(mode="json", exclude_none=True),
     )
 
 

@@ -13,7 +13,7 @@ from ..backends.base import JobStatus
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=analysis_json.compact_schema)
 
 
 # ------------------------------------------------------------------------------------------------ analysis
@@ -47,7 +47,7 @@ class PoolRankingOut(_Out):
 
     backend: str = Field(description="snowflake or local (the local pool is this machine).")
     needs: str = Field(description="What the job needs from a node, in words.")
-    chosen: str | None = Field(description="The best usable pool, or null when none is usable.")
+    chosen: str | None = Field(default=None, description="The best usable pool, or null when none is usable.")
     reason: str = Field(description="Why that pool (or why none).")
     pools: list[PoolOut]
     notes: list[str]
@@ -64,7 +64,9 @@ class HostMatchOut(_Out):
 
 
 class HostCoverageOut(_Out):
-    host: str = Field(description="host or host:port the code needs.")
+    """Hosts that share their categories, status and reason, said once for all of them."""
+
+    hosts: list[str] = Field(description="host or host:port the code needs.")
     categories: list[str] = Field(description="Why it is needed (pypi, huggingface, ...).")
     status: str = Field(
         description="covered (proven by a rule entry), guessed (an EAI's name suggests it), unverified (rules "
@@ -72,7 +74,7 @@ class HostCoverageOut(_Out):
     )
     reason: str
     matches: list[HostMatchOut] = Field(default_factory=list, description="Proof of coverage.")
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="Code that needs this host.")
+    evidence: list[EvidenceOut] = Field(default_factory=list, description="Code that needs these hosts.")
 
 
 class CoverageOut(_Out):
@@ -122,7 +124,7 @@ class ConfirmationOut(_Out):
 class PoolChoiceOut(_Out):
     """The pool the plan chose and the usable alternatives (rank_pools has the full table with every reason)."""
 
-    chosen: str | None = Field(description="The chosen compute pool, or null when none is usable.")
+    chosen: str | None = Field(default=None, description="The chosen compute pool, or null when none is usable.")
     reason: str = Field(description="Why that pool (or why none).")
     alternatives: list[str] = Field(description="Other usable pools, best first: 'NAME (family, score N)'.")
 
@@ -131,10 +133,13 @@ class PlanOut(_Out):
     """A complete job plan: settings, pool choice, external access, generated code, proposed script edit,
     preflight, and how to confirm it. Enough on its own for the common path (no rank/check calls needed)."""
 
-    plan_hash: str | None = Field(description="Pass this to submit_job. Null when no plan is possible.")
+    plan_hash: str | None = Field(default=None, description="Pass this to submit_job. Null when no plan is possible.")
     ready: bool = Field(description="A plan exists and preflight found no error.")
-    reason: str | None = Field(default=None, description="Why the plan is not ready (null when ready).")
-    errors: list[str] = Field(default_factory=list, description="What stops it: invalid choices or preflight errors.")
+    reason: str | None = Field(default=None, description="Why the plan is not ready, in short (null when ready).")
+    errors: list[str] = Field(
+        default_factory=list,
+        description="What stops it: the invalid choices, or the codes of the preflight errors (details in preflight).",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="The plan (credentials redacted; the real plan stays on the server).",
@@ -168,7 +173,9 @@ class ResultOut(_Out):
     success: bool = Field(description="The job's code finished without an exception.")
     value: Any = Field(default=None, description="The job's __return__ value (JSON form), when it succeeded.")
     value_repr: str | None = Field(default=None, description="repr() of a value that is not JSON.")
-    artifacts: list[str] = Field(default_factory=list, description="Files written to the job's result location.")
+    artifacts: list[str] = Field(
+        default_factory=list, description="Files written to the job's result location (besides those the value names)."
+    )
 
 
 class JobErrorOut(_Out):
@@ -271,7 +278,7 @@ class DiagnosisOut(_Out):
 
     job_id: str
     status: str
-    matched: str | None = Field(description="Error catalog id that matched, or null.")
+    matched: str | None = Field(default=None, description="Error catalog id that matched, or null.")
     cause: str
     fix: str
     changes: list[PlanChangeOut] = Field(description="Concrete plan edits; pass them to plan_job and submit again.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from mljobs.analyzers.model import Analysis
@@ -72,22 +73,29 @@ def ranking_out(ranking: Any, backend: str, next_step: str) -> m.PoolRankingOut:
 
 
 def coverage_out(cov: Any, facts: AccountFacts, next_step: str) -> m.CoverageOut:
+    """Hosts with the same categories, status and reason form one entry; each evidence line is listed once."""
+    shown: set[tuple[str, int, int | None]] = set()
+    groups: dict[tuple[tuple[str, ...], str, str], m.HostCoverageOut] = {}
+    for h in cov.hosts:
+        key = (tuple(h.categories), h.status.value, h.reason)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = m.HostCoverageOut(
+                hosts=[], categories=list(h.categories), status=h.status.value, reason=h.reason
+            )
+        group.hosts.append(h.address)
+        group.matches += [m.HostMatchOut(eai=x.eai, rule=x.rule, value=x.value) for x in h.matches[:3]]
+        for e in h.evidence:
+            where = (e.location.path, e.location.line, e.location.cell)
+            if where not in shown and len(group.evidence) < EVIDENCE_PER_FINDING:
+                shown.add(where)
+                group.evidence.append(m.EvidenceOut.from_evidence(e))
     return m.CoverageOut(
         backend=facts.backend,
         complete=cov.complete,
         suggested_eais=list(cov.suggested_eais),
         available_eais=[e.name for e in facts.eais if e.enabled],
-        hosts=[
-            m.HostCoverageOut(
-                host=h.address,
-                categories=list(h.categories),
-                status=h.status.value,
-                reason=h.reason,
-                matches=[m.HostMatchOut(eai=x.eai, rule=x.rule, value=x.value) for x in h.matches[:3]],
-                evidence=[m.EvidenceOut.from_evidence(e) for e in h.evidence[:EVIDENCE_PER_FINDING]],
-            )
-            for h in cov.hosts
-        ],
+        hosts=list(groups.values()),
         admin_sql=list(cov.admin_sql),
         alternatives=list(cov.alternatives),
         notes=list(cov.notes),
@@ -96,7 +104,12 @@ def coverage_out(cov: Any, facts: AccountFacts, next_step: str) -> m.CoverageOut
 
 
 def coverage_text(cov: Any) -> str:
-    lines = [f"{h.address}: {h.status.value} - {h.reason}" for h in cov.hosts] or ["no outbound access needed"]
+    counts: dict[str, int] = {}
+    for h in cov.hosts:
+        counts[h.status.value] = counts.get(h.status.value, 0) + 1
+    lines = [f"{len(cov.hosts)} host(s): " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " (see `hosts`)"]
+    if not cov.hosts:
+        lines = ["no outbound access needed"]
     lines.append("Suggested EAIs: " + (", ".join(cov.suggested_eais) or "none"))
     if cov.admin_sql:
         lines.append(f"{len(cov.admin_sql)} admin SQL statements in `admin_sql` (for an admin; never run by mljobs)")
@@ -114,14 +127,14 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
         out = m.PlanOut(
             plan_hash=None,
             ready=False,
-            reason=redact(result.reason or errors[0]),
+            reason=f"no plan is possible ({len(errors)} error(s) in `errors`)",
             errors=errors,
             explanations=[redact(e) for e in result.explanations],
-            ranking=ranking_out(result.ranking, facts.backend, "") if result.ranking is not None else None,
+            ranking=_ranking_brief(result.ranking, unless_in=errors),
             admin_sql=admin_sql,
             next_step="fix the reason above (change the choices) and call plan_job again",
         )
-        return out, f"No plan: {out.reason}", None
+        return out, f"No plan: {'; '.join(errors)}", None
     plan: JobPlan = result.plan
     assert plan_hash is not None
     code = code_note = None
@@ -133,11 +146,11 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
     edit = result.script_edit
     diff = edit.diff if edit is not None and edit.changed else None
     preflight = [_preflight_out(i, admin_sql) for i in result.preflight]
-    errors = [f"{p.code}: {p.message}" for p in preflight if p.severity == "error"]
+    errors = [p.code for p in preflight if p.severity == "error"]  # the details are in `preflight`, once
     out = m.PlanOut(
         plan_hash=plan_hash,
         ready=result.ready,
-        reason=None if result.ready else f"{len(errors)} preflight error(s): " + "; ".join(errors),
+        reason=None if result.ready else f"preflight found {len(errors)} error(s); `preflight` has each with its fix",
         errors=errors,
         settings=plan.to_dict(redacted=True),
         summary=summary_lines(plan),
@@ -177,9 +190,10 @@ def _preflight_out(issue: Any, admin_sql: list[str]) -> m.PreflightOut:
     return m.PreflightOut(severity=issue.severity.value, code=issue.code, message=redact(issue.message), fix=fix)
 
 
-def _ranking_brief(ranking: Any) -> m.PoolChoiceOut | None:
-    """The chosen pool and the usable alternatives, enough to confirm the choice without rank_pools."""
-    if ranking is None:
+def _ranking_brief(ranking: Any, unless_in: Sequence[str] = ()) -> m.PoolChoiceOut | None:
+    """The chosen pool and the usable alternatives, enough to confirm the choice without rank_pools; left out
+    when it would only repeat an error that already quotes its reason."""
+    if ranking is None or any(ranking.reason in e for e in unless_in):
         return None
     return m.PoolChoiceOut(
         chosen=ranking.chosen.name if ranking.chosen else None,
@@ -289,7 +303,9 @@ def result_out(result: JobResult | None) -> m.ResultOut | None:
         json.dumps(value)
     except (TypeError, ValueError):
         value, value_repr = None, redact(repr(result.value))[:TRACEBACK_CHARS]
-    return m.ResultOut(success=result.success, value=value, value_repr=value_repr, artifacts=list(result.artifacts))
+    named = json.dumps(value) if value is not None else (value_repr or "")
+    artifacts = [a for a in result.artifacts if a not in named]  # a path the value already names is said once
+    return m.ResultOut(success=result.success, value=value, value_repr=value_repr, artifacts=artifacts)
 
 
 def status_next(status: JobStatus, job_id: str) -> str:

@@ -135,7 +135,7 @@ async def _act(
             job_id=job_id, action=action, done=False, preview=text, status=status,
             next_step="cancel_job first" if action == "delete" else "nothing to do",
         )
-        return answer(out, text)
+        return answer(out, f"Nothing done: the job is {status.value} (see `preview`).")
     if token:
         confirmation = await anyio.to_thread.run_sync(lambda: svc.confirm(action, job_id, token=token))
     elif can_elicit(ctx):
