@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mljobs import __version__
 
 from ..service import Service
 from ..settings import Settings
@@ -65,7 +66,7 @@ def build_server(
         )
         yield state
 
-    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     for module in TOOL_MODULES:
         module.register(server)
     actions.register(server, settings)  # submit, cancel, delete: left out of a read-only server
