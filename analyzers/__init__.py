@@ -3,7 +3,7 @@
 `analyze` is the one composer. It lists the project, reads and parses each reached file once, runs every
 per-file pass on it (imports, compute, network, io) into a picklable `FileScan` (cached by file
 fingerprint, built in a process pool for big trees), then aggregates in order: imports -> compute verdict
--> packages (CPU or GPU runtime list by the verdict) -> network (pypi exactly when a package is to be
+-> packages (CPU or GPU runtime list by the verdict) -> removed APIs (by those versions) -> network (pypi exactly when a package is to be
 installed) -> io -> method.
 """
 
@@ -49,6 +49,7 @@ def scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_f
     from .compute import scan_compute
     from .io import scan_io
     from .network import scan_network
+    from .removed_apis import scan_removed_apis
 
     src, problems = read_source(root, entry, module)
     is_notebook = entry.path.endswith(".ipynb")
@@ -65,6 +66,7 @@ def scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_f
         magics=tuple((src.location(line), text) for line, text in src.magics),
         problems=problems,
         is_notebook=is_notebook,
+        api_uses=scan_removed_apis(src, rules.removed_apis),
     )
 
 
@@ -133,7 +135,7 @@ class _Scanner:
         else:
             results = (scan_file(self.tree.root, entry, module, self.rules, self.project_files)
                        for _, entry, module in misses)
-        for (key, entry, _), scan in zip(misses, results):
+        for (key, entry, _), scan in zip(misses, results, strict=False):
             out[entry.path] = scan
             if self.cache is not None:
                 self.cache.put(key, scan)
@@ -252,6 +254,10 @@ def analyze(
     )
     # -> network
     network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
+    # -> removed APIs (the packages step knows which library versions the job gets)
+    from .removed_apis import check_removed_apis
+
+    removed_apis = check_removed_apis((u for s in parsed for u in s.api_uses), packages, rules.removed_apis)
     # -> io
     io_report = summarize_io([s.io for s in parsed if s.io is not None], entry)
     data_files = _data_files(io_report.local_inputs, tree)
@@ -278,6 +284,7 @@ def analyze(
         data_files=data_files,
         problems=tuple(sorted(problems, key=lambda p: p.location.sort_key())),
         runtime=runtime,
+        removed_apis=removed_apis,
     )
     if whole_key is not None and cache is not None:
         cache.put_result(whole_key, analysis)

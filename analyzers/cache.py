@@ -24,9 +24,10 @@ from .model import ImportFinding, Location, NetworkFinding, Problem
 if TYPE_CHECKING:
     from .compute import ComputeScan
     from .io import IoScan
+    from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"  # 2: FileScan.api_uses (removed/renamed API uses)
 
 
 class FileKey(NamedTuple):
@@ -57,6 +58,7 @@ class FileScan:
     magics: tuple[tuple[Location, str], ...] = ()
     problems: tuple[Problem, ...] = ()
     is_notebook: bool = False
+    api_uses: tuple[ApiUse, ...] = ()
 
 
 @runtime_checkable

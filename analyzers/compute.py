@@ -563,7 +563,7 @@ class _ComputeVisitor(FastVisitor):
             for child in part:
                 self.visit(child)
 
-    visit_TryStar = visit_Try
+    visit_TryStar = visit_Try  # type: ignore[assignment]  # TryStar has exactly Try's fields
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for deco in node.decorator_list:
@@ -571,11 +571,11 @@ class _ComputeVisitor(FastVisitor):
         self.visit(node.args)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
-        for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+        for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=False):
             self._bind(arg.arg, default)
-        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-            if default is not None:
-                self._bind(arg.arg, default)
+        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
+            if kw_default is not None:
+                self._bind(arg.arg, kw_default)
         if node.returns is not None:
             self.visit(node.returns)
         self._functions.append(node.name)
@@ -780,7 +780,9 @@ class _ComputeVisitor(FastVisitor):
             self._pending.append(_Pending("model", value, value, False))
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        for key, value in zip(node.keys, node.values):
+        for key, value in zip(node.keys, node.values, strict=False):
+            if key is None:  # `**mapping` unpacking has no key to read
+                continue
             name = literal_str(key)
             if name is not None:
                 self._keyword(name, value, _span(key, value), None, None)
@@ -814,7 +816,7 @@ class _ComputeVisitor(FastVisitor):
                 self._keyword(name, value, node, None, None)
         elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
             if len(target.elts) == len(value.elts):
-                for t, v in zip(target.elts, value.elts):
+                for t, v in zip(target.elts, value.elts, strict=False):
                     self._assigned(t, v, node)
 
     def _bind(self, key: str, value: ast.expr) -> None:
@@ -1036,10 +1038,10 @@ class _ComputeVisitor(FastVisitor):
                 confidence = rule.confidence if values <= rule.values else Confidence.LIKELY
                 self._report_deferred(item, rule.signal, rule.reason, confidence)
             return
-        confidence = _device_confidence(self._device_kinds(item.value))
-        if confidence is None or confidence is Confidence.GUESS:
+        device_confidence = _device_confidence(self._device_kinds(item.value))
+        if device_confidence is None or device_confidence is Confidence.GUESS:
             return
-        confidence = _weaker(confidence, rule.confidence)
+        confidence = _weaker(device_confidence, rule.confidence)
         if rule.signal is GpuSignal.CUDA_CHECK and item.in_test:
             confidence = Confidence.LIKELY  # the availability check decides what the code does
         self._report_deferred(item, rule.signal, rule.reason, confidence)
@@ -1443,6 +1445,7 @@ def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> Compute
 
     if explicit_certain or (top is not None and top.confidence is Confidence.CERTAIN and not cpu):
         top = explicit_certain[0] if explicit_certain else top
+        assert top is not None  # noqa: S101 - the branch condition guarantees one
         conflict = bool(cpu) and cpu[0].confidence is Confidence.CERTAIN
         confidence = Confidence.LIKELY if conflict else Confidence.CERTAIN
         reason = f"GPU: the code {_cite(top)}."

@@ -118,7 +118,7 @@ class _ImportVisitor(ast.NodeVisitor):
         else:
             self.generic_visit(node)
 
-    visit_TryStar = visit_Try
+    visit_TryStar = visit_Try  # type: ignore[assignment]  # TryStar has exactly Try's fields
 
     def visit_With(self, node: ast.With) -> None:
         suppressing = False
@@ -135,7 +135,7 @@ class _ImportVisitor(ast.NodeVisitor):
             for stmt in node.body:
                 self.visit(stmt)
 
-    visit_AsyncWith = visit_With
+    visit_AsyncWith = visit_With  # type: ignore[assignment]  # AsyncWith has exactly With's fields
 
     def visit_If(self, node: ast.If) -> None:
         test = node.test

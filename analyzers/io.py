@@ -323,7 +323,7 @@ class _IoVisitor(FastVisitor):
 
     def option(self, node: ast.AST, flag: str, default: Any, positional: bool = False,
                confidence: Confidence = Confidence.CERTAIN) -> None:
-        default_text = self.path_of(default) if isinstance(default, ast.AST) else default
+        default_text = self.path_of(default) if isinstance(default, ast.expr) else default
         if isinstance(default, ast.AST) and default_text is None:
             lit = literal_str(default)
             default_text = lit
@@ -429,7 +429,7 @@ class _IoVisitor(FastVisitor):
         self._typer_params(node)
         self.generic_visit(node)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.classes.setdefault(node.name, node)
@@ -439,7 +439,7 @@ class _IoVisitor(FastVisitor):
         args = fn.args
         positional = args.posonlyargs + args.args
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-        pairs = list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
+        pairs = list(zip(positional, defaults, strict=False)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=False))
         for arg, default in pairs:
             marker = default if isinstance(default, ast.Call) else None
             ann = arg.annotation
@@ -512,7 +512,7 @@ class _IoVisitor(FastVisitor):
                 self.local_input(node, path)
             return
         if method and (not callee or callee.startswith("pathlib.")):
-            receiver = self.path_of(func.value) if isinstance(func, ast.Attribute) else None  # type: ignore[union-attr]
+            receiver = self.path_of(func.value) if isinstance(func, ast.Attribute) else None
             if receiver is not None and method in _PATH_METHOD_WRITES | _PATH_METHOD_READS:
                 if method in _PATH_METHOD_WRITES:
                     self.output(node, receiver, method)
@@ -625,7 +625,7 @@ class _IoVisitor(FastVisitor):
             if (resolved or "").startswith("snowflake") or (resolved is None and self.imports_snowflake):
                 self._snowpark(node, f"Session.builder.{method}()", Confidence.CERTAIN)
         elif method in _SNOWPARK_USE and self.imports_snowflake and self.snowpark_uses < 3:
-            receiver = node.func.value if isinstance(node.func, ast.Attribute) else None  # type: ignore[union-attr]
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
             chain = attr_chain(receiver) if receiver is not None else []
             if chain and "session" in chain[-1].lower():
                 self.snowpark_uses += 1
@@ -640,7 +640,7 @@ class _IoVisitor(FastVisitor):
             args = fn.args
             positional = args.posonlyargs + args.args
             defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-            for arg, default in list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults)):
+            for arg, default in list(zip(positional, defaults, strict=False)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=False)):
                 if (name, arg.arg) in self.typer_params:
                     continue  # already reported from its typer.Option marker
                 if _is_output_name(arg.arg):
@@ -649,8 +649,8 @@ class _IoVisitor(FastVisitor):
                     self.option(call, flag, default, confidence=Confidence.LIKELY)
         for parser in self.hf_parsers:
             classes: list[ast.expr] = []
-            for arg in parser.args:
-                classes.extend(arg.elts if isinstance(arg, (ast.Tuple, ast.List)) else [arg])
+            for parser_arg in parser.args:
+                classes.extend(parser_arg.elts if isinstance(parser_arg, (ast.Tuple, ast.List)) else [parser_arg])
             for cls in classes:
                 qual = self.names.qualname(cls) or ""
                 name = cls.id if isinstance(cls, ast.Name) else cls.attr if isinstance(cls, ast.Attribute) else ""

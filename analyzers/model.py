@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .removed_apis import RemovedApiFinding
 
 #: Longest code excerpt kept as evidence; longer segments are cut with an ellipsis.
 MAX_EXCERPT = 160
@@ -291,3 +295,4 @@ class Analysis:
     data_files: tuple[str, ...] = ()  # local input files found inside the project tree
     problems: tuple[Problem, ...] = ()
     runtime: str = field(default="")  # the runtime package list used, e.g. "2.10-cpu-py3.11"
+    removed_apis: tuple[RemovedApiFinding, ...] = ()  # uses of APIs the job's library versions lack

@@ -441,7 +441,7 @@ class _NetworkVisitor(FastVisitor):
             result = _CHECKS[rule.check](self, node, rule)
             if result == _SUPPRESS:
                 self.suppressed.add(rule.category)
-            elif result:
+            elif result and not isinstance(result, str):
                 for hit in result:
                     self._report(node, hit, requires=requires)
         for kw in node.keywords:
@@ -863,7 +863,7 @@ def _command_strings(v: _NetworkVisitor, node: ast.expr | None) -> list[str]:
             for elt in value.elts:
                 out.extend(_command_strings(v, elt))
         elif isinstance(value, ast.JoinedStr):
-            out.append("".join(p.value if isinstance(p, ast.Constant) else " {} " for p in value.values))
+            out.append("".join(str(p.value) if isinstance(p, ast.Constant) else " {} " for p in value.values))
         elif isinstance(value, ast.Constant) and isinstance(value.value, str):
             out.append(value.value)
         elif isinstance(value, ast.BinOp):
@@ -1118,6 +1118,6 @@ def summarize_network(
     for category in NetworkCategory:
         if category not in best:
             continue
-        ev = sorted(set(evidence.get(category, ())), key=lambda e: (e.location.sort_key(), e.code, e.reason))
-        needs.append(NetworkNeed(category, tuple(sorted(hosts[category])), tuple(ev), best[category]))
+        cited = sorted(set(evidence.get(category, ())), key=lambda e: (e.location.sort_key(), e.code, e.reason))
+        needs.append(NetworkNeed(category, tuple(sorted(hosts[category])), tuple(cited), best[category]))
     return tuple(needs)

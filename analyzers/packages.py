@@ -28,6 +28,7 @@ from .model import (
     Evidence,
     ImportFinding,
     ImportKind,
+    Location,
     PackageFinding,
     PackageStatus,
 )
@@ -586,7 +587,7 @@ def classify_packages(
         if imp.kind is not ImportKind.PIP_MAGIC:
             continue
         try:
-            dist = canonicalize_name(Requirement(imp.module).name)
+            dist: str = canonicalize_name(Requirement(imp.module).name)
         except InvalidRequirement:
             continue
         group = groups.setdefault(dist, _Group(dist))
@@ -596,11 +597,12 @@ def classify_packages(
         if group.requirement is None and dist not in by_name:
             group.requirement = DeclaredRequirement(dist, imp.module, imp.location)
     for req in declared_reqs:
-        group = groups.get(req.name)
-        if group is None:
-            group = groups[req.name] = _Group(req.name)
-            group.resolved_by.append(ResolvedBy.PIP_MAGIC if req in magic else ResolvedBy.DECLARED)
-            group.confidence.append(Confidence.CERTAIN)
+        found = groups.get(req.name)
+        if found is None:
+            found = groups[req.name] = _Group(req.name)
+            found.resolved_by.append(ResolvedBy.PIP_MAGIC if req in magic else ResolvedBy.DECLARED)
+            found.confidence.append(Confidence.CERTAIN)
+        group = found
         group.requirement = by_name[req.name]  # a file / %pip declaration beats a pseudo-import's text
         where = "a notebook pip line" if req in magic else req.location.path
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))

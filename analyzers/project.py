@@ -17,7 +17,6 @@ import re
 import stat
 import tokenize
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path

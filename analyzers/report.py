@@ -69,6 +69,11 @@ def render_text(a: Analysis) -> str:
         out.append("  preinstalled: " + ", ".join(
             f"{p.distribution}{'==' + p.runtime_version if p.runtime_version else ''}" for p in preinstalled))
 
+    if a.removed_apis:
+        out += ["", f"Removed APIs ({len(a.removed_apis)}): the job's library versions no longer have these"]
+        for removed in a.removed_apis:
+            out.append(_line(removed.location, removed.evidence, f"{removed.message}; use {removed.replacement}"))
+
     out += ["", "Network:" if a.network else "Network: no outbound access found"]
     for n in a.network:
         out.append(f"  {n.category.value}: {', '.join(n.hosts) or '(hosts unknown)'}")
@@ -79,8 +84,8 @@ def render_text(a: Analysis) -> str:
     out += ["", f"Method: {a.method.method.value} — {a.method.reason}"]
     if a.problems:
         out += ["", f"Problems ({len(a.problems)}):"]
-        for p in a.problems[:10]:
-            out.append(f"  {p.location.render()}: {redact(p.message)}")
+        for prob in a.problems[:10]:
+            out.append(f"  {prob.location.render()}: {redact(prob.message)}")
         out += _more(len(a.problems), 10)
     return "\n".join(out) + "\n"
 

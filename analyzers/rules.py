@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .compute import ComputeRules
 from .network import NetworkRules
 from .packages import PackageRules
+from .removed_apis import RemovedApiRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,4 @@ class Rules:
     packages: PackageRules
     compute: ComputeRules
     network: NetworkRules
+    removed_apis: RemovedApiRules = RemovedApiRules()

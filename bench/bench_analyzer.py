@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,9 +64,10 @@ def per_pass_breakdown(root: Path, rules) -> dict[str, float]:
         totals["read+parse"] += time.perf_counter() - t
         if src is None:
             continue
-        steps = (("names", lambda: src.names), ("imports", lambda: scan_imports(src)),
-                 ("compute", lambda: scan_compute(src, rules.compute)),
-                 ("network", lambda: scan_network(src, rules.network)), ("io", lambda: scan_io(src, files)))
+        steps = (("names", lambda src=src: src.names), ("imports", lambda src=src: scan_imports(src)),
+                 ("compute", lambda src=src: scan_compute(src, rules.compute)),
+                 ("network", lambda src=src: scan_network(src, rules.network)),
+                 ("io", lambda src=src: scan_io(src, files)))
         for name, step in steps:
             t = time.perf_counter()
             step()

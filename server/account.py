@@ -7,16 +7,16 @@ the object is skipped with a note. Each statement that fails becomes a note in `
 corresponding fact stays "unknown" (None), never a crash.
 
 Sources: research snowflake-facts.md §1 (SHOW COMPUTE POOLS columns, states), §3 (EAIs, network rules and
-why DESC NETWORK RULE fails on SNOWFLAKE.* rules), §5.6 (grants and the role hierarchy).
+why DESC NETWORK RULE fails on SNOWFLAKE.* rules), mljobs-api.md §10.9 (GPU memory per GPU). Roles and
+grants are read by server/grants.py with the same machinery.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mljobs.skill.facts import (
@@ -24,7 +24,6 @@ from mljobs.skill.facts import (
     ComputePool,
     ExternalAccessIntegration,
     FamilyKind,
-    Grants,
     InstanceFamily,
     NetworkRuleInfo,
     Stage,
@@ -40,9 +39,6 @@ T = TypeVar("T")
 Retry = Callable[[Callable[[], T]], T]
 
 READ_ONLY_PREFIXES = ("SHOW ", "DESC ", "DESCRIBE ", "SELECT ")
-MAX_ROLE_DEPTH = 6  # role-hierarchy levels followed from the current role
-MAX_ROLES = 50  # roles inspected at most (SHOW GRANTS TO ROLE is one statement each)
-USAGE_PRIVILEGES = frozenset({"USAGE", "OWNERSHIP"})
 _TRUE = {"true", "t", "yes", "y", "1", "on"}
 _FALSE = {"false", "f", "no", "n", "0", "off"}
 CLOUDS = ("aws", "azure", "gcp")
@@ -222,8 +218,9 @@ def discover(
     families = _families(d, cloud)
     eais = _eais(d)
     stages = _stages(d, db, sch) if db and sch else ()
-    roles = _roles(d, role)
-    grants, pools = _grants(d, roles, role, db, sch, pools, eais)
+    from .grants import read_grants  # roles and grants build on this module's _Discovery
+
+    grants, pools = read_grants(d, role, db, sch, pools, eais)
     return AccountFacts(
         backend="snowflake", database=db, schema=sch, warehouse=warehouse, role=role, pools=pools,
         families=families, eais=eais, stages=stages, grants=grants, cloud=cloud,
@@ -311,7 +308,7 @@ def _families(d: _Discovery, cloud: str | None) -> tuple[InstanceFamily, ...]:
         live.append(InstanceFamily(
             name=name, vcpu=vcpu, memory_gib=memory, gpu_count=gpu_count,
             gpu_type=_text(row.get("gpu")) if gpu_count else None,
-            gpu_memory_gib=_float(row.get("gpu_memory_gib")) if gpu_count else None,
+            gpu_memory_gib=_node_gpu_memory(row.get("gpu_memory_gib"), gpu_count),
             kind=_family_kind(name, gpu_count), source="account",
         ))  # fmt: skip
     if live:
@@ -319,6 +316,16 @@ def _families(d: _Discovery, cloud: str | None) -> tuple[InstanceFamily, ...]:
     from mljobs.skill.families import family_table  # the documented table, only when the account gave nothing
 
     return tuple(family_table(cloud).values())
+
+
+def _node_gpu_memory(per_gpu: Any, gpu_count: int) -> float | None:
+    """GPU memory of one node: SHOW COMPUTE POOL INSTANCE FAMILIES reports `gpu_memory_gib` per GPU
+    (research mljobs-api.md §10.9), while `InstanceFamily.gpu_memory_gib` is the node total, as in the docs'
+    instance-family tables that skill/data/instance_families.yaml transcribes."""
+    value = _float(per_gpu)
+    if not gpu_count or value is None:
+        return None
+    return value * gpu_count
 
 
 def _eais(d: _Discovery) -> tuple[ExternalAccessIntegration, ...]:
@@ -417,107 +424,3 @@ def _stages(d: _Discovery, db: str, sch: str) -> tuple[Stage, ...]:
         kind = str(row.get("type") or "INTERNAL").upper()
         out.append(Stage(f"{stage_db}.{stage_schema}.{name}", kind))
     return tuple(out)
-
-
-def _roles(d: _Discovery, role: str | None) -> frozenset[str] | None:
-    """The current role, every role it inherits (depth and count bounded) and PUBLIC; None if unreadable."""
-    if role is None:
-        d.note("the current role is unknown: privileges were not checked")
-        return None
-    seen = {role}
-    frontier = [role]
-    for _depth in range(MAX_ROLE_DEPTH):
-        next_frontier = []
-        for current in frontier:
-            try:
-                rows = d.query(f"SHOW GRANTS TO ROLE {quote(current)}", what=f"SHOW GRANTS TO ROLE {current}",
-                               consequence="privileges inherited through it are not counted")  # fmt: skip
-            except _Unavailable:
-                continue
-            for row in rows:
-                if str(row.get("granted_on") or "").upper() != "ROLE":
-                    continue
-                if str(row.get("privilege") or "").upper() != "USAGE":
-                    continue
-                child = d.safe(str(row.get("name") or ""), "role")
-                if child and child not in seen:
-                    if len(seen) >= MAX_ROLES:
-                        d.note(f"role hierarchy has more than {MAX_ROLES} roles; the rest were not followed")
-                        return frozenset(seen | {"PUBLIC"})
-                    seen.add(child)
-                    next_frontier.append(child)
-        frontier = next_frontier
-        if not frontier:
-            break
-    else:
-        if frontier:
-            d.note(f"role hierarchy deeper than {MAX_ROLE_DEPTH} levels; deeper roles were not followed")
-    return frozenset(seen | {"PUBLIC"})
-
-
-def _privileges(d: _Discovery, kind: str, name: str, roles: frozenset[str]) -> set[str] | None:
-    """Privileges on one object held by any of `roles`; None when SHOW GRANTS ON failed."""
-    try:
-        rows = d.query(f"SHOW GRANTS ON {kind} {quote(name)}", what=f"SHOW GRANTS ON {kind} {name}",
-                       consequence="that privilege is reported as unknown")  # fmt: skip
-    except _Unavailable:
-        return None
-    held = set()
-    for row in rows:
-        if str(row.get("granted_to") or "ROLE").upper() != "ROLE":
-            continue
-        if str(row.get("grantee_name") or "").upper() in roles:
-            held.add(str(row.get("privilege") or "").upper())
-    return held
-
-
-def _has(held: set[str] | None, wanted: Iterable[str]) -> bool | None:
-    if held is None:
-        return None
-    return bool(held & (set(wanted) | {"OWNERSHIP"}))
-
-
-def _grants(
-    d: _Discovery,
-    roles: frozenset[str] | None,
-    role: str | None,
-    db: str | None,
-    sch: str | None,
-    pools: tuple[ComputePool, ...],
-    eais: tuple[ExternalAccessIntegration, ...],
-) -> tuple[Grants, tuple[ComputePool, ...]]:
-    if roles is None:
-        return Grants(role=role), pools
-    db_held = _privileges(d, "DATABASE", db, roles) if db else None
-    schema_held = _privileges(d, "SCHEMA", f"{db}.{sch}", roles) if db and sch else None
-
-    pool_usage: list[str] = []
-    pool_unknown = False
-    updated_pools = []
-    for pool in pools:
-        has = _has(_privileges(d, "COMPUTE POOL", pool.name, roles), USAGE_PRIVILEGES)
-        pool_unknown |= has is None
-        if has:
-            pool_usage.append(pool.name)
-        updated_pools.append(_replace_pool(pool, has))
-    eai_usage: list[str] = []
-    eai_unknown = False
-    for eai in eais:
-        has = _has(_privileges(d, "INTEGRATION", eai.name, roles), USAGE_PRIVILEGES)
-        eai_unknown |= has is None
-        if has:
-            eai_usage.append(eai.name)
-    grants = Grants(
-        role=role,
-        database_usage=_has(db_held, {"USAGE"}),
-        schema_usage=_has(schema_held, {"USAGE"}),
-        create_service=_has(schema_held, {"CREATE SERVICE"}),
-        create_stage=_has(schema_held, {"CREATE STAGE"}),
-        pool_usage=None if pool_unknown and not pool_usage else tuple(pool_usage),
-        eai_usage=None if eai_unknown and not eai_usage else tuple(eai_usage),
-    )
-    return grants, tuple(updated_pools)
-
-
-def _replace_pool(pool: ComputePool, has_usage: bool | None) -> ComputePool:
-    return dataclasses.replace(pool, has_usage=has_usage)

@@ -46,11 +46,11 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 def _restore(cls: type, values: tuple[Any, ...]) -> Any:
     """Rebuild a slotted dataclass from its field values (what the cache pickles instead of __getstate__)."""
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=False):
         object.__setattr__(obj, name, value)
     return obj
 

@@ -28,10 +28,11 @@ from mljobs.analyzers.model import (
     SubmitMethod,
 )
 from mljobs.analyzers.redact import redact
+from mljobs.analyzers.removed_apis import ApiKind, RemovedApiFinding
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Version of the JSON form; bump on any incompatible change.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 SCHEMA_ID = "https://github.com/mljobs/mljobs/blob/main/schemas/analysis.schema.json"
 
 Limit = int | None  # evidence entries kept per finding (None: all)
@@ -172,6 +173,26 @@ class ProblemOut(Where):
     message: str = Field(description="Why the file could not be read or parsed (analysis went on without it).")
 
 
+class RemovedApiOut(Where):
+    """A use of an API that the job's library version removed, with its replacement."""
+
+    api: str = Field(description="The API as used, e.g. datasets.load_metric or Accelerator(fp16=...).")
+    kind: ApiKind
+    distribution: str
+    version: str | None = Field(default=None, description="Version the job gets; null: unpinned, pip installs the latest.")
+    removed_in: str = Field(description="Release of the distribution that removed it.")
+    replacement: str = Field(description="What to use instead.")
+    code: str = Field(description="The code, as a one-line excerpt (credentials redacted).")
+    confidence: Confidence
+    source: str = Field(description="Where the removal is documented.")
+
+    @classmethod
+    def from_finding(cls, f: RemovedApiFinding) -> RemovedApiOut:
+        return cls(**Where.of(f.location), api=f.api, kind=f.kind, distribution=f.distribution, version=f.version,
+                   removed_in=f.removed_in, replacement=f.replacement, code=redact(f.evidence),
+                   confidence=f.confidence, source=f.source)
+
+
 class AnalysisOut(_Model):
     """What a script, notebook or project needs to run as a Snowflake ML Job, with evidence for every finding."""
 
@@ -191,6 +212,9 @@ class AnalysisOut(_Model):
     data_files: list[str] = Field(description="Local input files found inside the project tree.")
     problems: list[ProblemOut] = Field(description="Files that could not be read or parsed.")
     runtime: str = Field(description="Runtime package list used, e.g. 2.10-cpu-py3.11.")
+    removed_apis: list[RemovedApiOut] = Field(
+        default_factory=list, description="Uses of APIs that the job's library versions removed, each with its fix."
+    )
     evidence_limit: int | None = Field(default=None, description="Evidence entries kept per finding (null: all).")
     next_step: str | None = Field(default=None, description="What to call next (MCP answers only).")
 
@@ -237,7 +261,8 @@ class AnalysisOut(_Model):
                       for d in a.declared],
             requirements_file=a.requirements_file, data_files=list(a.data_files),
             problems=[ProblemOut(**Where.of(p.location), message=redact(p.message)) for p in a.problems],
-            runtime=a.runtime, evidence_limit=evidence_limit, next_step=next_step,
+            runtime=a.runtime, removed_apis=[RemovedApiOut.from_finding(f) for f in a.removed_apis],
+            evidence_limit=evidence_limit, next_step=next_step,
         )
 
 

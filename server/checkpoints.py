@@ -24,7 +24,7 @@ from .errors import NotConfirmedError
 from .store import JobStore
 
 DEFAULT_TTL_SECONDS = 600.0
-ACTIONS = frozenset({"submit", "cancel", "delete", "create_stage", "deploy_pipeline", "run_pipeline"})
+ACTIONS = frozenset({"submit", "cancel", "delete", "create_stage", "deploy_pipeline", "run_pipeline", "add_local_eai"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,7 @@ def load_connection(settings: Settings, env: Mapping[str, str] | None = None) ->
         table = (config.get("connections") or {}).get(name)
         where = f"{home / 'config.toml'} [connections.{name}]"
     found_in_file = isinstance(table, dict)
-    if found_in_file:
+    if isinstance(table, dict):
         for key, value in _normalise(table).items():
             params[key] = value
             sources[key] = where

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,116 @@ def parse_local_eais(data: object, path: Path) -> LocalEaiConfig:
         eais[upper] = LocalEai(upper, tuple(hosts), str(comment) if comment is not None else None)
     log.debug("loaded %d local EAIs from %s", len(eais), path)
     return LocalEaiConfig(eais, path)
+
+
+class LocalEaiSource:
+    """The local EAI config, re-read when its file changes (size or mtime), so edits need no server restart.
+
+    `current()` is cheap when nothing changed (one stat); `stamp()` identifies the version it returns, for
+    callers that cache what they derived from it (the service's account facts).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._stamp: tuple[str, int, int] | None = None
+        self._config: LocalEaiConfig | None = None
+
+    def stamp(self) -> tuple[str, int, int]:
+        path = config_path(self._settings)
+        try:
+            st = path.stat()
+        except OSError:
+            return (str(path), -1, -1)
+        return (str(path), st.st_mtime_ns, st.st_size)
+
+    def current(self) -> LocalEaiConfig:
+        """The config as the file says now.
+
+        Raises:
+            ConfigurationError: as `load_local_eais`.
+        """
+        with self._lock:
+            stamp = self.stamp()
+            if self._config is None or stamp != self._stamp:
+                self._config = load_local_eais(self._settings)
+                self._stamp = stamp
+                log.debug("local EAI config (re)loaded from %s", stamp[0])
+            return self._config
+
+
+@dataclass(frozen=True, slots=True)
+class LocalEaiChange:
+    """What adding a local EAI does: the file it writes and the entry after the change."""
+
+    path: Path
+    eai: LocalEai
+    created: bool  # a new EAI (False: hosts added to an existing one)
+    added_hosts: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        """What a confirmation is bound to: the file, the EAI and exactly the hosts."""
+        return f"{self.path}|{self.eai.name}|{','.join(self.added_hosts)}"
+
+
+def plan_local_eai(settings: Settings, name: str, hosts: list[str] | tuple[str, ...], comment: str | None = None
+                   ) -> LocalEaiChange:
+    """Validate adding `hosts` to the local EAI `name` (created when missing); nothing is written.
+
+    Raises:
+        ConfigurationError: a bad name or host value (Snowflake's HOST_PORT syntax), no hosts, or a config file
+            that cannot be read.
+    """
+    if not _NAME_RE.match(name or ""):
+        raise ConfigurationError(f"{name!r} is not a valid EAI name (letters, digits, _ and $; not starting with a digit)")
+    if not hosts:
+        raise ConfigurationError("give at least one host (host or host:port)")
+    clean: list[str] = []
+    for value in hosts:
+        try:
+            parse_rule(value)
+        except RuleSyntaxError as exc:
+            raise ConfigurationError(f"local EAI {name.upper()}: {exc}") from exc
+        if value.strip() not in clean:
+            clean.append(value.strip())
+    config = load_local_eais(settings)
+    existing = config.get(name)
+    have = existing.hosts if existing else ()
+    added = tuple(h for h in clean if h not in have)
+    eai = LocalEai(name.upper(), (*have, *added), comment if comment is not None else (existing.comment if existing else None))
+    return LocalEaiChange(config_path(settings), eai, existing is None, added)
+
+
+def write_local_eai(change: LocalEaiChange) -> None:
+    """Write the change into the local EAI file (created with the defaults kept when missing), atomically.
+
+    Other entries and the `defaults` switch are kept as they are; comments in the file are not (YAML is
+    rewritten). Raises ConfigurationError when the file cannot be read or written.
+    """
+    path = change.path
+    data: dict[str, object] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigurationError(f"cannot read the local EAI config {path}: {exc}") from exc
+        data = loaded if isinstance(loaded, dict) else {}
+    entries = data.get("eais")
+    entries = dict(entries) if isinstance(entries, dict) else {}
+    key = next((k for k in entries if str(k).upper() == change.eai.name), change.eai.name)
+    body: dict[str, object] = {"hosts": list(change.eai.hosts)}
+    if change.eai.comment:
+        body["comment"] = change.eai.comment
+    entries[key] = body
+    data["eais"] = entries
+    data.setdefault("defaults", True)
+    parse_local_eais(data, path)  # never write a file the loader would refuse
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("# mljobs local EAIs (see docs/local-pool.md); written by `mljobs local-eais add`\n"
+                       + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the local EAI config {path}: {exc}") from exc

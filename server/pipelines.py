@@ -51,6 +51,10 @@ def _check(pipeline: PipelineCode, confirmation: Confirmation, action: str) -> t
     if pipeline.orchestrator is not Orchestrator.SNOWFLAKE:
         raise UsageError("only a Snowflake task graph can be deployed from here; copy an Airflow DAG file into the "
                          "Airflow dags/ folder instead")
+    if pipeline.placeholders:
+        raise UsageError("the pipeline holds placeholders for account objects (it was made from local-pool plans): "
+                         + "; ".join(pipeline.placeholders) + ". Plan on your account (--backend snowflake) or "
+                         "pass --database/--schema, then deploy")
     if confirmation.action != action or confirmation.subject != pipeline.code_hash:
         raise NotConfirmedError(f"the confirmation is not for {action} of this pipeline code (it changed since the "
                                 "preview); confirm again")
@@ -123,6 +127,52 @@ def run_pipeline(pipeline: PipelineCode, session: Any, confirmation: Confirmatio
         raise _mapped(f"running pipeline {pipeline.name}", exc) from exc
     return PipelineAction(pipeline.name, database, schema, pipeline.code_hash, "run_pipeline", confirmation,
                           retry_last=retry_last)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStep:
+    """One job of a local pipeline run: its plan's name, the job it became and how it ended."""
+
+    name: str
+    job_id: str | None
+    status: str  # DONE | FAILED | ... | NOT_RUN (an earlier job failed)
+    message: str | None = None
+
+
+def run_local_pipeline(service: Any, plans: Sequence[JobPlan], how: str, *, timeout: float | None = None,
+                       on_step: Callable[[LocalStep], None] | None = None) -> list[LocalStep]:
+    """Run the pipeline's jobs in their order on the local pool, each after the previous one ended DONE.
+
+    The first job that does not end DONE stops the run (the rest are NOT_RUN), the way a task graph stops at a
+    failed task. `how` is how the user confirmed the run (one confirmation for the whole pipeline, recorded per
+    job so each submit is bound to its own plan hash).
+
+    Raises:
+        UsageError: a plan is not a local-pool plan.
+    """
+    for plan in plans:
+        if plan.backend != "local":
+            raise UsageError(f"plan {plan.name} targets {plan.backend}; a local run needs local-pool plans "
+                             "(plan the scripts with --backend local)")
+    steps: list[LocalStep] = []
+    failed = False
+    for plan in plans:
+        if failed:
+            step = LocalStep(plan.name, None, "NOT_RUN", "an earlier job did not finish DONE")
+        else:
+            submission = service.submit(plan, service.confirm("submit", plan.plan_hash(), method=how))
+            outcome = service.wait(submission.job_id, timeout=timeout)
+            status = outcome.status.value
+            failed = status != "DONE"
+            message = None
+            if failed:
+                message = "timed out waiting; the job still runs" if outcome.timed_out else \
+                    f"diagnose it: mljobs diagnose {submission.job_id}"
+            step = LocalStep(plan.name, submission.job_id, status, message)
+        steps.append(step)
+        if on_step:
+            on_step(step)
+    return steps
 
 
 def load_plans(paths: Sequence[str | Path]) -> tuple[list[JobPlan], list[str]]:

@@ -197,8 +197,8 @@ class PlanOptions(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first["loc"] else ""
-            name = next((n for n, i in cls.model_fields.items() if field in (n, i.alias)), None)
-            flag = CLI_FLAGS[name].flag if name else None
+            owner = next((n for n, i in cls.model_fields.items() if field in (n, i.alias)), None)
+            flag = CLI_FLAGS[owner].flag if owner else None
             raise UsageError(f"{flag or field}: {first['msg']}") from None
 
 

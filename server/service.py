@@ -27,7 +27,7 @@ from mljobs.skill.redact import redact
 
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
-from .errors import BackendError, JobNotFoundError, NotConfirmedError, UsageError
+from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -71,8 +71,11 @@ class Service:
     settings: Settings = field(default_factory=Settings)
     backend_factory: Callable[[str, Settings], Backend] | None = None
     sleep: Callable[[float], None] | None = None
+    #: Builds the dependency preflight's resolver runner; returns None to skip it (MLJOBS_DEPCHECK=off).
+    dependency_checker: Callable[[Settings], Any] = field(default=lambda s: _default_dependency_checker(s))
     _backends: dict[str, Backend] = field(default_factory=dict, init=False, repr=False)
     _facts: dict[str, AccountFacts] = field(default_factory=dict, init=False, repr=False)
+    _facts_stamps: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _store: JobStore | None = field(default=None, init=False, repr=False)
     _checkpoints: Checkpoints | None = field(default=None, init=False, repr=False)
@@ -141,8 +144,12 @@ class Service:
         """What the backend offers for planning (discovered once per process unless `refresh`)."""
         name = self._check_backend_name(backend) if backend else self.default_backend_name()
         with self._lock:
-            if refresh or name not in self._facts:
-                self._facts[name] = self.backend(name).facts()
+            impl = self.backend(name)
+            stamp_of = getattr(impl, "facts_stamp", None)  # the local pool: its EAI file may change
+            stamp = stamp_of() if stamp_of else None
+            if refresh or name not in self._facts or stamp != self._facts_stamps.get(name):
+                self._facts[name] = impl.facts()
+                self._facts_stamps[name] = stamp
             return self._facts[name]
 
     def plan(self, path: str | Path, entrypoint: str | None = None, *, choices: Any = None, backend: str | None = None,
@@ -155,9 +162,44 @@ class Service:
         facts = self.facts(name)
         choices = choices or PlanChoices()
         try:
-            return plan_job(analysis, facts, replace(choices, backend=name))
+            result = plan_job(analysis, facts, replace(choices, backend=name))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
+        return self._preflight_extras(result, analysis)
+
+    def local_duration(self, plan: JobPlan) -> float | None:
+        """Seconds the latest successful local run of the same script (source, entrypoint, args) took."""
+        for record in self.store.list(limit=200, backend="local"):
+            p = record.plan or {}
+            if (record.status == "DONE" and record.finished_at is not None and p.get("source") == plan.source
+                    and p.get("entrypoint") == plan.entrypoint and list(p.get("args") or []) == list(plan.args)):
+                return max(0.0, record.finished_at - record.created_at)
+        return None
+
+    def _preflight_extras(self, result: Any, analysis: Analysis) -> Any:
+        """Add what only the server can know: the dependency preflight (runs a resolver) and a local run's
+        duration as a cost hint. Conflicts become preflight issues on the Snowflake backend."""
+        from mljobs.skill.preflight import PreflightIssue, Severity
+
+        from .depcheck import preflight_dependencies
+
+        plan = result.plan
+        if plan is None:
+            return result
+        changes: dict[str, Any] = {}
+        if result.cost is not None and plan.backend != "local":
+            seconds = self.local_duration(plan)
+            if seconds is not None:
+                changes["cost"] = replace(result.cost, local_seconds=seconds)
+        checker = self.dependency_checker(self.settings)
+        if checker is not None:
+            deps, issues = preflight_dependencies(checker, plan, analysis, load_rules().packages)
+            changes["dependencies"] = deps
+            if plan.backend == "snowflake" and issues:
+                extra = tuple(PreflightIssue(Severity(sev), code, msg, fix) for sev, code, msg, fix in issues)
+                changes["preflight"] = tuple(sorted(
+                    result.preflight + extra, key=lambda i: 0 if i.severity is Severity.ERROR else 1))
+        return replace(result, **changes) if changes else result
 
     def rank_pools(self, path: str | Path, entrypoint: str | None = None, *, target_instances: int | None = None,
                    backend: str | None = None, analysis: Analysis | None = None) -> tuple[Analysis, Any]:
@@ -181,6 +223,71 @@ class Service:
             return analysis, check_coverage(analysis.network, self.facts(backend), chosen)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
+
+    def doctor(self, path: str | Path | None = None, entrypoint: str | None = None, *, pool: str | None = None,
+               target_instances: int | None = None, eais: tuple[str, ...] = ()) -> Any:
+        """Read-only account checks for ML Jobs (server/doctor.py); returns a DoctorReport.
+
+        With a script, its plan decides the pool, instances and EAIs (explicit arguments win) and its
+        analysis whether a warehouse is needed.
+
+        Raises:
+            ConfigurationError / ConnectionError: no Snowflake connection (the doctor checks Snowflake only).
+            UsageError: a bad name or path.
+        """
+        from mljobs.skill.identifiers import InvalidIdentifier, validate_identifier
+
+        from .doctor import run_doctor
+
+        try:
+            pool = validate_identifier(pool, "compute pool") if pool else None
+            eais = tuple(validate_identifier(e, "external access integration") for e in eais)
+        except InvalidIdentifier as exc:
+            raise UsageError(str(exc)) from exc
+        if target_instances is not None and target_instances < 1:
+            raise UsageError(f"target instances must be at least 1, got {target_instances}")
+        uses_snowpark = None
+        if path is not None:
+            result = self.plan(path, entrypoint, backend="snowflake")
+            analysis = self.analyze(path, entrypoint)
+            uses_snowpark = analysis.io.uses_snowpark
+            if result.plan is not None:
+                pool = pool or result.plan.compute_pool
+                target_instances = target_instances or result.plan.target_instances
+                eais = eais or result.plan.external_access_integrations
+        return run_doctor(self._snowflake_session(), pool=pool, target_instances=target_instances or 1, eais=eais,
+                          uses_snowpark=uses_snowpark, facts=self.facts("snowflake"))
+
+    def orphan_payloads(self, stage: str | None = None) -> Any:
+        """Payload folders on the stage whose jobs no longer exist (read-only); returns a CleanupPlan.
+
+        The stage defaults to the planner's payload stage in the session's database and schema.
+
+        Raises:
+            UsageError: the stage is not a plain stage name, or no database/schema is known.
+        """
+        from mljobs.skill.identifiers import InvalidIdentifier, qualify
+        from mljobs.skill.plan import DEFAULT_STAGE
+
+        from .cleanup import find_orphan_payloads
+
+        facts = self.facts("snowflake")
+        try:
+            raw = (stage or "@" + DEFAULT_STAGE).lstrip("@")
+            qualified = "@" + qualify(raw, facts.database, facts.schema, "payload stage")
+            return find_orphan_payloads(self._snowflake_session(), qualified)
+        except InvalidIdentifier as exc:
+            raise UsageError(str(exc)) from exc
+
+    def clean_payloads(self, cleanup: Any, confirmation: Confirmation) -> list[str]:
+        """Remove the listed orphaned payload folders; the confirmation must be for exactly this list."""
+        from .cleanup import remove_payloads
+
+        self._check_confirmation(confirmation, "cleanup", cleanup.subject)
+        return remove_payloads(self._snowflake_session(), cleanup.orphans)
+
+    def _snowflake_session(self) -> Any:
+        return self.backend("snowflake")._session()  # type: ignore[attr-defined]  # lazily opened by the backend
 
     # ------------------------------------------------------------------ confirmation
     def issue_token(self, action: str, subject: str) -> str:
@@ -217,7 +324,8 @@ class Service:
             status = JobStatus.PENDING
         self.store.add(
             job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
-            plan_hash=plan_hash, confirmation=confirmation.to_dict(), payload_location=plan.stage_name,
+            plan_hash=plan_hash, confirmation=confirmation.to_dict(),
+            payload_location=_payload_location(backend, job_id) or plan.stage_name,
         )
         return Submission(job_id, backend.name, status, plan_hash, confirmation)
 
@@ -230,7 +338,11 @@ class Service:
     def delete(self, job_id: str, confirmation: Confirmation) -> None:
         self._check_confirmation(confirmation, "delete", job_id)
         backend, record = self._backend_for(job_id)
-        backend.delete(job_id)
+        if backend.name == "snowflake":
+            # The payload directory recorded at submit: removed even when the service is already gone.
+            backend.delete(job_id, payload_location=record.payload_location if record else None)  # type: ignore[call-arg]
+        else:
+            backend.delete(job_id)
         if record:
             self.store.delete(job_id)
 
@@ -310,8 +422,11 @@ class Service:
             )
         return views
 
-    def diagnose(self, job_id: str) -> Diagnosis:
-        """Cause and fix for a failed job, from its status, message and verbose logs."""
+    def diagnose(self, job_id: str, *, caller: str = "cli") -> Diagnosis:
+        """Cause and fix for a failed job, from its status, message and verbose logs.
+
+        `caller` ("mcp" or "cli") picks how the next step is phrased: a tool call or an `mljobs` command.
+        """
         backend, record = self._backend_for(job_id)
         status = self.refresh_status(job_id)
         try:
@@ -324,12 +439,50 @@ class Service:
                 plan = JobPlan.from_dict(record.plan)
             except (TypeError, ValueError) as exc:
                 log.info("stored plan of %s is not usable: %s", job_id, exc)
-        facts = self._facts.get(backend.name)
+        # The fix depends on what the job and the account have (EAIs and their hosts): read the facts (cached;
+        # on Snowflake read-only discovery), and diagnose without them rather than not at all.
+        try:
+            facts: AccountFacts | None = self.facts(backend.name)
+        except MljobsError as exc:
+            log.info("diagnosing %s without account facts: %s", job_id, exc)
+            facts = self._facts.get(backend.name)
         rules = load_rules().packages
         return diagnose(
             status.value, logs, plan=plan, facts=facts, message=record.message if record else None,
-            distribution_of=lambda module: distribution_of(module, rules),
-        )
+            distribution_of=lambda module: distribution_of(module, rules), job_id=job_id,
+        ).for_caller(caller)
+
+    # ------------------------------------------------------------------ local pool
+    def preview_local_eai(self, name: str, hosts: list[str], comment: str | None = None) -> Any:
+        """What adding a local EAI would write (a `LocalEaiChange`); nothing is written.
+
+        Raises:
+            ConfigurationError: bad name or host, or an unreadable local EAI file.
+        """
+        from .local_eais import plan_local_eai
+
+        return plan_local_eai(self.settings, name, hosts, comment)
+
+    def add_local_eai(self, change: Any, confirmation: Confirmation) -> None:
+        """Write a previewed local EAI change; the local pool sees it on its next read (no restart).
+
+        Raises:
+            NotConfirmedError: the confirmation is for another change.
+        """
+        from .local_eais import write_local_eai
+
+        self._check_confirmation(confirmation, "add_local_eai", change.subject)
+        write_local_eai(change)
+
+
+def _default_dependency_checker(settings: Settings) -> Any:
+    import os
+
+    if os.environ.get("MLJOBS_DEPCHECK", "").lower() in {"0", "off", "false", "no"}:
+        return None
+    from .depcheck import DependencyChecker
+
+    return DependencyChecker.from_environment(settings.cache_dir)
 
 
 def _default_backend_factory(name: str, settings: Settings) -> Backend:
@@ -341,3 +494,9 @@ def _default_backend_factory(name: str, settings: Settings) -> Backend:
     from .connection import SessionFactory
 
     return SnowflakeBackend(SessionFactory(settings))
+
+
+def _payload_location(backend: Backend, job_id: str) -> str | None:
+    """The job's own payload directory when the backend knows it at submit (Snowflake), for a later delete."""
+    locate = getattr(backend, "payload_location", None) if backend.name == "snowflake" else None
+    return locate(job_id) if callable(locate) else None

@@ -7,6 +7,7 @@ processes can share the file, and a process killed mid-write leaves the last com
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -51,7 +52,7 @@ CREATE INDEX IF NOT EXISTS history_job ON status_history (job_id, id);
 CREATE TABLE IF NOT EXISTS used_tokens (token_id TEXT PRIMARY KEY, used_at REAL NOT NULL);
 """
 
-_TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED"}
+_TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETING", "DELETED"}  # = backends.base.TERMINAL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,7 @@ class JobStore:
             rows = conn.execute(query, (*params, max(1, int(limit)))).fetchall()
         return [_record(r) for r in rows]
 
-    def history(self, job_id: str) -> list[StatusChange]:
+    def history(self, job_id: str) -> builtins.list[StatusChange]:
         with self._session(write=False) as conn:
             rows = conn.execute(
                 "SELECT status, at, detail FROM status_history WHERE job_id = ? ORDER BY id", (job_id,)

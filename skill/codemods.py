@@ -169,11 +169,13 @@ def capture_return(source: str, path: str = "script.py", entry: str | None = Non
         assert isinstance(small, cst.Expr)  # noqa: S101 - sanity check
         new_stmt = cst.Assign(targets=[cst.AssignTarget(cst.Name("__return__"))], value=small.value)
         body[index] = line.with_changes(body=[new_stmt])
+        assert isinstance(small.value, cst.Call)  # noqa: S101 - candidates are calls
         change = f"`{_call_name(small.value)}(...)` under the main guard now assigns __return__"
     else:
         assert isinstance(small, cst.Assign)  # noqa: S101 - sanity check
         target = small.targets[0].target
         assert isinstance(target, cst.Name)  # noqa: S101 - sanity check
+        assert isinstance(small.value, cst.Call)  # noqa: S101 - candidates assign a call
         extra = cst.SimpleStatementLine(body=[cst.Assign(
             targets=[cst.AssignTarget(cst.Name("__return__"))], value=cst.Name(target.value))])
         body.insert(index + 1, extra)
@@ -285,7 +287,10 @@ def apply_codemods(source: str, *, capture: bool = True, output_literals: Sequen
         The combined code and a single diff against `source`; `skipped` joins the skip reasons when no edit
         applied. An edit that skips does not stop the others; its reason lands in `warnings`.
     """
-    code, changes, warnings, skips = source, [], [], []
+    code = source
+    changes: list[str] = []
+    warnings: list[str] = []
+    skips: list[str] = []
     steps = []
     if output_literals:
         steps.append(lambda text: route_outputs(text, output_literals, path))

@@ -8,11 +8,14 @@ the log lines, fills the placeholders from what the plan and account say, and tu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from .diagnosis_model import Diagnosis, PlanChange
+from .diagnosis_network import FAILURE_KINDS, find_target, network_outcome
+from .diagnosis_phrasing import phrase
 from .eai import host_matches
 from .facts import AccountFacts, FamilyKind, InstanceFamily
 from .families import family_table, lookup_family
@@ -20,13 +23,18 @@ from .identifiers import InvalidIdentifier, validate_identifier
 from .jobplan import JobPlan
 from .knowledge import KnowledgeError, load_table
 from .redact import redact
+from .tracebacks import parse_last_traceback
+
+__all__ = ["CatalogEntry", "Diagnosis", "PlanChange", "diagnose", "load_error_catalog", "parse_catalog"]
 
 CHANGE_KINDS = frozenset(
     {
         "add_pip_requirement", "add_eai", "pypi_access", "larger_memory", "larger_gpu", "gpu_pool", "grant",
         "ship_files", "client_python", "fewer_instances", "admin_setup", "remove_file", "resubmit",
+        "network", "missing_distribution", "script_args", "snowflake_backend",
     }
 )
+WHEN = frozenset({"pypi_allowed", "local_backend"})
 PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
 _MAX_LINE = 400
 
@@ -38,27 +46,17 @@ class CatalogEntry:
     cause: str
     fix: str
     change: str
+    failure: str | None = None  # network entries: the kind of failure (dns, blocked, refused, ...)
+    hosts: tuple[str, ...] = ()  # network entries: the host meant when the log line names none
+    when: str | None = None  # a condition on the job (pypi_allowed, local_backend)
 
 
 @dataclass(frozen=True, slots=True)
-class PlanChange:
-    """One concrete edit of the plan: `op` on `field` with `value` (or SQL an admin must run)."""
-
-    field: str  # a JobPlan field, or "admin" for account setup
-    op: str  # add | set | run_sql | resubmit
-    value: Any
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    status: str
-    matched: str | None  # catalog entry id, None when nothing matched
-    cause: str
-    fix: str
+class _Outcome:
     changes: tuple[PlanChange, ...] = ()
-    evidence: tuple[str, ...] = ()  # the log lines that matched, "line N: text"
     admin_sql: tuple[str, ...] = ()
+    cause: str | None = None  # replaces the entry's cause (network situations)
+    fix: str | None = None
 
 
 @cache
@@ -78,6 +76,13 @@ def parse_catalog(data: Any) -> tuple[CatalogEntry, ...]:
             change = raw["change"]
             if change not in CHANGE_KINDS:
                 raise KnowledgeError(f"error_catalog entry {raw.get('id')!r}: unknown change {change!r}")
+            failure, when = raw.get("failure"), raw.get("when")
+            if failure is not None and failure not in FAILURE_KINDS:
+                raise KnowledgeError(f"error_catalog entry {raw.get('id')!r}: unknown failure {failure!r}")
+            if (change == "network") != (failure is not None):
+                raise KnowledgeError(f"error_catalog entry {raw.get('id')!r}: `failure` goes with change network")
+            if when is not None and when not in WHEN:
+                raise KnowledgeError(f"error_catalog entry {raw.get('id')!r}: unknown condition {when!r}")
             entries.append(
                 CatalogEntry(
                     id=raw["id"],
@@ -85,6 +90,9 @@ def parse_catalog(data: Any) -> tuple[CatalogEntry, ...]:
                     cause=raw["cause"],
                     fix=raw["fix"],
                     change=change,
+                    failure=failure,
+                    hosts=tuple(raw.get("hosts", ())),
+                    when=when,
                 )
             )
         except KeyError as exc:
@@ -97,6 +105,24 @@ def parse_catalog(data: Any) -> tuple[CatalogEntry, ...]:
     return tuple(entries)
 
 
+@cache
+def network_texts() -> tuple[Mapping[str, str], Mapping[str, Mapping[str, str]]]:
+    """The catalog's `network` section: failure phrases by kind, cause/fix templates by situation.
+
+    Raises:
+        KnowledgeError: the section is missing a failure kind or a situation lacks its cause or fix.
+    """
+    section = (load_table("error_catalog") or {}).get("network") or {}
+    failures, situations = section.get("failures") or {}, section.get("situations") or {}
+    missing = FAILURE_KINDS - set(failures)
+    if missing:
+        raise KnowledgeError(f"error_catalog network.failures lacks {sorted(missing)}")
+    for name, body in situations.items():
+        if not isinstance(body, dict) or not {"cause", "fix"} <= set(body):
+            raise KnowledgeError(f"error_catalog network.situations.{name} needs cause and fix")
+    return failures, situations
+
+
 def diagnose(
     status: str,
     logs: str,
@@ -106,6 +132,7 @@ def diagnose(
     message: str | None = None,
     distribution_of: Callable[[str], str | None] | None = None,
     catalog: Sequence[CatalogEntry] | None = None,
+    job_id: str | None = None,
 ) -> Diagnosis:
     """Explain a job's failure from its status, status message and logs.
 
@@ -117,41 +144,71 @@ def diagnose(
         message: the backend's status message, searched like a log line.
         distribution_of: import name -> PyPI distribution (the analyzer's resolver); identity if None.
         catalog: entries to match (the shipped catalog by default).
+        job_id: the job, for the next step (`job_logs(...)`, `mljobs logs ...`).
 
     Returns:
-        A Diagnosis; `matched` is None when no catalog entry fits (then the last error line is quoted).
+        A Diagnosis with the fix phrased as the next MCP tool call and as a CLI command. When no catalog entry
+        fits, the last traceback explains it: `matched` is "code_error" with the final exception and the
+        user's frame that raised it; None when the log holds no traceback either (the last error line is quoted).
     """
+    diagnosis = _diagnose(status, logs, plan, facts, message, distribution_of, catalog)
+    tool, command = phrase(diagnosis, plan, job_id)
+    return replace(diagnosis, next_tool_call=tool, next_command=command)
+
+
+def _diagnose(
+    status: str,
+    logs: str,
+    plan: JobPlan | None,
+    facts: AccountFacts | None,
+    message: str | None,
+    distribution_of: Callable[[str], str | None] | None,
+    catalog: Sequence[CatalogEntry] | None,
+) -> Diagnosis:
     status = status.upper()
     if status == "DONE":
         return Diagnosis(status, None, "The job finished successfully.", "Nothing to fix.")
     entries = load_error_catalog() if catalog is None else tuple(catalog)
     lines = [*(message.splitlines() if message else []), *logs.splitlines()]
     for entry in entries:
+        if entry.when and not _condition(entry.when, plan, facts, lines):
+            continue
         hit = _first_match(entry, lines)
         if hit is None:
             continue
         index, groups = hit
         context = _context(entry, groups, plan, facts, distribution_of)
-        changes, admin_sql = _changes(entry.change, context, plan, facts)
-        evidence = (f"line {index + 1}: {redact(lines[index].strip())[:_MAX_LINE]}",)
+        if entry.change == "network":
+            outcome = _network(entry, lines, index, groups, plan, facts)
+        else:
+            outcome = _changes(entry.change, context, plan, facts)
+        evidence = [f"line {index + 1}: {redact(lines[index].strip())[:_MAX_LINE]}"]
+        trace = parse_last_traceback(lines)
+        if trace and trace.user_frame and trace.user_frame.log_line != index:
+            frame = trace.user_frame
+            evidence.append(f"line {frame.log_line + 1}: raised in {frame.where}" + (f": {frame.code}" if frame.code else ""))
         return Diagnosis(
             status=status,
             matched=entry.id,
-            cause=_fill(entry.cause, context),
-            fix=_fill(entry.fix, context),
-            changes=changes,
-            evidence=evidence,
-            admin_sql=admin_sql,
+            cause=redact(outcome.cause or _fill(entry.cause, context)),
+            fix=redact(outcome.fix or _fill(entry.fix, context)),
+            changes=outcome.changes,
+            evidence=tuple(evidence),
+            admin_sql=outcome.admin_sql,
         )
+    trace = parse_last_traceback(lines) if status not in {"PENDING", "RUNNING", "CANCELLING", "CANCELLED"} else None
+    if trace is not None:
+        return _code_error(status, lines, trace)
     last = _last_error_line(lines)
     if status in {"PENDING", "RUNNING", "CANCELLING"}:
         cause = f"The job is still {status}; there is no failure to diagnose yet."
-        fix = "Wait for the job to finish (mljobs wait), then diagnose again."
+        fix = "Wait for the job to finish, then diagnose again."
     elif status == "CANCELLED":
         cause, fix = "The job was cancelled.", "Resubmit if the cancellation was not intended."
     else:
-        cause = "No known failure pattern matched" + (f"; the last error was: {last[1]}" if last else ".")
-        fix = "Read the full logs with verbose output (mljobs logs JOB --verbose) for the traceback."
+        cause = "No known failure pattern matched and the logs hold no traceback" + (
+            f"; the last error was: {last[1]}" if last else ".")
+        fix = "Read the full logs with the setup phase (verbose) for the first error."
     return Diagnosis(status, None, cause, fix, evidence=(f"line {last[0] + 1}: {last[1]}",) if last else ())
 
 
@@ -214,42 +271,99 @@ def _context(
 # ----------------------------------------------------------------------------------------- changes
 
 
-def _changes(
-    kind: str, context: dict[str, str], plan: JobPlan | None, facts: AccountFacts | None
-) -> tuple[tuple[PlanChange, ...], tuple[str, ...]]:
+def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: AccountFacts | None) -> _Outcome:
     match kind:
         case "add_pip_requirement":
             dist = context["distribution"]
             changes = [PlanChange("pip_requirements", "add", dist, f"{context['module']} is imported but not installed")]
             changes.extend(_pypi_changes(plan, facts))
-            return tuple(changes), ()
+            return _Outcome(tuple(changes))
         case "pypi_access":
-            return tuple(_pypi_changes(plan, facts)), ()
+            return _Outcome(tuple(_pypi_changes(plan, facts)))
         case "add_eai":
             host = context.get("host", "")
             eai = _covering_eai(host, facts) if host and host != "the remote host" else None
             if eai:
-                return (PlanChange("external_access_integrations", "add", eai, f"{eai} allows {host}"),), ()
-            sql = _eai_sql(host) if host and host != "the remote host" else ()
-            reason = f"no EAI available to this role allows {host}; an admin must create one"
-            return (PlanChange("external_access_integrations", "add", f"<EAI allowing {host}>", reason),), sql
+                return _Outcome((PlanChange("external_access_integrations", "add", eai, f"{eai} allows {host}"),))
+            return _Outcome()
         case "larger_memory" | "larger_gpu" | "gpu_pool":
-            return _family_change(kind, plan, facts), ()
+            return _Outcome(_family_change(kind, plan, facts))
         case "grant":
-            return (), _grant_sql(context, plan, facts)
+            return _Outcome(admin_sql=_grant_sql(context, plan, facts))
         case "ship_files":
-            return (PlanChange("method", "set", "submit_directory", f"{context['path']} must travel with the code"),), ()
+            return _Outcome((PlanChange("method", "set", "submit_directory", f"{context['path']} must travel with the code"),))
         case "client_python":
-            return (PlanChange("client_python", "set", "3.11", "submit from the Python the runtime image uses"),), ()
+            return _Outcome((PlanChange("client_python", "set", "3.11", "submit from the Python the runtime image uses"),))
         case "fewer_instances":
-            return (PlanChange("target_instances", "set", 1, "the pool cannot provide more nodes now"),), ()
+            return _Outcome((PlanChange("target_instances", "set", 1, "the pool cannot provide more nodes now"),))
         case "admin_setup":
-            return (), ("CREATE IMAGE REPOSITORY IF NOT EXISTS <database>.<schema>.MLJOBS_IMAGES;",)
+            return _Outcome(admin_sql=("CREATE IMAGE REPOSITORY IF NOT EXISTS <database>.<schema>.MLJOBS_IMAGES;",))
         case "remove_file":
-            return (PlanChange("payload", "remove", "environment.yml", "conda environments are not supported"),), ()
+            return _Outcome((PlanChange("payload", "remove", "environment.yml", "conda environments are not supported"),))
         case "resubmit":
-            return (PlanChange("job", "resubmit", None, "transient platform event"),), ()
-    return (), ()
+            return _Outcome((PlanChange("job", "resubmit", None, "transient platform event"),))
+        case "missing_distribution":
+            return _Outcome()  # never guess a package to install; the cause says what to check
+        case "script_args":
+            return _Outcome(_args_change(context, plan))
+        case "snowflake_backend":
+            return _Outcome((PlanChange("backend", "set", "snowflake", "the code needs a Snowflake session"),))
+    return _Outcome()
+
+
+def _network(entry: CatalogEntry, lines: Sequence[str], index: int, groups: dict[str, str], plan: JobPlan | None,
+             facts: AccountFacts | None) -> _Outcome:
+    failures, situations = network_texts()
+    target = find_target(lines, index, groups, entry.hosts)
+    result = network_outcome(entry.failure or "connect", target, plan, facts)
+    context = dict(result.context)
+    context["failure"] = _fill(failures[entry.failure or "connect"], context)
+    texts = situations.get(result.situation, {})
+    return _Outcome(result.changes, result.admin_sql, _fill(texts.get("cause", entry.cause), context),
+                    _fill(texts.get("fix", entry.fix), context))
+
+
+def _condition(when: str, plan: JobPlan | None, facts: AccountFacts | None, lines: Sequence[str]) -> bool:
+    if when == "local_backend":
+        return bool(plan and plan.backend == "local") or bool(facts and facts.backend == "local")
+    if when == "pypi_allowed":
+        if plan is None:
+            return False
+        if any(re.search(r"Failed to establish a new connection|name resolution|Name or service not known|"
+                         r"Network is unreachable|timed out", line) for line in lines):
+            return False  # pip could not reach the index: the access, not the name, is the problem
+        if plan.artifact_repositories:
+            return True
+        mine = set(plan.external_access_integrations)
+        return all(any(e in mine for e in _covering_eais(host, facts)) for host in PYPI_HOSTS)
+    return False
+
+
+def _args_change(context: dict[str, str], plan: JobPlan | None) -> tuple[PlanChange, ...]:
+    option = context.get("option", "")
+    args = list(plan.args) if plan else []
+    for i, arg in enumerate(args):
+        name, eq, _ = arg.partition("=")
+        if name == option:
+            drop = [arg] if eq or i + 1 >= len(args) or args[i + 1].startswith("-") else [arg, args[i + 1]]
+            return (PlanChange("args", "remove", drop, f"the script's parser rejected {option}"),)
+    return ()
+
+
+def _code_error(status: str, lines: Sequence[str], trace: Any) -> Diagnosis:
+    frame = trace.user_frame
+    exception = redact(trace.exception)[:_MAX_LINE]
+    evidence = [f"line {trace.exception_line + 1}: {redact(lines[trace.exception_line].strip())[:_MAX_LINE]}"]
+    if frame is None:
+        cause = f"The job raised {exception} inside a library; no frame of your code is in the traceback."
+        fix = "Read the whole traceback for the call of yours that led there, fix it, then submit again."
+    else:
+        code = f" (`{redact(frame.code)[:200]}`)" if frame.code else ""
+        cause = f"The job's code raised {exception} at {frame.where}{code}" + (
+            f" in {frame.function}" if frame.function and frame.function != "<module>" else "") + "."
+        fix = f"Fix {frame.where} (this is an error in the code, not in the job's setup), then submit again."
+        evidence.insert(0, f"line {frame.log_line + 1}: {redact(lines[frame.log_line].strip())[:_MAX_LINE]}")
+    return Diagnosis(status, "code_error", cause, fix, evidence=tuple(evidence))
 
 
 def _pypi_changes(plan: JobPlan | None, facts: AccountFacts | None) -> list[PlanChange]:
@@ -269,24 +383,16 @@ def _pypi_changes(plan: JobPlan | None, facts: AccountFacts | None) -> list[Plan
 
 
 def _covering_eai(host: str, facts: AccountFacts | None) -> str | None:
-    if not facts:
-        return None
-    for eai in facts.eais:
-        if not eai.enabled:
-            continue
-        for rule in eai.rules:
-            if rule.values and any(host_matches(value, host) for value in rule.values):
-                return eai.name
-    return None
+    found = _covering_eais(host, facts)
+    return found[0] if found else None
 
 
-def _eai_sql(host: str) -> tuple[str, ...]:
-    name = re.sub(r"[^A-Za-z0-9]+", "_", host).strip("_").upper()[:60] or "HOST"
-    return (
-        f"CREATE NETWORK RULE <database>.<schema>.{name}_RULE TYPE = HOST_PORT MODE = EGRESS VALUE_LIST = ('{host}');",
-        f"CREATE EXTERNAL ACCESS INTEGRATION {name}_EAI ALLOWED_NETWORK_RULES = (<database>.<schema>.{name}_RULE) ENABLED = TRUE;",
-        f"GRANT USAGE ON INTEGRATION {name}_EAI TO ROLE <role>;",
-    )
+def _covering_eais(host: str, facts: AccountFacts | None) -> list[str]:
+    out: list[str] = []
+    for eai in facts.eais if facts else ():
+        if eai.enabled and any(rule.values and any(host_matches(v, host) for v in rule.values) for rule in eai.rules):
+            out.append(eai.name)
+    return out
 
 
 def _family_change(kind: str, plan: JobPlan | None, facts: AccountFacts | None) -> tuple[PlanChange, ...]:

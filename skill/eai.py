@@ -39,6 +39,7 @@ class HostStatus(str, enum.Enum):
     """How sure the planner is that the chosen EAIs let the job reach a host."""
 
     COVERED = "covered"  # a readable (or Snowflake-documented) rule value matches: `matches` holds the proof
+    ASSUMED = "assumed"  # only a Snowflake-managed rule whose hosts are not documented (e.g. HUGGINGFACE_RULE) allows it
     GUESSED = "guessed"  # only an EAI's name suggests it; its rules are unreadable
     UNVERIFIED = "unverified"  # some EAI has rules whose values could not be read
     UNCOVERED = "uncovered"  # no enabled EAI can be shown or suspected to allow it
@@ -152,6 +153,7 @@ class _Builtin:
     name: str
     category: str
     hosts: tuple[str, ...]
+    documented: bool  # Snowflake documents the rule; otherwise its host list is assumed (research §10.10)
 
 
 @functools.cache
@@ -162,10 +164,13 @@ def _knowledge() -> tuple[dict[str, _Builtin], dict[str, tuple[str, ...]]]:
         raise KnowledgeError("builtin_network_rules.yaml: needs 'rules' and 'name_hints' mappings")
     builtins = {}
     for name, row in data["rules"].items():
-        if not isinstance(row, dict) or set(row) != {"category", "hosts"}:
-            raise KnowledgeError(f"builtin_network_rules.yaml: rules.{name} needs exactly category and hosts")
+        if not isinstance(row, dict) or set(row) != {"category", "hosts", "proof"}:
+            raise KnowledgeError(f"builtin_network_rules.yaml: rules.{name} needs exactly category, hosts and proof")
+        if row["proof"] not in ("documented", "assumed"):
+            raise KnowledgeError(f"builtin_network_rules.yaml: rules.{name}.proof must be documented or assumed")
         NetworkCategory(row["category"])
-        builtins[name.upper()] = _Builtin(name.upper(), row["category"], tuple(h.lower() for h in row["hosts"]))
+        builtins[name.upper()] = _Builtin(name.upper(), row["category"], tuple(h.lower() for h in row["hosts"]),
+                                          row["proof"] == "documented")
     hints = {}
     for category, words in data["name_hints"].items():
         NetworkCategory(category)
@@ -188,7 +193,7 @@ class HostMatch:
     eai: str
     rule: str
     value: str
-    source: str  # desc | account_usage | config | builtin (Snowflake-documented host list)
+    source: str  # desc | account_usage | config | builtin (Snowflake-documented) | assumed (undocumented managed rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,12 +250,15 @@ class Coverage:
 
 
 def _rule_values(rule: NetworkRuleInfo) -> tuple[tuple[str, ...] | None, str, str | None]:
-    """(values, source, why unreadable). Snowflake-managed rules fall back to their documented host list."""
-    if rule.values is not None:
-        return rule.values, rule.source, None
+    """(values, source, why unreadable). Snowflake-managed rules fall back to their known host list, whose
+    source is "builtin" when Snowflake documents the rule and "assumed" otherwise (research §10.10)."""
     builtin = _knowledge()[0].get(rule.name.upper())
+    if rule.values is not None:
+        if builtin is not None and not builtin.documented and rule.source == "builtin":
+            return rule.values, "assumed", None
+        return rule.values, rule.source, None
     if builtin is not None:
-        return builtin.hosts, "builtin", None
+        return builtin.hosts, "builtin" if builtin.documented else "assumed", None
     return None, rule.source, rule.unreadable_reason or "its VALUE_LIST could not be read"
 
 
@@ -398,11 +406,18 @@ def check_coverage(
         if chosen_norm is not None:
             unknown = [n for n in chosen_norm if n not in by_name]
             unverified.extend((n, "not visible to this role") for n in unknown)
-        if matches:
+        proven = [m for m in matches if m.source != "assumed"]
+        if proven:
             status = HostStatus.COVERED
-            first = matches[0]
+            first = proven[0]
             reason = f"allowed by {first.eai}: rule {first.rule} value {first.value!r}" + (
                 " (Snowflake-managed rule; documented host list)" if first.source == "builtin" else "")
+        elif matches:
+            status = HostStatus.ASSUMED
+            first = matches[0]
+            reason = (f"assumed allowed by {first.eai}: Snowflake-managed rule {first.rule} is taken to allow "
+                      f"{first.value!r}, but Snowflake does not document its hosts and DESC NETWORK RULE cannot "
+                      "show them; not proven")
         elif guesses:
             status = HostStatus.GUESSED
             reason = f"maybe allowed by {guesses[0][0]}: {guesses[0][1]}"
@@ -443,8 +458,12 @@ def check_coverage(
     if usage is not None:
         for name in suggested:
             if name.upper() in by_name and name.upper() not in usage:
-                notes.append(f"the role lacks USAGE on {name}: GRANT USAGE ON INTEGRATION {name} TO ROLE "
-                             f"{_role(facts, notes)}")
+                grant = f"GRANT USAGE ON INTEGRATION {name} TO ROLE {_role(facts, notes)}"
+                if facts.grants.usage_certain:
+                    notes.append(f"the role lacks USAGE on {name}: {grant}")
+                else:  # secondary roles or part of a hierarchy unread: it may be held there (§10.8)
+                    notes.append(f"USAGE on {name} was not found in the grants read, but not every active role "
+                                 f"could be read; it may still be held (else: {grant})")
 
     sql, alternatives = _admin_sql([r for r in results if r.status is HostStatus.UNCOVERED], facts, notes)
     for raw, why in invalid:
@@ -499,6 +518,8 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
     """CREATE NETWORK RULE / CREATE EXTERNAL ACCESS INTEGRATION / GRANT for uncovered hosts (proposed only)."""
     if not uncovered:
         return [], []
+    if facts.backend == "local":
+        return _local_equivalent_sql(uncovered, notes), []
     builtins = _knowledge()[0]
     sql: list[str] = []
     alternatives: list[str] = []
@@ -517,6 +538,9 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
         name = f"MLJOBS_{b.category.upper()}_EAI"
         sql.append(f"CREATE EXTERNAL ACCESS INTEGRATION {name} ALLOWED_NETWORK_RULES = ({b.name}) ENABLED = TRUE")
         eais.append(name)
+        if not b.documented:
+            notes.append(f"{b.name} is Snowflake-managed but its hosts are not documented: an EAI built on it is "
+                         "assumed, not proven, to allow " + ", ".join(b.hosts))
         if b.category == NetworkCategory.PYPI.value:
             alternatives.append(
                 f"instead of a PyPI EAI, install packages from Snowflake's PyPI mirror: "
@@ -554,3 +578,18 @@ def _admin_sql(uncovered: list[HostCoverage], facts: AccountFacts, notes: list[s
     notes.append("an administrator (CREATE INTEGRATION on the account, by default ACCOUNTADMIN) must run the "
                  "proposed SQL; then add " + ", ".join(eais) + " to external_access_integrations")
     return sql, alternatives
+
+
+def _local_equivalent_sql(uncovered: list[HostCoverage], notes: list[str]) -> list[str]:
+    """The local pool: the way forward is a local EAI; the SQL is its Snowflake account equivalent, same name."""
+    from .diagnosis_network import eai_name_for, eai_sql  # imports this module; import late
+
+    addresses = [cov.address for cov in uncovered]
+    name = eai_name_for(uncovered[0].host) if len(uncovered) == 1 else "LOCAL_EGRESS_EAI"
+    hosts = " ".join(f"--host {a}" for a in addresses)
+    notes.append(f"local pool: allow {', '.join(addresses)} with a local EAI (mljobs local-eais add {name} {hosts}, "
+                 f"or the add_local_eai tool; it asks for confirmation), then add {name} to the job's EAIs; the "
+                 "SQL shown is the Snowflake account equivalent for when you move to an account")
+    sql = [statement.rstrip(";") for statement in eai_sql(name, addresses, facts=None, plan=None)]
+    sql[0] = f"/* Snowflake account equivalent of the local EAI {name}; the local pool needs none of it */ {sql[0]}"
+    return sql

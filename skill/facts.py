@@ -24,7 +24,7 @@ class InstanceFamily:
     memory_gib: float
     gpu_count: int = 0
     gpu_type: str | None = None
-    gpu_memory_gib: float | None = None  # total per node
+    gpu_memory_gib: float | None = None  # total per node (SHOW ... INSTANCE FAMILIES gives it per GPU)
     credits_per_hour: float | None = None  # indicative, per node (research snowflake-facts §2.3)
     kind: FamilyKind = FamilyKind.CPU
     source: str = "table"  # "account" (SHOW COMPUTE POOL INSTANCE FAMILIES), "table", or "machine"
@@ -88,6 +88,15 @@ class Grants:
     create_stage: bool | None = None
     pool_usage: tuple[str, ...] | None = None  # pools with USAGE/OWNERSHIP
     eai_usage: tuple[str, ...] | None = None  # integrations with USAGE/OWNERSHIP
+    # Active secondary roles (CURRENT_SECONDARY_ROLES()); their grants count for USAGE. None: unknown, so
+    # a USAGE grant missing from what was read may still be held (preflight then warns instead of refusing).
+    secondary_roles: tuple[str, ...] | None = ()
+    complete: bool = True  # every role hierarchy was read to the end (no failed SHOW GRANTS, no cap reached)
+
+    @property
+    def usage_certain(self) -> bool:
+        """A USAGE privilege missing from these grants is really missing (every active role was read)."""
+        return self.secondary_roles is not None and self.complete
 
 
 @dataclass(frozen=True, slots=True)

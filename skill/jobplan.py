@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -98,8 +99,9 @@ def _redact_tree(value: Any) -> Any:
     return value
 
 
-def summary_lines(plan: JobPlan) -> list[str]:
-    """The settings a person confirms: the guided skill's checklist plus the plan hash."""
+def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
+    """The settings a person confirms: the guided skill's checklist, `notes` (cost, start, dependency
+    preflight: see `mljobs.skill.plan.confirmation_summary`) and the plan hash."""
     d = plan.to_dict(redacted=True)
     script = (
         d["source"]
@@ -128,5 +130,6 @@ def summary_lines(plan: JobPlan) -> list[str]:
         f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
         "Args: " + (" ".join(d["args"]) or "none"),
         f"Job name: {plan.name}; payload stage: {plan.stage_name}",
+        *notes,
         f"Plan hash: {plan.plan_hash()[:12]}",
     ]

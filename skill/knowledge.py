@@ -86,10 +86,12 @@ def load_rules() -> Rules:
     from mljobs.analyzers.compute import ComputeRules
     from mljobs.analyzers.network import NetworkRules
     from mljobs.analyzers.packages import PackageRules
+    from mljobs.analyzers.removed_apis import RemovedApiRules
     from mljobs.analyzers.rules import Rules
 
     return Rules(
         packages=PackageRules.from_data(load_table("import_map"), load_table("runtime_packages")),
         compute=ComputeRules.from_data(load_table("gpu_patterns")),
         network=NetworkRules.from_data(load_table("network_catalog")),
+        removed_apis=RemovedApiRules.from_data(load_table("removed_apis")),
     )

@@ -37,6 +37,7 @@ from .codegen import (
     _validated,
     submit_options,
 )
+from .account_equivalent import account_equivalent, eai_setup_sql
 from .identifiers import InvalidIdentifier, qualify, validate_identifier, validate_stage
 from .jobplan import JobPlan
 from .redact import has_secret, redact
@@ -105,6 +106,9 @@ class PipelineCode:
     name: str = ""
     database: str | None = None
     schema: str | None = None
+    #: Values standing in for account objects (a pipeline generated from local-pool plans): "VALUE: meaning".
+    #: Deploying refuses while there are any; replace them (or generate again with an account).
+    placeholders: tuple[str, ...] = ()
 
     @property
     def code_hash(self) -> str:
@@ -222,9 +226,10 @@ def parse_schedule(text: str | None) -> Schedule | None:
         raise ScheduleError(f"cron expression {cleaned!r} must have 5 fields (minute hour day-of-month month "
                             "day-of-week), optionally followed by a time zone")
     selected = [_cron_field(part, field) for part, field in zip(parts, _CRON_FIELDS, strict=True)]
-    minutes, hours = sorted(selected[0]), sorted(selected[1])
-    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)] + [60 - minutes[-1] + minutes[0]]
-    if len(hours) > 1 or len(minutes) > 1:
+    minute_marks, hour_marks = sorted(selected[0]), sorted(selected[1])
+    gaps = [b - a for a, b in zip(minute_marks, minute_marks[1:], strict=False)]
+    gaps.append(60 - minute_marks[-1] + minute_marks[0])
+    if len(hour_marks) > 1 or len(minute_marks) > 1:
         if min(gaps) < MIN_INTERVAL_MINUTES:
             raise ScheduleError(f"cron expression {cleaned!r} runs every {min(gaps)} minute(s); the minimum is "
                                 f"{MIN_INTERVAL_MINUTES} minutes because an ML job needs minutes just to start")
@@ -357,6 +362,7 @@ def generate_pipeline(
     config: Mapping[str, Any] | None = None,
     airflow_conn_id: str = DEFAULT_AIRFLOW_CONN_ID,
     start_date: str = DEFAULT_START_DATE,
+    local_eai_hosts: Mapping[str, Sequence[str]] | None = None,
 ) -> PipelineCode | NotGenerated:
     """Write the code of a scheduled pipeline that runs `plans` in order.
 
@@ -375,10 +381,16 @@ def generate_pipeline(
         config: extra task-graph config values (literals) that jobs read through TaskContext.
         airflow_conn_id: the Airflow connection holding the Snowflake credentials.
         start_date: the Airflow DAG's start date (YYYY-MM-DD); with catchup=False nothing is backfilled.
+        local_eai_hosts: for plans made on the local pool: local EAI name -> hosts, so the deploy steps carry
+            the CREATE statements of their account equivalents.
+
+    Plans made on the local pool are turned into their account equivalent first (skill/account_equivalent.py):
+    the system pool for their compute kind and named placeholders (YOUR_DATABASE, YOUR_SCHEMA) listed in
+    `placeholders`, a warning and the deploy steps.
 
     Returns:
         `PipelineCode` (the code parses; warnings and deploy steps explain what to know), or `NotGenerated(reason)`
-        for no plans, an invalid name/identifier/schedule/timeout, duplicate job names, a local or @remote plan,
+        for no plans, an invalid name/identifier/schedule/timeout, duplicate job names, an @remote plan,
         or a credential that would end up in a task definition.
     """
     warnings: list[str] = []
@@ -388,6 +400,13 @@ def generate_pipeline(
         return NotGenerated(f"orchestrator {orchestrator!r} must be 'snowflake' or 'airflow'")
     if not plans:
         return NotGenerated("a pipeline needs at least one plan")
+    converted = [account_equivalent(p, database=database, schema=schema) for p in plans]
+    plans = [p for p, _ in converted]
+    placeholders = tuple(dict.fromkeys(ph.describe() for _, phs in converted for ph in phs))
+    local_eais = [e for (p, phs) in converted if phs for e in p.external_access_integrations]
+    if placeholders:
+        warnings.append("made from local-pool plans: this is the account equivalent; replace the placeholders "
+                        "before deploying: " + "; ".join(placeholders))
     try:
         parsed = parse_schedule(schedule)
         pipeline, wh, minutes = _check_inputs(name, warehouse, predecessor_sql, task_timeout_minutes, config,
@@ -415,7 +434,12 @@ def generate_pipeline(
                                              *(val for _, val in job.plan.env_vars)) if has_secret(v)]
     if any(v in code for v in protected):
         return NotGenerated("internal error: a credential would have been written into the code")
-    return PipelineCode(code, kind, tuple(dict.fromkeys(warnings)), tuple(steps), pipeline, db, sch)
+    if placeholders:
+        setup = eai_setup_sql(local_eais, {k.upper(): v for k, v in (local_eai_hosts or {}).items()})
+        steps = [f"replace the placeholders: {'; '.join(placeholders)}",
+                 *([f"an admin creates the account equivalents of the local EAIs: {' '.join(setup)}"] if setup else []),
+                 *steps]
+    return PipelineCode(code, kind, tuple(dict.fromkeys(warnings)), tuple(steps), pipeline, db, sch, placeholders)
 
 
 # ------------------------------------------------------------------------------------------------ Snowflake

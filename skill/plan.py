@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mljobs import __version__
 from mljobs.analyzers.model import (
     ComputeTarget,
     PackageFinding,
@@ -30,6 +31,7 @@ from mljobs.analyzers.model import (
 
 from .codegen import Generated, NotGenerated, generate_code
 from .codemods import RESULT_ENV, CodemodResult, apply_codemods
+from .cost import CostEstimate, estimate_cost
 from .eai import PYPI_ARTIFACT_REPOSITORY, Coverage, builtin_rules, check_coverage
 from .facts import AccountFacts
 from .identifiers import (
@@ -41,12 +43,14 @@ from .identifiers import (
     validate_qualified,
     validate_stage,
 )
-from .jobplan import JobPlan
+from .jobplan import JobPlan, summary_lines
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
 from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
 
 DEFAULT_STAGE = "MLJOBS_PAYLOAD"
+#: Jobs carry the tool and its version in `comment` unless the user sets one, so they are attributable.
+DEFAULT_COMMENT = f"mljobs {__version__}"
 RESULT_ARG = "$" + RESULT_ENV
 #: Upper bound on instances a plan may ask for (account node limit is 750; one node per instance).
 MAX_INSTANCES = 750
@@ -106,6 +110,10 @@ class PlanResult:
     code: Generated | NotGenerated | None = None
     script_edit: CodemodResult | None = None
     explanations: tuple[str, ...] = ()
+    cost: CostEstimate | None = None
+    # The server's dependency preflight (mljobs.server.depcheck.DepCheck): it runs a resolver, so the
+    # pure planner leaves it None and the service fills it in.
+    dependencies: Any = None
 
     @property
     def ready(self) -> bool:
@@ -144,9 +152,9 @@ def _validate_choices(c: PlanChoices) -> list[str]:
     for key, value in c.env_vars.items():
         if not isinstance(value, str):
             errors.append(f"env var {key} must be a string, got {type(value).__name__}")
-    for label, value in (("target_instances", c.target_instances), ("min_instances", c.min_instances)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INSTANCES):
-            errors.append(f"{label} must be an integer from 1 to {MAX_INSTANCES}, got {value!r}")
+    for label, count in (("target_instances", c.target_instances), ("min_instances", c.min_instances)):
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INSTANCES):
+            errors.append(f"{label} must be an integer from 1 to {MAX_INSTANCES}, got {count!r}")
     if (isinstance(c.target_instances, int) and isinstance(c.min_instances, int)
             and c.min_instances > c.target_instances):
         errors.append(f"min_instances ({c.min_instances}) may not exceed target_instances ({c.target_instances})")
@@ -433,21 +441,90 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         target_instances=target,
         min_instances=minimum,
         spec_overrides=spec,
-        runtime_environment=c.runtime_environment,
+        runtime_environment=_runtime_pin(c.runtime_environment, method, facts, backend, notes, extra_issues),
         query_warehouse=validate_identifier(c.query_warehouse, "query warehouse") if c.query_warehouse else None,
         function_name=function_name,
         requirements_file=requirements_file,
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
-        comment=c.comment,
+        comment=c.comment or DEFAULT_COMMENT,
     )
-    issues = extra_issues + list(preflight(plan, analysis, facts, coverage))
+    issues = extra_issues + list(preflight(plan, analysis, facts, coverage)) + _removed_api_issues(analysis)
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
     code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(
         plan, analysis, c.connection_name)
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes),
+        explanations=tuple(notes), cost=estimate_cost(plan, facts),
     )
+
+
+_PY_SUFFIX = re.compile(r"-py(\d)(\d+)$")
+
+
+def _runtime_pin(pinned: str | None, method: SubmitMethod, facts: AccountFacts, backend: str, notes: list[str],
+                 issues: list[PreflightIssue]) -> str | None:
+    """runtime_environment with the Python suffix made explicit where pickles cross the client/image boundary.
+
+    @remote cloudpickles the function with the submitting Python, and `job.result()` unpickles non-JSON
+    results with it; both fail across Python versions. Since snowflake-ml-python 2.2, a tag without a
+    `-pyXY` suffix selects the client's Python and a suffix selects that one (mljobs-api §10.11), so: a tag
+    without a suffix gets the client's (the choice no longer depends on which Python submits later), a
+    suffix that differs is an error for @remote and a warning otherwise.
+    """
+    if backend != "snowflake":
+        return pinned
+    client = facts.client_python
+    suffix = "-py" + client.replace(".", "")
+    if pinned is None or "/" in pinned or pinned.startswith("cre@") or ":" in pinned:
+        if method is SubmitMethod.REMOTE:
+            notes.append(f"@remote pickles the function with Python {client}; with no runtime_environment pin the "
+                         f"image follows the submitting Python (snowflake-ml-python 2.2+), so submit from {client}")
+        return pinned
+    match = _PY_SUFFIX.search(pinned)
+    if match is None:
+        if method is SubmitMethod.REMOTE:
+            notes.append(f"runtime_environment {pinned} pinned to {pinned}{suffix}: the image's Python must be the "
+                         f"client's {client}, which pickles the @remote function")
+            return pinned + suffix
+        return pinned
+    image_python = f"{match.group(1)}.{match.group(2)}"
+    if image_python != client:
+        remote = method is SubmitMethod.REMOTE
+        issues.append(PreflightIssue(
+            Severity.ERROR if remote else Severity.WARNING, "python.image_mismatch",
+            f"runtime_environment {pinned} runs Python {image_python} but this client is Python {client}: "
+            + ("the pickled @remote function cannot be loaded there" if remote
+               else "job.result() cannot unpickle non-JSON results across versions"),
+            f"use runtime_environment={_PY_SUFFIX.sub(suffix, pinned)!r} or submit from Python {image_python}"))
+    return pinned
+
+
+def confirmation_summary(result: PlanResult) -> list[str]:
+    """The one confirmation summary for CLI and MCP checkpoints: the plan's settings, then what it costs
+    (credits/hour, cold start, a local run's duration) and what pip will do in the image.
+
+    Returns:
+        Lines; empty when there is no plan.
+    """
+    if result.plan is None:
+        return []
+    notes = result.cost.lines() if result.cost is not None else []
+    deps = result.dependencies
+    if deps is not None and hasattr(deps, "summary"):
+        notes.append(f"Dependency preflight ({deps.image}): {deps.summary()}")
+        notes.extend(f"  conflict: {c.message}" for c in getattr(deps, "conflicts", ()))
+    return summary_lines(result.plan, notes)
+
+
+def _removed_api_issues(analysis: Analysis) -> list[PreflightIssue]:
+    """One issue per use of an API the job's library versions removed; the plan is not ready while one stays
+    (a guessed receiver type is only a warning)."""
+    return [
+        PreflightIssue(
+            Severity.WARNING if f.confidence is Confidence.GUESS else Severity.ERROR, "api.removed",
+            f"{f.location.render()}: {f.evidence}: {f.message}", f"use {f.replacement}")
+        for f in analysis.removed_apis
+    ]
 
 
 def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: str | None) -> Generated | NotGenerated:

@@ -32,6 +32,7 @@ _PENALTY_SMALL_MEMORY = -8.0
 _PENALTY_PER_EXTRA_GPU = -4.0
 _PENALTY_COLD_START = -5.0
 _PENALTY_UNKNOWN_FAMILY = -3.0
+_PENALTY_USAGE_UNCONFIRMED = -60.0  # like an assumed pool: any pool with confirmed USAGE wins, this one stays usable
 _PENALTY_ASSUMED_POOL = -60.0  # a fallback: any listed usable pool of the right kind wins
 _COST_WEIGHT = -2.0  # per indicative credit per node-hour
 _COST_CAP = 20.0
@@ -137,7 +138,7 @@ class PoolRanking:
                 mark,
             ))
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append("")
         lines.append(("Chosen: " + self.chosen.name if self.chosen else "No pool chosen") + f" — {self.reason}")
@@ -229,7 +230,12 @@ def _score(pool: ComputePool, needs: PoolNeeds, facts: AccountFacts, assumed: bo
 
     # --- grants
     usage = _has_usage(pool, facts)
-    if usage is False:
+    if usage is False and not facts.grants.usage_certain:
+        # Secondary roles (ALL by default) or part of a role hierarchy could not be read: USAGE may be held
+        # there (research mljobs-api.md §10.8), so this is a doubt, never a refusal.
+        adjust(_PENALTY_USAGE_UNCONFIRMED, "USAGE not found in the grants read, but not every active role could be "
+               f"read; it may still be held (else: {_grant_text(pool.name, facts)})")
+    elif usage is False:
         reject(f"the role lacks USAGE on the pool; {_grant_text(pool.name, facts)}")
     elif usage is None:
         reasons.append(

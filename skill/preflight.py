@@ -1,6 +1,7 @@
 """Preflight: what would make a planned job fail (or waste money) before it is submitted, with the fix.
 
-Checks grants (research snowflake-facts §5.6), pool fit and node counts, network coverage and PyPI access,
+Checks grants (research snowflake-facts §5.6; secondary and database roles, mljobs-api.md §10.8), the query
+warehouse of Snowpark code, pool fit and node counts, network coverage and PyPI access,
 the client Python (the runtime image follows it; @remote and result() unpickle across it), EAI limits,
 spec_overrides, and whether the method ships everything the script imports.
 """
@@ -57,30 +58,52 @@ def _role(facts: AccountFacts) -> str:
 
 
 def _grant_issues(plan: JobPlan, facts: AccountFacts) -> list[PreflightIssue]:
+    """Privileges the role lacks, as errors only where the grants read prove it.
+
+    USAGE counts from the primary role, every active secondary role (DEFAULT_SECONDARY_ROLES is ALL since the
+    2024_08 bundle) and the database roles they hold (mljobs-api.md §10.8). When the secondary roles or part of a
+    role hierarchy could not be read, a USAGE grant not found is only a warning: the user may hold it. CREATE
+    SERVICE / CREATE STAGE are authorized by the primary role alone (docs "USE SECONDARY ROLES").
+    """
     g = facts.grants
     role = _role(facts)
     db = plan.database or facts.database or "<DB>"
     schema = f"{db}.{plan.schema or facts.schema or '<SCHEMA>'}"
     out: list[PreflightIssue] = []
+    secondary = ("" if not g.secondary_roles else f" or its secondary roles ({', '.join(g.secondary_roles)})")
 
-    def missing(code: str, what: str, grant: str) -> None:
-        out.append(PreflightIssue(Severity.ERROR, code, f"the role {role} lacks {what}",
-                                  f"an owner or admin runs: {grant}"))
+    def missing(code: str, what: str, grant: str, *, certain: bool, primary_only: bool = False) -> None:
+        if certain:
+            text = f"the role {role}{'' if primary_only else secondary} lacks {what}"
+            if primary_only and g.secondary_roles:
+                text += " (CREATE privileges come from the primary role only, not from secondary roles)"
+            out.append(PreflightIssue(Severity.ERROR, code, text, f"an owner or admin runs: {grant}"))
+        else:
+            why = ("the secondary roles could not be read" if g.secondary_roles is None
+                   else "part of the role hierarchy could not be read")
+            out.append(PreflightIssue(
+                Severity.WARNING, code,
+                f"{what} was not found in the grants read for {role}, but {why}, so it may still be held",
+                f"if submission fails with SQL error 3001, an owner or admin runs: {grant}"))
 
+    usage_certain = g.usage_certain
     if g.database_usage is False:
-        missing("grant.database_usage", f"USAGE on database {db}", f"GRANT USAGE ON DATABASE {db} TO ROLE {role}")
+        missing("grant.database_usage", f"USAGE on database {db}", f"GRANT USAGE ON DATABASE {db} TO ROLE {role}",
+                certain=usage_certain)
     if g.schema_usage is False:
-        missing("grant.schema_usage", f"USAGE on schema {schema}", f"GRANT USAGE ON SCHEMA {schema} TO ROLE {role}")
+        missing("grant.schema_usage", f"USAGE on schema {schema}", f"GRANT USAGE ON SCHEMA {schema} TO ROLE {role}",
+                certain=usage_certain)
     if g.create_service is False:
         missing("grant.create_service", f"CREATE SERVICE on schema {schema} (every ML job is a job service)",
-                f"GRANT CREATE SERVICE ON SCHEMA {schema} TO ROLE {role}")
+                f"GRANT CREATE SERVICE ON SCHEMA {schema} TO ROLE {role}", certain=g.complete, primary_only=True)
     stage_name = plan.stage_name.lstrip("@").split("/", 1)[0].upper()
     stage_exists = any(s.name.upper() == stage_name for s in facts.stages)
     if not stage_exists and g.create_stage is False:
         missing("grant.create_stage", f"CREATE STAGE on {schema}, and the payload stage {stage_name} does not exist "
                 "(snowflake-ml-python creates it on first use)",
                 f"GRANT CREATE STAGE ON SCHEMA {schema} TO ROLE {role}  -- or create the stage once: "
-                f"CREATE STAGE {stage_name} ENCRYPTION = (TYPE = 'SNOWFLAKE_SSE')")
+                f"CREATE STAGE {stage_name} ENCRYPTION = (TYPE = 'SNOWFLAKE_SSE')", certain=g.complete,
+                primary_only=True)
     pool = next((p for p in facts.pools if p.name.upper() == plan.compute_pool.upper()), None)
     if pool is not None and pool.has_usage is not None:
         no_pool_usage = not pool.has_usage
@@ -91,13 +114,33 @@ def _grant_issues(plan: JobPlan, facts: AccountFacts) -> list[PreflightIssue]:
         no_pool_usage = False
     if no_pool_usage:
         missing("grant.pool_usage", f"USAGE on compute pool {plan.compute_pool}",
-                f"GRANT USAGE ON COMPUTE POOL {plan.compute_pool} TO ROLE {role}")
+                f"GRANT USAGE ON COMPUTE POOL {plan.compute_pool} TO ROLE {role}", certain=usage_certain)
     if g.eai_usage is not None:
         have = {e.upper() for e in g.eai_usage}
         for eai in plan.external_access_integrations:
             if eai.upper() not in have:
-                missing("grant.eai_usage", f"USAGE on integration {eai}", f"GRANT USAGE ON INTEGRATION {eai} TO ROLE {role}")
+                missing("grant.eai_usage", f"USAGE on integration {eai}",
+                        f"GRANT USAGE ON INTEGRATION {eai} TO ROLE {role}", certain=usage_certain)
     return out
+
+
+def _warehouse_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts) -> list[PreflightIssue]:
+    """A job whose code uses Snowpark runs its SQL on the job's query warehouse.
+
+    snowflake-ml-python sends `QUERY_WAREHOUSE` = the plan's query_warehouse or the session's current
+    warehouse (mljobs-api.md §2.3). With neither, the job's queries fail with "No active warehouse selected
+    in the current session" -- a missing warehouse, not a missing privilege, so the fix is to name one.
+    """
+    if not analysis.io.uses_snowpark or plan.query_warehouse or facts.warehouse:
+        return []
+    where = ", ".join(e.location.render() for e in analysis.io.snowpark_evidence[:2])
+    return [PreflightIssue(
+        Severity.WARNING, "warehouse.none",
+        f"the code uses a Snowpark session ({where or 'Snowpark use'}) but no warehouse is set: neither the plan's "
+        "query_warehouse nor the connection's current warehouse; its queries would fail with \"No active "
+        "warehouse selected\" (this is a missing warehouse, not a missing privilege)",
+        "set query_warehouse in the plan (a warehouse the role has USAGE on), or a default warehouse on the "
+        "connection")]
 
 
 def _compute_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts) -> list[PreflightIssue]:
@@ -184,9 +227,10 @@ def _network_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts, cove
                 Severity.ERROR, "network.uncovered",
                 f"{host.address} ({cats}{'; ' + where if where else ''}) is not allowed by the job's EAIs: "
                 f"{host.reason}",
+                _local_eai_fix(host.address) if facts.backend == "local" else
                 "add an EAI that allows it, or have an admin run the proposed SQL: "
                 + ("; ".join(coverage.admin_sql) if coverage.admin_sql else "see the coverage report")))
-        elif host.status in (HostStatus.UNVERIFIED, HostStatus.GUESSED):
+        elif host.status in (HostStatus.UNVERIFIED, HostStatus.GUESSED, HostStatus.ASSUMED):
             out.append(PreflightIssue(
                 Severity.WARNING, f"network.{host.status.value}",
                 f"{host.address} ({cats}) may not be reachable: {host.reason}",
@@ -263,6 +307,7 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
     issues += _network_issues(plan, analysis, facts, coverage)
     if plan.backend == "snowflake":
         issues += _python_issues(plan, facts)
+        issues += _warehouse_issues(plan, analysis, facts)
     issues += _method_issues(plan, analysis)
     for spec_issue in validate_spec_overrides(plan.spec_overrides):
         issues.append(PreflightIssue(
@@ -270,3 +315,11 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
             "fix spec_overrides (see mljobs.skill.spec)"))
     order = {Severity.ERROR: 0, Severity.WARNING: 1}
     return tuple(sorted(issues, key=lambda i: order[i.severity]))
+
+
+def _local_eai_fix(address: str) -> str:
+    from .diagnosis_network import eai_name_for
+
+    name = eai_name_for(address.partition(":")[0])
+    return (f"add a local EAI that allows it (mljobs local-eais add {name} --host {address}, or the add_local_eai "
+            "tool, after the user's yes), then plan again with it; the coverage report shows its account equivalent")

@@ -210,8 +210,9 @@ def _check_resources(c: _Checker, path: str, resources: Any) -> None:
                 units = {"memory": "bytes or a number with Ki/Mi/Gi/Ti or k/M/G/T (e.g. 16Gi)",
                          "cpu": "vCPUs (0.5, 2) or millicores (500m)", GPU_KEY: "a non-negative integer"}[key]
                 c.error(f"{path}.{part}.{key}", f"{values[key]!r} is not {units}")
-    req = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
-    lim = resources.get("limits") if isinstance(resources.get("limits"), dict) else {}
+    raw_req, raw_lim = resources.get("requests"), resources.get("limits")
+    req: dict[str, Any] = raw_req if isinstance(raw_req, dict) else {}
+    lim: dict[str, Any] = raw_lim if isinstance(raw_lim, dict) else {}
     if GPU_KEY in req or GPU_KEY in lim:
         if req.get(GPU_KEY) != lim.get(GPU_KEY):
             c.error(f"{path}.limits.{GPU_KEY}", f"GPU requests ({req.get(GPU_KEY)!r}) must equal limits "

@@ -36,6 +36,7 @@ CLI_COMMANDS = (
     "mljobs delete JOB",
     "mljobs diagnose JOB",
     "mljobs pipeline",
+    "mljobs local-eais add NAME --host",
 )
 
 
@@ -169,3 +170,15 @@ def test_references__generated_tables__match_the_catalogs(block: str):
     assert current == expected, (
         f"{path.name} is out of date with the catalog; regenerate with {UPDATE_FLAG}=1"
     )
+
+
+def test_skill_md__short_core_with_notebooks_local_eais_timeouts_and_cross_checks():
+    """The core stays short and says what the conversion study found missing: the notebook path, local EAIs,
+    short waits for client timeouts, and cross-checking a finding against the code (never forbidding it)."""
+    _, body = _frontmatter(SKILL.read_text(encoding="utf-8"))
+    assert body.count("\n") <= 170
+    assert ".ipynb" in body and "nbconvert" in body  # notebooks go in as they are
+    assert "add_local_eai" in body and "re-read" in body
+    assert "`wait_for_job(job_id)` (it answers within 30 s)" in body and "short" in body
+    assert "cross-check" in body
+    assert "by reading the code yourself" not in body and "Do not infer" not in body

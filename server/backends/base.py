@@ -11,26 +11,44 @@ from mljobs.skill.jobplan import JobPlan
 
 
 class JobStatus(str, enum.Enum):
-    """Job states exactly as Snowflake spells them (snowflake-ml-python JOB_STATUS)."""
+    """Job states, spelled as Snowflake spells them.
+
+    Snowflake's DESCRIBE SERVICE documents exactly PENDING, RUNNING, FAILED, DONE, SUSPENDING, SUSPENDED,
+    DELETING, DELETED and INTERNAL_ERROR (research mljobs-api.md §10.7, snowflake-facts.md §5.1): a cancelled
+    job service ends FAILED (or is dropped), so the Snowflake backend never reports CANCELLING/CANCELLED.
+    Those two are the local pool's own states (snowflake-ml-python's JOB_STATUS literal declares them too);
+    `SNOWFLAKE_STATUSES` is the set an account can report.
+    """
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
-    CANCELLING = "CANCELLING"
-    CANCELLED = "CANCELLED"
-    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SUSPENDING = "SUSPENDING"
+    SUSPENDED = "SUSPENDED"
+    DELETING = "DELETING"
     DELETED = "DELETED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    CANCELLING = "CANCELLING"  # local pool only
+    CANCELLED = "CANCELLED"  # local pool only
 
     @property
     def terminal(self) -> bool:
-        # CANCELLING is not terminal: the job may still be running (mljobs-api.md §1.5).
+        # CANCELLING is not terminal: the job may still be running (mljobs-api.md §1.5). SUSPENDING/SUSPENDED
+        # are not either: the service resumes with its pool. DELETING is: the job never runs again.
         return self in TERMINAL_STATUSES
 
 
-TERMINAL_STATUSES = frozenset(
-    {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERNAL_ERROR, JobStatus.DELETED}
-)
+TERMINAL_STATUSES = frozenset({
+    JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERNAL_ERROR, JobStatus.DELETING,
+    JobStatus.DELETED,
+})  # fmt: skip
+
+#: What DESCRIBE SERVICE (or job history) can report for an ML job on Snowflake (docs "DESCRIBE SERVICE").
+SNOWFLAKE_STATUSES = frozenset({
+    JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED, JobStatus.DONE, JobStatus.SUSPENDING,
+    JobStatus.SUSPENDED, JobStatus.DELETING, JobStatus.DELETED, JobStatus.INTERNAL_ERROR,
+})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +83,14 @@ class JobInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def listing_scope(backend: str, limit: int, days: int | None = None) -> str:
+    """One sentence for answers that list jobs, naming the limits that applied (never a silent cap)."""
+    if backend == "snowflake":
+        return (f"Snowflake jobs of the current schema created in the last {days or 14} days (job history), newest "
+                f"first, at most {limit}; older or deleted jobs are not listed: pass days/limit to widen.")
+    return f"jobs known to the {backend} backend, newest first, at most {limit}."
+
+
 @runtime_checkable
 class Backend(Protocol):
     """submit, status, logs, result, cancel, list, delete -- the same contract on every backend.
@@ -96,4 +122,8 @@ class Backend(Protocol):
     def list(self, limit: int = 50) -> list[JobInfo]: ...
 
     def delete(self, job_id: str) -> None:
-        """Remove the job and its payload (and only its payload)."""
+        """Remove the job and its payload (and only its payload).
+
+        The Snowflake backend also takes `payload_location=` (recorded at submit) so the payload goes even
+        when the service is already gone.
+        """

@@ -52,7 +52,7 @@ from mljobs.skill.facts import (
 from mljobs.skill.jobplan import JobPlan
 
 from ..errors import BackendError, JobNotFoundError, UsageError
-from ..local_eais import LocalEaiConfig, load_local_eais
+from ..local_eais import LocalEaiConfig, LocalEaiSource
 from ..runner import launcher
 from ..settings import Settings
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
@@ -158,6 +158,7 @@ class LocalBackend:
     ) -> None:
         self._settings = settings
         self._eai_config = eai_config
+        self._eai_source = LocalEaiSource(settings)
         self._python = python
         self._installed: frozenset[str] | None = None
         self._grace = cancel_grace
@@ -170,9 +171,12 @@ class LocalBackend:
 
     @property
     def eais(self) -> LocalEaiConfig:
-        if self._eai_config is None:
-            self._eai_config = load_local_eais(self._settings)
-        return self._eai_config
+        # An injected config is fixed; the file is re-read whenever it changes (no restart needed).
+        return self._eai_config if self._eai_config is not None else self._eai_source.current()
+
+    def facts_stamp(self) -> object:
+        """Changes whenever `facts()` would change for reasons other than running jobs (the local EAI file)."""
+        return None if self._eai_config is not None else self._eai_source.stamp()
 
     def family(self) -> InstanceFamily:
         """This machine as an instance family `LOCAL_<n>CPU_<m>GIB[_GPU]`."""

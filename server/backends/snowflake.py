@@ -13,6 +13,14 @@ Choices, each tied to a library behaviour (research mljobs-api.md):
 - Transient failures (connection drops, HTTP 429/5xx, connector retryable codes) are retried with
   exponential backoff through the injected `sleep`; permanent ones become `SnowflakeError(message, code)`.
   A retried submission first looks for the job its failed attempt may already have created.
+- Right after DONE the result file may not be visible on the stage yet; `result(timeout=0)` does not retry
+  then (`job.py:MLJob.result` retries only unbounded calls), so we retry FileNotFoundError for about 30 s
+  ourselves. `artifacts` are the files under the job's result location (the result volume behind
+  MLRS_STAGE_RESULT_PATH), listed with LIST.
+- The payload directory is known at submit time (`payload_location`); the service layer records it, so
+  delete removes it even after the service expired (7-day TTL) and DESCRIBE can no longer show it.
+- Listing reads GET_JOB_HISTORY with an explicit window (`days`) and row cap (`limit`): the function's own
+  defaults (14 days, 100 rows, applied before the schema filter) would silently drop jobs.
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ import logging
 import re
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,105 +49,30 @@ from mljobs.skill.identifiers import (
     validate_stage,
 )
 from mljobs.skill.jobplan import JobPlan
-from mljobs.skill.redact import redact
 
 from ..account import discover
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
+from .snowflake_errors import _error_code, _message, is_transient, map_error
+from .snowflake_records import _failed_result, _history_info, _job_info, _status
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: snowflake.connector.errorcode: ER_FAILED_TO_CONNECT_TO_DB, ER_CONNECTION_IS_CLOSED, ER_FAILED_TO_REQUEST,
-#: ER_CONNECTION_TIMEOUT, ER_RETRYABLE_CODE -- the connector's own "the network failed, not the statement".
-TRANSIENT_CODES = frozenset({250001, 250002, 250003, 251011, 251012})
-#: Connector exception classes for HTTP 429/500/502/503/504 and retryable HTTP failures.
-_TRANSIENT_CLASS_NAMES = frozenset({
-    "OperationalError", "ServiceUnavailableError", "TooManyRequests", "GatewayTimeoutError", "BadGatewayError",
-    "RequestTimeoutError", "InternalServerError", "OtherHTTPRetryableError",
-})  # fmt: skip
-_TRANSIENT_TEXT = re.compile(
-    r"\b(429|502|503|504)\b|too many requests|service unavailable|temporarily unavailable|throttl|"
-    r"connection (reset|aborted|closed|refused)|timed out while connecting",
-    re.IGNORECASE,
-)
-#: Permanent Snowflake error codes with a plain explanation and what to do.
-EXPLAINED_CODES = {
-    2003: "the object does not exist or the current role is not authorized to see it: check the name (fully "
-          "qualified), the current role, and that USAGE was granted",
-    3001: "the current role lacks a privilege: grant USAGE on the database, USAGE and CREATE SERVICE (and CREATE "
-          "STAGE if the stage is new) on the schema, USAGE on the compute pool and on each external access "
-          "integration",
-    90106: "there is no current schema: pass database and schema (or set them on the connection)",
-    2143: "the feature is not enabled in this account (job history or persistent logs)",
-    392507: "the cloud provider has no capacity for the pool's instance family: wait or use another pool",
-    392508: "the compute pool is at MAX_NODES: wait, raise MAX_NODES or use another pool",
-}  # fmt: skip
 _RUNTIME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/:@]*$")
 _REL_PATH_RE = re.compile(r"^[A-Za-z0-9_\-.][A-Za-z0-9_\-./]*$")
 _PAYLOAD_DIR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*_[0-9A-Fa-f]{8}$")
-
-
-def _error_code(exc: BaseException) -> int | None:
-    for candidate in (getattr(exc, "sql_error_code", None), getattr(exc, "errno", None),
-                      getattr(getattr(exc, "conn_error", None), "errno", None)):  # fmt: skip
-        try:
-            if candidate is not None and int(candidate) > 0:
-                return int(candidate)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures worth retrying: network drops, throttling, HTTP 5xx, connector retryable codes.
-
-    A statement Snowflake rejected (compilation, privileges, not found) is permanent. `TimeoutError` from
-    the library means "job not finished", never a network problem.
-    """
-    if isinstance(exc, TimeoutError):
-        return False
-    if isinstance(exc, builtins.ConnectionError):
-        return True
-    chain = [exc, getattr(exc, "conn_error", None)]
-    for item in chain:
-        if item is None:
-            continue
-        if type(item).__name__ in _TRANSIENT_CLASS_NAMES and type(item).__module__.startswith("snowflake"):
-            return True
-    if _error_code(exc) in TRANSIENT_CODES:
-        return True
-    text = getattr(exc, "message", None) or str(exc)
-    return bool(_TRANSIENT_TEXT.search(text))
-
-
-def _message(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return redact(" ".join(str(text).split()))[:500]
-
-
-def map_error(what: str, exc: BaseException) -> MljobsError:
-    """A library or driver exception as an mljobs fault whose message says what to do."""
-    if isinstance(exc, MljobsError):
-        return exc
-    code = _error_code(exc)
-    message = _message(exc)
-    cause = exc.__cause__
-    if isinstance(exc, RuntimeError) and cause is not None and _error_code(cause):
-        code, message = _error_code(cause), f"{message} ({_message(cause)})"
-    lowered = message.lower()
-    if code is None and "grant privileges on schema" in lowered:
-        code = 3001
-    if code is None and "please specify a schema" in lowered:
-        code = 90106
-    if code in EXPLAINED_CODES:
-        return SnowflakeError(f"{what} failed: {message} -- {EXPLAINED_CODES[code]}.", code)
-    if isinstance(exc, (ValueError, FileNotFoundError, NotImplementedError)):
-        return UsageError(f"{what} refused by snowflake-ml-python: {message}")
-    if code is not None or type(exc).__module__.startswith("snowflake"):
-        return SnowflakeError(f"{what} failed: {message}", code)
-    return BackendError(f"{what} failed: {type(exc).__name__}: {message}")
+#: job.py `_INSTANCE_RECORD_TIMEOUT_SECONDS` / poll interval: how long the library itself waits out the lag.
+RESULT_LAG_SECONDS = 30.0
+RESULT_LAG_POLL_SECONDS = 2.0
+#: docs "GET_JOB_HISTORY": RESULT_LIMIT is at most 10000; the default window is 14 days.
+HISTORY_MAX_ROWS = 10_000
+DEFAULT_LIST_DAYS = 14
+#: A verbose log this large has probably hit SYSTEM$GET_SERVICE_LOGS' ~100 KB cap (docs: "Up to 100 KB").
+LOG_CAP_NEAR_BYTES = 95 * 1024
+#: Files mljob_launcher.save_mljob_result writes beside the result (not the user's artifacts).
+_RESULT_FILES = re.compile(r"^(mljob_result(\.json)?|mljob_extra(_\d+)?\.(pkl|parquet|npy))$")
 
 
 @contextlib.contextmanager
@@ -217,6 +149,7 @@ class SnowflakeBackend:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._token = token
+        self._payloads: dict[str, str] = {}  # job id -> payload directory, for jobs submitted by this process
 
     # ------------------------------------------------------------------------------------------ plumbing
     def _session(self) -> Any:
@@ -334,7 +267,16 @@ class SnowflakeBackend:
             before_retry=lambda: self._find_submitted(session, database, schema, payload_name),
         )  # fmt: skip
         log.info("submitted %s as %s", plan.name, job_id)
+        self._payloads[job_id] = f"{kwargs['stage_name'].rstrip('/')}/{payload_name}"
         return job_id
+
+    def payload_location(self, job_id: str) -> str | None:
+        """The payload directory `@DB.SCHEMA.STAGE[/path]/<name>` of a job this backend submitted, else None.
+
+        Recorded at submit, because once the service is gone (deleted, or dropped after the 7-day TTL)
+        nothing on Snowflake tells where its payload was; the job store keeps it for `delete`.
+        """
+        return self._payloads.get(job_id)
 
     def status(self, job_id: str) -> JobStatus:
         fq = self._job_id(job_id)
@@ -358,8 +300,8 @@ class SnowflakeBackend:
         for row in rows:
             data = {str(k).lower(): v for k, v in row.as_dict().items()}
             try:
-                instance_id = int(data.get("instance_id"))
-            except (TypeError, ValueError):
+                instance_id = int(data["instance_id"])
+            except (KeyError, TypeError, ValueError):
                 continue
             start = data.get("start_time")
             out.append(InstanceStatus(instance_id, str(data.get("status") or "UNKNOWN").upper(),
@@ -375,7 +317,21 @@ class SnowflakeBackend:
         def run() -> str:
             return str(self._mljob(fq).get_logs(limit=limit, instance_id=instance_id, verbose=verbose))
 
-        return self._call(f"reading the logs of {fq}", run, job=fq)
+        try:
+            text = self._call(f"reading the logs of {fq}", run, job=fq)
+        except JobNotFoundError:
+            # SYSTEM$GET_SERVICE_LOGS only answers while the service exists (mljobs-api.md §10.6); a job that
+            # job history still knows has been dropped, and its logs went with it.
+            status = self.status(fq)
+            raise BackendError(
+                f"The logs of {fq} ({status.value}) are gone: its service was dropped (deleted, or expired after "
+                "the 7-day TTL), and Snowflake keeps logs only in an event table, if the account has one."
+            ) from None
+        if verbose and limit <= 0 and len(text.encode()) >= LOG_CAP_NEAR_BYTES:
+            # docs "SYSTEM$GET_SERVICE_LOGS": at most ~100 KB of the most recent lines; say that the start is cut.
+            text = ("[mljobs] Snowflake returns only the newest ~100 KB of a job's log; earlier lines are not shown "
+                    "(an event table, if configured, keeps them).\n" + text)
+        return text
 
     def result(self, job_id: str) -> JobResult:
         """The return value or the remote error of a finished job.
@@ -391,7 +347,7 @@ class SnowflakeBackend:
         def run() -> JobResult:
             job = self._mljob(fq)
             try:
-                return JobResult(success=True, value=job.result(timeout=0))
+                value = self._result_value(job, wait_for_lag=status is JobStatus.DONE)
             except RuntimeError as exc:
                 return _failed_result(exc, status)
             except ValueError as exc:
@@ -401,8 +357,62 @@ class SnowflakeBackend:
                                  f"{_message(exc.__cause__ or exc)}")  # fmt: skip
             except TimeoutError as exc:
                 raise BackendError(f"Job {fq} is not finished yet; poll its status.") from exc
+            return JobResult(success=True, value=value, artifacts=self._artifacts(job))
 
         return self._call(f"reading the result of {fq}", run, job=fq)
+
+    def _result_value(self, job: Any, *, wait_for_lag: bool) -> Any:
+        """`job.result(timeout=0)`, retried while the result file is not visible yet right after DONE.
+
+        The library retries FileNotFoundError/JSONDecodeError only for unbounded calls (`job.py:MLJob.result`:
+        "Retrying would push the call past the caller's timeout"); `timeout=0` never blocks here, so the lag
+        is waited out with the injected sleep, for as long as the library would wait (30 s, every 2 s). Only a
+        DONE job is waited for: the launcher always wrote its result, whereas a FAILED job may have none (it
+        failed before the launcher ran, e.g. in pip install).
+        """
+        waited = 0.0
+        while True:
+            try:
+                return job.result(timeout=0)
+            except RuntimeError as exc:
+                lagging = isinstance(exc.__cause__, (OSError, ValueError)) and "Failed to retrieve result" in str(exc)
+                if not wait_for_lag or not lagging or waited >= RESULT_LAG_SECONDS:
+                    raise
+                log.info("result of %s not visible yet (%s); retrying in %.0fs", job.id, _message(exc.__cause__ or exc),
+                         RESULT_LAG_POLL_SECONDS)  # fmt: skip
+                self._sleep(RESULT_LAG_POLL_SECONDS)
+                waited += RESULT_LAG_POLL_SECONDS
+
+    def _artifacts(self, job: Any) -> tuple[str, ...]:
+        """Stage paths of the files the job wrote under MLRS_STAGE_RESULT_PATH (its result volume).
+
+        The location is the result volume's stage path from the spec (`MLJob._result_stage_path`, private:
+        the library has no public accessor); files the launcher writes for the result itself are left out.
+        Empty when the spec or the listing cannot be read (a note in the log says why).
+        """
+        try:
+            location = job._result_stage_path
+            if not location:
+                return ()
+            base = validate_stage(str(location), "result location").rstrip("/")
+            rows = self._session().sql(f"LIST {base}/").collect()
+        except Exception as exc:  # artifacts are a convenience; the result itself was read
+            log.info("artifacts of %s could not be listed: %s", job.id, _message(exc))
+            return ()
+        path = base[1:].partition("/")[2]
+        out = []
+        for row in rows:
+            data = {str(k).lower(): v for k, v in row.as_dict().items()}
+            name = str(data.get("name") or "")
+            # LIST names files `<stage name>/<path>`; keep what follows the result location's path.
+            marker = f"/{path}/" if path else "/"
+            index = name.find(marker)
+            if index < 0:
+                continue
+            rel = name[index + len(marker):]
+            if rel and not _RESULT_FILES.match(rel.rsplit("/", 1)[-1]) and not rel.startswith("instances/"):
+                out.append(f"{base}/{rel}")
+        return tuple(sorted(out))
 
     def cancel(self, job_id: str) -> None:
         """Ask Snowflake to cancel the job; a job that already finished is left alone."""
@@ -412,17 +422,51 @@ class SnowflakeBackend:
             return
         self._call(f"cancelling {fq}", lambda: self._mljob(fq).cancel(), job=fq)
 
-    def list(self, limit: int = 50) -> list[JobInfo]:
-        """The newest `limit` jobs of the current schema, newest first (from SPCS job history)."""
-        jobs = _ml_jobs()
-        # list_jobs has no ORDER BY, so its LIMIT would pick an arbitrary subset: read all, sort, then cut.
-        frame = self._call("listing jobs", lambda: jobs.list_jobs(limit=-1, session=self._session()))
-        infos = [_job_info(rec) for rec in frame.to_dict("records")]
-        infos.sort(key=lambda i: i.created_at or 0.0, reverse=True)
-        return infos[: max(limit, 0)]
+    def list(self, limit: int = 50, *, days: int = DEFAULT_LIST_DAYS) -> list[JobInfo]:
+        """Jobs of the current schema created in the last `days` days, newest first, at most `limit`.
 
-    def delete(self, job_id: str) -> None:
+        GET_JOB_HISTORY is called with an explicit window and the largest RESULT_LIMIT: its defaults (14 days,
+        100 rows) are applied before the schema filter, so the library's `list_jobs` silently misses jobs
+        (mljobs-api.md §10.5). Answers should name the scope (`base.listing_scope`). When job history is not
+        enabled (2143) the library's fallback (SHOW JOB SERVICES) is used, which only sees `MLJOB_*` names.
+
+        Raises:
+            UsageError: `days` or `limit` is not a positive whole number.
+        """
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+            raise UsageError("days must be a whole number of days between 1 and 3650")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise UsageError("limit must be a positive whole number")
+        session = self._session()
+        db = _unquote(session.get_current_database())
+        schema = _unquote(session.get_current_schema())
+        if not db or not schema:
+            raise UsageError("no current database/schema on the connection: jobs are listed per schema")
+        sql = (
+            "select NAME, STATUS, MESSAGE, DATABASE_NAME, SCHEMA_NAME, OWNER, COMPUTE_POOL_NAME, PARAMETERS, "
+            "CREATED_TIME, COMPLETED_TIME from table(snowflake.spcs.get_job_history("
+            f"created_time_start => DATEADD('day', {-days}, CURRENT_TIMESTAMP()), result_limit => {HISTORY_MAX_ROWS}))"
+            f" where DATABASE_NAME = ? and SCHEMA_NAME = ? and DELETED_TIME IS NULL order by CREATED_TIME desc limit {limit}"
+        )  # days, limit and the cap are validated ints; names are bound
+        try:
+            rows = self._call("listing jobs", lambda: session.sql(sql, params=[db, schema]).collect())
+        except SnowflakeError as exc:
+            if exc.code != 2143:
+                raise
+            jobs = _ml_jobs()
+            frame = self._call("listing jobs", lambda: jobs.list_jobs(limit=-1, session=session))
+            infos = [_job_info(rec) for rec in frame.to_dict("records")]
+            infos.sort(key=lambda i: i.created_at or 0.0, reverse=True)
+            return infos[:limit]
+        return [_history_info(row) for row in rows]
+
+    def delete(self, job_id: str, *, payload_location: str | None = None) -> None:
         """Drop the job service and REMOVE its payload directory -- only when that directory is its own.
+
+        Args:
+            job_id: the job.
+            payload_location: the payload directory recorded at submit (`payload_location()`); it is what lets
+                the payload be removed when the service is already gone (deleted, or dropped after the TTL).
 
         Raises:
             JobNotFoundError: no such job.
@@ -432,12 +476,21 @@ class SnowflakeBackend:
         jobs = _ml_jobs()
         session = self._session()
         job = self._call(f"looking up {fq}", lambda: jobs.get_job(fq, session=session), job=fq)
+        recorded = _own_payload_dir(payload_location, fq) if payload_location else None
+        if payload_location and recorded is None:
+            log.warning("delete %s: the recorded payload %s is not this job's own directory; it is not removed",
+                        fq, payload_location)  # fmt: skip
         try:
             stage_path = self._call(f"reading the spec of {fq}", lambda: job._stage_path)
         except SnowflakeError as exc:
             if exc.code != 2003:
                 raise
-            log.info("delete %s: the service is already gone (only job history remains)", fq)
+            if recorded is None:
+                log.warning("delete %s: the service is already gone and its payload location was not recorded; "
+                            "nothing on the stage was removed", fq)  # fmt: skip
+                return
+            log.info("delete %s: the service is already gone; removing the recorded payload %s", fq, recorded)
+            self._remove_payload(session, fq, recorded)
             return
         payload_dir = _own_payload_dir(stage_path, fq)
         if payload_dir is None:
@@ -447,6 +500,14 @@ class SnowflakeBackend:
             return
         self._call(f"deleting {fq}", lambda: jobs.delete_job(job, session=session))
         # delete_job only logs a failed REMOVE; check and remove again so the payload is really gone.
+        self._remove_payload(session, fq, payload_dir)
+
+    def _remove_payload(self, session: Any, fq: str, payload_dir: str) -> None:
+        """REMOVE `payload_dir/` unless LIST shows it empty already, then check that it is gone.
+
+        Raises:
+            BackendError: files remain after REMOVE.
+        """
         remaining = self._call(f"checking the payload of {fq}", lambda: session.sql(f"LIST {payload_dir}/").collect())
         if remaining:
             self._call(f"removing the payload of {fq}", lambda: session.sql(f"REMOVE {payload_dir}/").collect())
@@ -464,7 +525,7 @@ class SnowflakeBackend:
         try:
             if plan.backend != "snowflake":
                 raise UsageError(f"plan is for the {plan.backend!r} backend, not Snowflake")
-            pool = validate_identifier(plan.compute_pool, "compute pool")
+            validate_identifier(plan.compute_pool, "compute pool")
             name = validate_identifier(plan.name, "job name")
             database = validate_identifier(plan.database, "database") if plan.database else None
             schema = validate_identifier(plan.schema, "schema") if plan.schema else None
@@ -532,8 +593,8 @@ class SnowflakeBackend:
 
     @staticmethod
     def _requirements_file(
-        plan: JobPlan, method: SubmitMethod, pip: list[str], env: dict[str, str]
-    ) -> tuple[list[str], dict[str, str]]:
+        plan: JobPlan, method: SubmitMethod, pip: builtins.list[str], env: dict[str, str]
+    ) -> tuple[builtins.list[str], dict[str, str]]:
         """Make a requirements file that travels with the folder get installed.
 
         The container's startup.sh installs `$MLRS_REQUIREMENTS_FILE` (default `requirements.txt` in the payload
@@ -605,59 +666,3 @@ def _own_payload_dir(stage_path: str | None, job_id: str) -> str | None:
     if not _PAYLOAD_DIR_RE.match(leaf) or not job_name.startswith(leaf.upper() + "_"):
         return None
     return normalised
-
-
-def _status(raw: str) -> JobStatus:
-    try:
-        return JobStatus(str(raw).upper())
-    except ValueError:
-        log.warning("unrecognised job status %r reported as INTERNAL_ERROR", raw)
-        return JobStatus.INTERNAL_ERROR
-
-
-def _failed_result(exc: RuntimeError, status: JobStatus) -> JobResult:
-    """A RuntimeError from MLJob.result(): the remote exception (its traceback attached) or no result at all."""
-    cause = exc.__cause__
-    if "Failed to retrieve result" in str(exc) or cause is None:
-        return JobResult(False, error=f"no result could be read for this {status.value} job ({_message(exc)}); "
-                                      "read its logs with verbose=True")  # fmt: skip
-    from snowflake.ml.jobs._interop import exception_utils  # private: where the remote traceback is attached
-
-    info = exception_utils.retrieve_remote_error_info(cause)
-    if info is not None:
-        tb = f"Traceback (from remote execution):\n{info.exc_tb}{info.exc_type}: {info.exc_msg}"
-    else:
-        tb = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
-    return JobResult(False, error=repr(cause), traceback=redact(tb))
-
-
-def _job_info(rec: dict[str, Any]) -> JobInfo:
-    def epoch(value: Any) -> float | None:
-        if value is None:
-            return None
-        try:
-            if value != value:  # NaN / NaT
-                return None
-            return float(value.timestamp())
-        except (AttributeError, TypeError, ValueError):
-            return None
-
-    def text(value: Any) -> str | None:
-        return None if value is None or value != value else str(value)
-
-    try:
-        target = int(rec.get("target_instances") or 1)
-    except (TypeError, ValueError):
-        target = 1
-    return JobInfo(
-        job_id=f"{rec.get('database_name')}.{rec.get('schema_name')}.{rec.get('name')}",
-        backend="snowflake",
-        status=_status(str(rec.get("status"))),
-        name=text(rec.get("name")),
-        compute_pool=text(rec.get("compute_pool")),
-        created_at=epoch(rec.get("created_time")),
-        finished_at=epoch(rec.get("completed_time")),
-        message=text(rec.get("message")),
-        target_instances=target,
-        extra={"owner": text(rec.get("owner"))},
-    )

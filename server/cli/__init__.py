@@ -2,7 +2,8 @@
 
 Exit codes (the only place they are listed):
     0  success (for `wait`: the job finished DONE)
-    1  the job FAILED / was CANCELLED / hit INTERNAL_ERROR, or an unexpected fault
+    1  the job FAILED / was CANCELLED / hit INTERNAL_ERROR, `doctor` found a blocking problem, or an
+       unexpected fault
     2  bad input: missing path, unreadable project, invalid name or option
     3  Snowflake is not configured, unreachable, or answered with an error
     4  a side effect was not confirmed (declined, no --yes without a terminal, stale token)
@@ -26,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "plan_cmd",
     "jobs_cmd",
     "pipeline_cmd",
+    "local_eais_cmd",
+    "doctor_cmd",
     "serve_cmd",
 )
 

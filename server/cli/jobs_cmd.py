@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from mljobs.analyzers.report import render_text
-from mljobs.skill.jobplan import summary_lines
+from mljobs.skill.plan import confirmation_summary
 
 from ..backends.base import JobStatus
 from ..errors import NotConfirmedError, UsageError
@@ -79,8 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ------------------------------------------------------------------------------------------ submit
 
 
-def _summary(plan: Any) -> str:
-    return "\n".join("  " + line for line in summary_lines(plan))
+def _summary(result: Any) -> str:
+    return "\n".join("  " + line for line in confirmation_summary(result))
 
 
 def _planned(service: Service, args: argparse.Namespace) -> Any:
@@ -99,7 +99,7 @@ def run_submit(args: argparse.Namespace) -> int:
     result = _planned(service, args)
     plan = result.plan
     if not args.json:
-        print("Submitting with these settings:\n" + _summary(plan), file=sys.stderr)
+        print("Submitting with these settings:\n" + _summary(result), file=sys.stderr)
     method = confirm("Submit this job?", assume_yes=args.yes)
     submission = service.submit(plan, service.confirm("submit", plan.plan_hash(), method=method))
     if args.json:
@@ -220,7 +220,7 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
-    diagnosis = service_from_args(args).diagnose(args.job_id)
+    diagnosis = service_from_args(args).diagnose(args.job_id, caller="cli")
     if args.json:
         emit_json(diagnosis)
         return 0
@@ -235,6 +235,8 @@ def run_diagnose(args: argparse.Namespace) -> int:
             print(f"    {sql}")
     for line in diagnosis.evidence:
         print(f"  evidence: {line}")
+    if diagnosis.next_step:
+        print(f"Next:   {diagnosis.next_step}")
     return 0
 
 
@@ -266,7 +268,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     _step(3, "Confirmation checkpoint")
     plan = result.plan
-    print("I'll submit the job with these settings:\n" + _summary(plan))
+    print("I'll submit the job with these settings:\n" + _summary(result))
     if not args.accept:
         raise NotConfirmedError("not confirmed: rerun with --accept to say yes in advance; nothing was submitted")
     print("Confirmed in advance with --accept.")

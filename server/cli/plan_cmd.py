@@ -116,6 +116,8 @@ def plan_payload(result: Any) -> dict[str, Any]:
         "code_warnings": list(code.warnings) if isinstance(code, Generated) else [],
         "script_edit": result.script_edit,
         "explanations": list(result.explanations),
+        "cost": result.cost,
+        "dependencies": result.dependencies.to_dict() if result.dependencies is not None else None,
     }
 
 
@@ -146,6 +148,10 @@ def render_plan(result: Any) -> str:
             lines.append(f"  [{issue.severity.value}] {issue.message}")
             if issue.fix:
                 lines.append(f"      fix: {issue.fix}")
+    lines += render_dependencies(result.dependencies)
+    if result.cost is not None:
+        lines.append("\nCost")
+        lines.extend("  " + row for row in result.cost.lines())
     if result.ranking is not None:
         lines.append("\nCompute pools")
         lines.extend("  " + row for row in result.ranking.render_table().splitlines())
@@ -167,6 +173,28 @@ def render_plan(result: Any) -> str:
         lines.append(f"\nNo submission code: {code.reason}")
     lines.append("\n" + ("Ready to submit." if result.ready else "Not ready: fix the preflight errors above first."))
     return "\n".join(lines)
+
+
+def render_dependencies(deps: Any) -> list[str]:
+    """The dependency preflight as a section: what pip installs in the image, its size, what it replaces."""
+    if deps is None:
+        return []
+    from ..depcheck import DepStatus, _human
+
+    lines = [f"\nDependencies (pip in the runtime image {deps.image}; index: {deps.index})",
+             f"  {deps.summary()}" + (" [cached]" if deps.cached else f" [{deps.seconds:.1f} s]")]
+    if deps.status is DepStatus.CHECKED:
+        for item in deps.install:
+            why = "requested" if item.direct else "needed by " + ", ".join(item.via)
+            extra = f", replaces {item.replaces}" if item.replaces else ""
+            src = ", builds from source" if item.builds_from_source else ""
+            spec = f"{item.name}=={item.version}"
+            lines.append(f"    {spec:<36} {_human(item.size):>10}  ({why}{extra}{src})")
+    for c in deps.conflicts:
+        lines.append(f"  conflict: {c.message}")
+        lines.append(f"      fix: {c.fix}")
+    lines.extend(f"  note: {n}" for n in deps.notes)
+    return lines
 
 
 def run_plan(args: argparse.Namespace) -> int:

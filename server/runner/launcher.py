@@ -116,7 +116,7 @@ def read_status(job_dir: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _status_lock(job_dir: Path):  # type: ignore[no-untyped-def]
+def _status_lock(job_dir: Path):
     with open(Path(job_dir) / "status.lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

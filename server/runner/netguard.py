@@ -226,7 +226,7 @@ class _Guard:
             return self.policy.refusal(ip, port)
         return None if self.policy.allows(host, port) else self.policy.refusal(host, port)
 
-    def remember(self, host: str, infos: list[tuple]) -> None:  # type: ignore[type-arg]
+    def remember(self, host: str, infos: list[tuple]) -> None:
         if is_ip(host):
             return
         with self.lock:
@@ -263,7 +263,7 @@ def install(policy: GuardPolicy) -> None:
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
-    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, *args, **kwargs):
         if host is not None:
             name = host.decode() if isinstance(host, bytes) else str(host)
             message = guard.check_host(name, _port_of(port))
@@ -274,7 +274,7 @@ def install(policy: GuardPolicy) -> None:
             return infos
         return real_getaddrinfo(host, port, *args, **kwargs)
 
-    def create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def create_connection(address, *args, **kwargs):
         host, port = address[0], address[1]
         message = guard.check_host(str(host), _port_of(port))
         if message is not None:
@@ -288,7 +288,7 @@ def install(policy: GuardPolicy) -> None:
             return str(address[0]), int(address[1])
         return None
 
-    def connect(self, address):  # type: ignore[no-untyped-def]
+    def connect(self, address):
         target = _inet_target(self, address)
         if target is not None:
             message = guard.check_host(*target)
@@ -296,7 +296,7 @@ def install(policy: GuardPolicy) -> None:
                 raise ConnectionRefusedError(errno.ECONNREFUSED, message)
         return real_connect(self, address)
 
-    def connect_ex(self, address):  # type: ignore[no-untyped-def]
+    def connect_ex(self, address):
         target = _inet_target(self, address)
         if target is not None:
             message = guard.check_host(*target)

@@ -3,16 +3,28 @@
 It emulates the six session surfaces the ML Jobs client uses (research mljobs-api.md §6.1): `_conn.run_query`,
 `_conn._cursor.description` / `_preprocess_pyformat_query`, `sql(...).collect()`, `file.put/put_stream/get`,
 `get_current_*` (quoted, like real Snowpark) and `conf.get`. Behind them sits a small in-memory account:
-compute pools, instance families, EAIs and network rules, stages with files, grants, and ML jobs whose status
-the test drives (PENDING -> RUNNING -> DONE/FAILED, CANCELLING -> CANCELLED).
+compute pools, instance families, EAIs and network rules, stages with files, grants (to account roles and
+database roles, with secondary roles), and ML jobs whose status the test drives.
 
 Every statement is recorded in `session.queries` (SQL text, bind params, channel). Unknown SQL raises
 `SnowparkSQLException` so nothing the code under test sends passes unnoticed, and `inject()` makes chosen
 statements fail (transient errors N times, permanent errors always).
 
-What the fake has to invent because the server side is not visible (mljobs-api.md §6.3): the job-id suffix,
-the server-built spec (stage volume = STAGE_PATH, result volume = STAGE_PATH/<job name>, result file
-`mljob_result` there), the runtime image, `spcs_wait_for` raising when the job is not finished, and log text.
+The job service lives in jobservice.py (mixed in), and container.py runs a job's payload with the library's
+own launcher. Server behaviour, each from the library's source or a documented fact (cited where it is
+implemented):
+- the spec SYSTEM$EXECUTE_ML_JOB builds, as `MLJob._stage_path/_result_stage_path/_result_path/_transform_path`
+  (snowflake/ml/jobs/job.py) and `mljob_launcher.py` (module top: MLRS_STAGE_RESULT_PATH joined with
+  MLRS_RESULT_PATH) read it: stage-volume at /mnt/job_stage, result-volume at its own mount, both env vars;
+- only the documented DESCRIBE SERVICE statuses (no CANCELLING: a cancelled job service ends FAILED);
+- result visibility lag right after DONE (`job.py:MLJob.result` retries FileNotFoundError for that reason);
+- SYSTEM$GET_SERVICE_LOGS: at most ~100 KB of the newest lines, and only while the service exists;
+- GET_JOB_HISTORY(): the last 14 days and 100 rows by default, applied before any WHERE filter;
+- privilege errors as SQL error 3001 (`manager.py:submit_*` maps 3001 + "schema"), when `enforce_privileges`;
+- CURRENT_SECONDARY_ROLES() as a JSON object; USAGE from primary or secondary roles, CREATE from the primary.
+
+What remains invented because it is not visible (mljobs-api.md §6.3): the job-id suffix, the result-volume
+mount path, the runtime image, log text, and how many reads the visibility lag lasts.
 """
 
 from __future__ import annotations
@@ -24,20 +36,16 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import yaml
 from snowflake.connector.converter import SnowflakeConverter
 from snowflake.connector.cursor import ResultMetadata
 from snowflake.snowpark import Column
 from snowflake.snowpark._internal.utils import result_set_to_rows
-from snowflake.snowpark.exceptions import SnowparkSQLException
 
-LOG_START = "--------------------------------\nML job started\n--------------------------------"
-LOG_END = "--------------------------------\nML job finished\n--------------------------------"
-RUNTIME_IMAGE = "/snowflake/images/snowflake_images/st_plat/runtime/x86/runtime_image/snowbooks:2.10.0-py311"
-TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETED"}
+from .jobservice import FakeJob, JobServer
+from .sqltext import _bool_text, _ident_parts, sql_error
 
 POOL_COLUMNS = (
     "name", "state", "min_nodes", "max_nodes", "instance_family", "num_services", "num_jobs",
@@ -51,118 +59,12 @@ FAMILY_COLUMNS = (
 )  # fmt: skip
 GRANT_COLUMNS = ("created_on", "privilege", "granted_on", "name", "granted_to", "grantee_name", "grant_option",
                  "granted_by")  # fmt: skip
-INSTANCE_COLUMNS = ("database_name", "schema_name", "service_name", "instance_id", "status", "spec_digest",
-                    "creation_time", "start_time")  # fmt: skip
-LIST_JOBS_COLUMNS = ("name", "status", "message", "database_name", "schema_name", "owner", "compute_pool",
-                     "target_instances", "created_time", "completed_time")  # fmt: skip
-
-
 class Statement(NamedTuple):
     """One statement the code under test sent: SQL text (or `PUT`/`GET` for file calls), params, channel."""
 
     sql: str
     params: tuple[Any, ...] | None
     via: str  # "run_query" | "sql" | "file"
-
-
-def sql_error(message: str, code: int | None = None) -> SnowparkSQLException:
-    """A SnowparkSQLException as the Snowpark wrapper raises it (message + Snowflake error number)."""
-    return SnowparkSQLException(message, sql_error_code=code)
-
-
-def _ident_parts(text: str) -> list[str]:
-    """`db.s."Mixed"` -> ["DB", "S", "Mixed"]: unquoted parts upper-cased, quoted kept, `""` unescaped."""
-    parts: list[str] = []
-    for match in re.finditer(r'"((?:[^"]|"")*)"|([^."]+)', text.strip()):
-        quoted, plain = match.groups()
-        parts.append(quoted.replace('""', '"') if quoted is not None else plain.strip().upper())
-    return parts
-
-
-def _unescape_literal(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), text)
-
-
-def _bool_text(value: bool) -> str:
-    return "true" if value else "false"
-
-
-@dataclass
-class FakeJob:
-    """One ML job service. Tests change `status` directly or queue `script` statuses (one per DESCRIBE)."""
-
-    id: str
-    database: str
-    schema: str
-    name: str
-    compute_pool: str
-    spec_options: dict[str, Any]
-    job_options: dict[str, Any]
-    created_on: _dt.datetime
-    status: str = "PENDING"
-    script: list[str] = field(default_factory=list)
-    logs: dict[int, str] = field(default_factory=dict)
-    instances: list[dict[str, Any]] | None = None
-    message: str | None = None
-    completed_on: _dt.datetime | None = None
-    deleted_on: _dt.datetime | None = None
-    cancel_steps: int = 1  # DESCRIBE reads after a cancel before CANCELLING turns into CANCELLED
-    statement_params: dict[str, Any] | None = None
-
-    @property
-    def target_instances(self) -> int:
-        return int(self.job_options.get("TARGET_INSTANCES") or 1)
-
-    @property
-    def min_instances(self) -> int:
-        return int(self.job_options.get("MIN_INSTANCES") or self.target_instances)
-
-    @property
-    def stage_path(self) -> str:
-        return str(self.spec_options["STAGE_PATH"])
-
-    @property
-    def result_stage_path(self) -> str:
-        return f"{self.stage_path}/{self.name}"
-
-    @property
-    def result_file(self) -> str:
-        return f"{self.result_stage_path}/mljob_result"
-
-    def spec(self) -> dict[str, Any]:
-        """The server-built spec (shape of mljobs-api.md §2.5) that the client reads back."""
-        env = dict(self.spec_options.get("ENV_VARS") or {})
-        env.update({"MLRS_RESULT_PATH": "mljob_result", "MLRS_MIN_INSTANCES": str(self.min_instances)})
-        return {
-            "spec": {
-                "containers": [
-                    {
-                        "name": "main",
-                        "image": self.spec_options.get("RUNTIME"),
-                        "command": ["/usr/local/bin/_entrypoint.sh"],
-                        "args": list(self.spec_options.get("ARGS") or []),
-                        "env": env,
-                        "volumeMounts": [
-                            {"name": "stage-volume", "mountPath": "/mnt/job_stage"},
-                            {"name": "result-volume", "mountPath": "/mnt/job_result"},
-                        ],
-                    }
-                ],
-                "volumes": [
-                    {"name": "stage-volume", "source": "stage", "stageConfig": {"name": self.stage_path}},
-                    {"name": "result-volume", "source": "stage", "stageConfig": {"name": self.result_stage_path}},
-                ],
-            }
-        }
-
-    def advance(self) -> None:
-        """One status read: pop the next scripted status, or finish a pending cancel."""
-        if self.script:
-            self.status = self.script.pop(0)
-        elif self.status == "CANCELLING":
-            self.cancel_steps -= 1
-            if self.cancel_steps <= 0:
-                self.status = "CANCELLED"
 
 
 @dataclass
@@ -311,7 +213,7 @@ class _FakeFileOperation:
         s = self._session
         s._record(f"GET {stage_location}", None, "file")
         key = s.canon_stage(stage_location)
-        if key not in s.stage_files:
+        if key not in s.stage_files or s._lagging(key):
             return []  # nothing written: the caller's open() then fails like it does for real
         os.makedirs(target_directory, exist_ok=True)
         with open(os.path.join(target_directory, key.rsplit("/", 1)[-1]), "wb") as handle:
@@ -327,7 +229,7 @@ class _FakeConf:
         return self.values.get(key, default)
 
 
-class FakeSession:
+class FakeSession(JobServer):
     """The fake session plus its account state. Construct, add pools/EAIs/grants, pass as `session=`."""
 
     def __init__(
@@ -361,6 +263,12 @@ class FakeSession:
         self.submissions: list[dict[str, Any]] = []
         self.runtime_requests: list[tuple[str, str]] = []
         self.validate_eais = True
+        # Roles granted to the user. DEFAULT_SECONDARY_ROLES is ('ALL') since the 2024_08 behavior bundle
+        # (mljobs-api.md §10.8): every granted role other than the primary is an active secondary role.
+        self.user_roles: list[str] = [role.upper()]
+        self.secondary_roles: str | list[str] = "ALL"  # "ALL", "NONE" or explicit role names
+        self.secondary_roles_supported = True
+        self.enforce_privileges = False  # True: EXECUTE_ML_JOB checks grants and fails with 3001 like the server
         self.region: str | None = "AWS_US_WEST_2"
         self.closed = False
         self._injections: list[_Injection] = []
@@ -415,6 +323,7 @@ class FakeSession:
 
     def add_family(self, name: str, *, vcpu: float, memory_gib: float, gpu: str | None = None,
                    gpu_count: int = 0, gpu_memory_gib: float | None = None, **columns: Any) -> None:  # fmt: skip
+        """A SHOW COMPUTE POOL INSTANCE FAMILIES row; `gpu_memory_gib` is per GPU, as that command reports it."""
         if self.families is None:
             self.families = []
         row = {
@@ -463,6 +372,41 @@ class FakeSession:
         """`GRANT ROLE role TO ROLE to_role`: to_role inherits role's privileges."""
         self.grant("USAGE", "ROLE", role, to_role)
 
+    def grant_database_role(self, db_role: str, to_role: str, *, to_database_role: bool = False) -> None:
+        """`GRANT DATABASE ROLE db.r TO ROLE to_role` (or TO DATABASE ROLE): shown with granted_on DATABASE_ROLE."""
+        self.grant("USAGE", "DATABASE_ROLE", db_role, to_role,
+                   granted_to="DATABASE_ROLE" if to_database_role else "ROLE")
+
+    def grant_to_user(self, role: str) -> None:
+        """`GRANT ROLE role TO USER <the session user>`: with secondary roles ALL it becomes active."""
+        self.user_roles.append(role.upper())
+
+    def active_secondary_roles(self) -> list[str]:
+        """Roles CURRENT_SECONDARY_ROLES() lists: granted directly to the user, other than the primary."""
+        if self.secondary_roles == "NONE":
+            return []
+        names = self.user_roles if self.secondary_roles == "ALL" else [r.upper() for r in self.secondary_roles]
+        return [r for r in dict.fromkeys(names) if r != self.role.upper()]
+
+    def roles_in_effect(self, *, primary_only: bool = False) -> set[str]:
+        """The primary (and secondary) roles with everything they inherit, database roles as DB.NAME, and PUBLIC."""
+        start = [self.role.upper()] + ([] if primary_only else self.active_secondary_roles())
+        seen, frontier = set(start), list(start)
+        while frontier:
+            current = frontier.pop()
+            for g in self.grants:
+                if g["grantee_name"] == current and g["granted_on"] in ("ROLE", "DATABASE_ROLE") and g["name"] not in seen:
+                    seen.add(g["name"])
+                    frontier.append(g["name"])
+        return seen | {"PUBLIC"}
+
+    def holds(self, privilege: str, on: str, name: str, *, primary_only: bool = False) -> bool:
+        """Whether the session's roles hold `privilege` (or OWNERSHIP) on the object."""
+        roles = self.roles_in_effect(primary_only=primary_only)
+        key = ".".join(_ident_parts(name))
+        return any(g["granted_on"] == on and g["name"] == key and g["grantee_name"] in roles
+                   and g["privilege"] in (privilege, "OWNERSHIP") for g in self.grants)  # fmt: skip
+
     def inject(self, pattern: str, error: BaseException | Callable[[], BaseException], times: int | None = 1, *,
                after: bool = False) -> None:  # fmt: skip
         """Make statements matching `pattern` (regex, case-insensitive) raise `error`, `times` times (None: always).
@@ -472,34 +416,6 @@ class FakeSession:
         self._injections.append(_Injection(re.compile(pattern, re.IGNORECASE | re.DOTALL), error, times, after))
 
     # ----------------------------------------------------------------- job helpers for tests
-    def job(self, job_id: str | None = None) -> FakeJob:
-        """The job with that id (any case), or the most recently submitted one."""
-        if job_id is None:
-            return list(self.jobs.values())[-1]
-        return self.jobs[".".join(_ident_parts(job_id))]
-
-    def set_logs(self, job_id: str, user_text: str, *, instance: int = 0, setup: str = "") -> None:
-        """Log text as the launcher writes it: setup output, start banner, user output, end banner."""
-        self.job(job_id).logs[instance] = f"{setup}{LOG_START}\n{user_text}\n{LOG_END}\n"
-
-    def complete_job(self, job_id: str, value: Any = None, *, error: tuple[str, str, str] | None = None,
-                     status: str | None = None) -> None:  # fmt: skip
-        """Write the ResultDTO the launcher writes and set DONE (or FAILED when `error=(type, message, tb)`)."""
-        job = self.job(job_id)
-        if error is None:
-            dto = {"kind": "result", "success": True, "value": value, "protocol": None, "serialize_error": None,
-                   "metadata": None}  # fmt: skip
-        else:
-            exc_type, message, tb = error
-            dto = {
-                "kind": "result", "success": False, "value": None, "protocol": None, "serialize_error": None,
-                "metadata": {"type": exc_type, "repr": f"{exc_type.rsplit('.', 1)[-1]}({message!r})",
-                             "message": message, "traceback": tb},
-            }  # fmt: skip
-        self.stage_files[self.canon_stage(job.result_file)] = json.dumps(dto).encode()
-        job.status = status or ("DONE" if error is None else "FAILED")
-        job.completed_on = self.now
-
     # ----------------------------------------------------------------- internals
     def canon_stage(self, location: str) -> str:
         """`@stage/a//b` -> `@DB.SCHEMA.STAGE/a/b` (stage name qualified and upper-cased, path case kept)."""
@@ -556,15 +472,6 @@ class FakeSession:
                 return columns, data
         raise sql_error(f"FakeSession does not understand this statement: {norm[:200]}", 1003)
 
-    def _lookup_job(self, job_id: str, *, include_deleted: bool = False) -> FakeJob:
-        key = ".".join(_ident_parts(job_id))
-        if len(key.split(".")) == 1:
-            key = f"{self.database}.{self.schema}.{key}"
-        job = self.jobs.get(key)
-        if job is None or (job.deleted_on is not None and not include_deleted):
-            raise sql_error(f"SQL compilation error:\nService '{job_id}' does not exist or not authorized.", 2003)
-        return job
-
     def _pool(self, name: str) -> dict[str, Any] | None:
         upper = ".".join(_ident_parts(name))
         return next((p for p in self.pools if str(p.get("name", "")).upper() == upper), None)
@@ -583,133 +490,6 @@ class FakeSession:
             self.add_stage(key)
         return ("status",), [["Stage area successfully created."]]
 
-    def _h_runtime(self, m: re.Match[str], params: list[Any]) -> Any:
-        pool, selector = m.group("pool"), m.group("sel")
-        if self._pool(pool) is None:
-            raise sql_error(f"Compute pool '{pool}' does not exist or not authorized.", 2003)
-        self.runtime_requests.append((pool, selector))
-        return ("RUNTIME",), [[RUNTIME_IMAGE]]
-
-    def _h_execute_ml_job(self, m: re.Match[str], params: list[Any]) -> Any:
-        literals = [_unescape_literal(x) for x in re.findall(r"'((?:[^'\\]|\\.)*)'", m.group("args"))]
-        if len(literals) != 4:
-            raise sql_error("SYSTEM$EXECUTE_ML_JOB expects 4 arguments", 1003)
-        name, pool, spec_json, job_json = literals
-        spec_options, job_options = json.loads(spec_json), json.loads(job_json)
-        if self._pool(pool) is None:
-            raise sql_error(f"Compute pool '{pool}' does not exist or not authorized.", 2003)
-        if self.validate_eais:
-            for eai in job_options.get("EXTERNAL_ACCESS_INTEGRATIONS") or []:
-                if ".".join(_ident_parts(eai)) not in self.eais:
-                    raise sql_error(f"Integration '{eai}' does not exist or not authorized.", 2003)
-        db, schema, base = _ident_parts(name)
-        self._job_counter += 1
-        if job_options.get("GENERATE_SUFFIX"):
-            base += hashlib.sha256(f"{name}{self._job_counter}".encode()).hexdigest()[:8].upper()
-        job_id = f"{db}.{schema}.{base}"
-        self.now += _dt.timedelta(minutes=1)
-        job = FakeJob(
-            id=job_id, database=db, schema=schema, name=base, compute_pool=pool.upper(),
-            spec_options=spec_options, job_options=job_options, created_on=self.now,
-            statement_params=self._statement_params,
-        )  # fmt: skip
-        self.jobs[job_id] = job
-        self.submissions.append({"name": name, "compute_pool": pool, "spec_options": spec_options,
-                                 "job_options": job_options, "job_id": job_id})  # fmt: skip
-        return ("SYSTEM$EXECUTE_ML_JOB",), [[job_id]]
-
-    def _h_describe_service(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(params[0])
-        job.advance()
-        row = {
-            "name": job.name, "status": job.status, "database_name": job.database, "schema_name": job.schema,
-            "owner": self.role, "compute_pool": job.compute_pool, "spec": yaml.safe_dump(job.spec()),
-            "dns_name": f"{job.name.lower()}.fake.svc.spcs.internal", "current_instances": job.target_instances,
-            "target_instances": job.target_instances, "min_ready_instances": job.min_instances,
-            "min_instances": job.target_instances, "max_instances": job.target_instances, "auto_resume": "true",
-            "external_access_integrations": json.dumps(job.job_options.get("EXTERNAL_ACCESS_INTEGRATIONS")),
-            "created_on": job.created_on, "updated_on": job.completed_on or job.created_on,
-            "comment": job.job_options.get("COMMENT"), "query_warehouse": job.job_options.get("QUERY_WAREHOUSE"),
-            "is_job": "true", "is_async_job": "true",
-        }  # fmt: skip
-        return self._table(tuple(row), [row])
-
-    def _history_row(self, job: FakeJob) -> dict[str, Any]:
-        return {
-            "QUERY_ID": None, "ID": None, "NAME": job.name, "DATABASE_NAME": job.database,
-            "SCHEMA_NAME": job.schema, "CREATED_TIME": job.created_on, "COMPLETED_TIME": job.completed_on,
-            "DELETED_TIME": job.deleted_on, "STATUS": job.status, "MESSAGE": job.message,
-            "COMPUTE_POOL_NAME": job.compute_pool, "OWNER": self.role,
-            "PARAMETERS": json.dumps({"REPLICAS": job.target_instances}),
-        }  # fmt: skip
-
-    def _h_job_history_one(self, m: re.Match[str], params: list[Any]) -> Any:
-        db, schema, name = (str(p).strip('"') for p in params)
-        rows = [self._history_row(j) for j in self.jobs.values()
-                if (j.database, j.schema, j.name) == (db.upper(), schema.upper(), name.upper())]  # fmt: skip
-        return self._table(("DATABASE_NAME", "SCHEMA_NAME", "NAME", "STATUS", "COMPUTE_POOL_NAME", "PARAMETERS"), rows)
-
-    def _h_list_jobs(self, m: re.Match[str], params: list[Any]) -> Any:
-        text = m.group(0)
-        db = re.search(r"DATABASE_NAME = '([^']*)'", text)
-        schema = re.search(r"SCHEMA_NAME = '([^']*)'", text)
-        limit = re.search(r"LIMIT (\d+)", text)
-        jobs = [j for j in self.jobs.values()
-                if (not db or j.database == db.group(1)) and (not schema or j.schema == schema.group(1))
-                and ("DELETED_TIME IS NULL" not in text or j.deleted_on is None)]  # fmt: skip
-        if limit:
-            jobs = jobs[: int(limit.group(1))]
-        rows = [{
-            "name": j.name, "status": j.status, "message": j.message, "database_name": j.database,
-            "schema_name": j.schema, "owner": self.role, "compute_pool": j.compute_pool,
-            "target_instances": j.target_instances, "created_time": j.created_on, "completed_time": j.completed_on,
-        } for j in jobs]  # fmt: skip
-        return self._table(LIST_JOBS_COLUMNS, rows)
-
-    def _h_service_logs(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(params[0])
-        instance = int(params[1])
-        text = job.logs.get(instance)
-        if text is None:
-            if job.status == "PENDING":
-                raise sql_error("Waiting to start, Container Status: PENDING", 395000)
-            text = ""
-        if len(params) > 3 and int(params[3]) > 0:
-            text = "\n".join(text.splitlines()[-int(params[3]):])
-        return ("SYSTEM$GET_SERVICE_LOGS",), [[text]]
-
-    def _h_spcs_get_logs(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(m.group("id"))
-        instance = int(m.group("inst") or 0)
-        return ("LOG",), [[line] for line in (job.logs.get(instance) or "").splitlines()]
-
-    def _h_wait_for(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(m.group("id"))
-        if job.status not in TERMINAL:
-            # Real spcs_wait_for blocks up to its timeout and then fails; the client then polls status.
-            raise sql_error(f"Timed out waiting for service {job.id} to reach DONE", 2010)
-        return ("status",), [[job.status]]
-
-    def _h_cancel(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(m.group("id"))
-        if job.status not in TERMINAL:
-            job.status = "CANCELLING"
-        return ("status",), [[f"Job {job.id} cancellation requested."]]
-
-    def _h_instances(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(params[0])
-        if job.instances is not None:
-            rows = job.instances
-        else:
-            mapped = {"PENDING": "PENDING", "RUNNING": "READY", "DONE": "SUCCEEDED", "FAILED": "FAILED",
-                      "CANCELLING": "TERMINATING", "CANCELLED": "TERMINATING"}.get(job.status, "UNKNOWN")  # fmt: skip
-            rows = [{
-                "database_name": job.database, "schema_name": job.schema, "service_name": job.name,
-                "instance_id": str(i), "status": mapped, "spec_digest": "abc",
-                "creation_time": job.created_on, "start_time": None if job.status == "PENDING" else job.created_on,
-            } for i in range(job.target_instances)]  # fmt: skip
-        return self._table(INSTANCE_COLUMNS, rows)
-
     def _h_remove(self, m: re.Match[str], params: list[Any]) -> Any:
         prefix = self.canon_stage(m.group("loc"))
         removed = [k for k in self.stage_files if k.startswith(prefix)]
@@ -719,16 +499,15 @@ class FakeSession:
 
     def _h_list(self, m: re.Match[str], params: list[Any]) -> Any:
         prefix = self.canon_stage(m.group("loc"))
+        if self._lagging(prefix.rstrip("/") + "/"):
+            return ("name", "size", "md5", "last_modified"), []
         keys = sorted(k for k in self.stage_files if k.startswith(prefix))
+        # LIST names a file by the stage's own name, lower-cased, and its path (docs "LIST"), e.g. payload/a/b.
         return ("name", "size", "md5", "last_modified"), [
-            [k.lstrip("@"), len(self.stage_files[k]), hashlib.md5(self.stage_files[k]).hexdigest(), str(self.now)]
+            [k.lstrip("@").split("/", 1)[0].rsplit(".", 1)[-1].lower() + "/" + k.split("/", 1)[1],
+             len(self.stage_files[k]), hashlib.md5(self.stage_files[k]).hexdigest(), str(self.now)]
             for k in keys
         ]
-
-    def _h_drop_service(self, m: re.Match[str], params: list[Any]) -> Any:
-        job = self._lookup_job(params[0])
-        job.deleted_on = self.now
-        return ("status",), [[f"{job.name} successfully dropped."]]
 
     def _h_copy_files(self, m: re.Match[str], params: list[Any]) -> Any:
         dst, src = self.canon_stage(m.group("dst")), self.canon_stage(m.group("src"))
@@ -818,45 +597,26 @@ class FakeSession:
 
     def _h_grants_to_role(self, m: re.Match[str], params: list[Any]) -> Any:
         role = ".".join(_ident_parts(m.group("name")))
-        rows = [g for g in self.grants if g["granted_to"] == "ROLE" and g["grantee_name"] == role]
+        kind = "DATABASE_ROLE" if m.group("db") else "ROLE"
+        rows = [g for g in self.grants if g["granted_to"] == kind and g["grantee_name"] == role]
         return self._table(GRANT_COLUMNS, rows)
 
-    def _h_show_job_services(self, m: re.Match[str], params: list[Any]) -> Any:
-        db, schema = _ident_parts(m.group("schema"))
-        pattern = params[0] if m.group("like") == "?" else m.group("like").strip("'")
-        regex = re.compile("^" + re.escape(pattern).replace("%", ".*").replace("_", ".") + "$", re.IGNORECASE)
-        rows = [{
-            "name": j.name, "status": j.status, "database_name": j.database, "schema_name": j.schema,
-            "owner": self.role, "compute_pool": j.compute_pool, "target_instances": j.target_instances,
-            "created_on": j.created_on, "updated_on": j.completed_on or j.created_on,
-        } for j in self.jobs.values()
-            if j.deleted_on is None and (j.database, j.schema) == (db, schema) and regex.match(j.name)]  # fmt: skip
-        return self._table(("name", "status", "database_name", "schema_name", "owner", "compute_pool",
-                            "target_instances", "created_on", "updated_on"), rows)  # fmt: skip
+    def _h_secondary_roles(self, m: re.Match[str], params: list[Any]) -> Any:
+        """docs "CURRENT_SECONDARY_ROLES": a JSON object, e.g. {"roles":"ROLE1,ROLE2","value":"ALL"}."""
+        if not self.secondary_roles_supported:
+            raise sql_error("SQL compilation error:\nUnknown function CURRENT_SECONDARY_ROLES", 2140)
+        value = self.secondary_roles if isinstance(self.secondary_roles, str) else ",".join(self.secondary_roles)
+        text = json.dumps({"roles": ",".join(self.active_secondary_roles()), "value": value}, separators=(",", ":"))
+        return (m.group("alias") or "CURRENT_SECONDARY_ROLES()",), [[text]]
 
     def _h_region(self, m: re.Match[str], params: list[Any]) -> Any:
         return ("REGION",), [[self.region]]
 
-    _ID = r"(?P<id>[A-Za-z0-9_$.\"]+)"
     _HANDLERS: list[tuple[str, Callable[..., Any]]] = [
         (r"^describe stage identifier\(\?\)$", _h_describe_stage),
         (r"^create stage if not exists identifier\(\?\)", _h_create_stage),
-        (r"^CALL SYSTEM\$GET_ML_JOB_RUNTIME\('(?P<pool>[^']*)', '(?P<sel>.*)'\)$", _h_runtime),
-        (r"^CALL SYSTEM\$EXECUTE_ML_JOB\((?P<args>.*)\)$", _h_execute_ml_job),
-        (r"^DESCRIBE SERVICE IDENTIFIER\(\?\)$", _h_describe_service),
-        (r"^select DATABASE_NAME, SCHEMA_NAME, NAME, STATUS, COMPUTE_POOL_NAME, PARAMETERS from "
-         r"table\(snowflake\.spcs\.get_job_history\(\)\) where database_name = \? and schema_name = \? and name = \?$",
-         _h_job_history_one),
-        (r"^select \* from table\(snowflake\.spcs\.get_job_history\(.*", _h_list_jobs),
-        (r"^SELECT SYSTEM\$GET_SERVICE_LOGS\(\?, \?, \?(, \?)?\)$", _h_service_logs),
-        (r"^SELECT LOG FROM table\(" + _ID + r"!spcs_get_logs\(.*?\)\)(?: WHERE INSTANCE_ID = (?P<inst>\d+))?.*$",
-         _h_spcs_get_logs),
-        (r"^call " + _ID + r"!spcs_wait_for\('DONE', \d+\)$", _h_wait_for),
-        (r"^CALL " + _ID + r"!spcs_cancel_job\(\)$", _h_cancel),
-        (r"^SHOW SERVICE INSTANCES IN SERVICE IDENTIFIER\(\?\)$", _h_instances),
         (r"^REMOVE (?P<loc>@\S+)$", _h_remove),
         (r"^LIST (?P<loc>@\S+)$", _h_list),
-        (r"^DROP SERVICE IDENTIFIER\(\?\)$", _h_drop_service),
         (r"^copy files into (?P<dst>@\S+) from (?P<src>@\S+)$", _h_copy_files),
         (r"^SHOW COMPUTE POOLS(?: LIKE (?P<like>\?|'[^']*'))?$", _h_show_pools),
         (r"^SHOW COMPUTE POOL INSTANCE FAMILIES$", _h_show_families),
@@ -867,8 +627,8 @@ class FakeSession:
          r"AND SCHEMA_NAME = \? AND NAME = \? AND DELETED IS NULL", _h_account_usage_rules),
         (r"^SHOW STAGES IN SCHEMA (?P<schema>\S+)$", _h_show_stages),
         (r"^SHOW GRANTS ON (?P<kind>DATABASE|SCHEMA|COMPUTE POOL|INTEGRATION) (?P<name>\S+)$", _h_grants_on),
-        (r"^SHOW GRANTS TO ROLE (?P<name>\S+)$", _h_grants_to_role),
-        (r"^SHOW JOB SERVICES LIKE (?P<like>\?|'[^']*') IN SCHEMA (?P<schema>\S+)$", _h_show_job_services),
+        (r"^SHOW GRANTS TO (?P<db>DATABASE )?ROLE (?P<name>\S+)$", _h_grants_to_role),
+        (r"^SELECT CURRENT_SECONDARY_ROLES\(\)(?: AS (?P<alias>\w+))?$", _h_secondary_roles),
         (r"^SELECT CURRENT_REGION\(\)(?: AS \w+)?$", _h_region),
+        *JobServer.JOB_HANDLERS,
     ]
-

@@ -122,13 +122,22 @@ def test_result__failed_job__raises_with_remote_cause(session: FakeSession, scri
     assert isinstance(info.value.__cause__, ValueError)
 
 
-def test_cancel__running_job__goes_through_cancelling(session: FakeSession, script: Path) -> None:
-    """cancel() calls spcs_cancel_job; the next reads show CANCELLING then CANCELLED."""
+def test_cancel__running_job__ends_failed_without_cancelling(session: FakeSession, script: Path) -> None:
+    """cancel() calls spcs_cancel_job; the service never reports CANCELLING/CANCELLED: it ends FAILED (§10.7)."""
     job = jobs.submit_file(str(script), "CPU_POOL", stage_name=STAGE, session=session, name="t")
     session.job(job.id).status = "RUNNING"
     job.cancel()
-    assert session.job(job.id).status == "CANCELLING"
-    assert job.status == "CANCELLED"
+    assert session.job(job.id).status == "RUNNING"
+    assert job.status == "FAILED"
+    assert session.job(job.id).message == "Job was cancelled by the user."
+
+
+def test_script__undocumented_status__refused(session: FakeSession, script: Path) -> None:
+    """A test cannot script a status Snowflake never reports (the old CANCELLING model)."""
+    job = jobs.submit_file(str(script), "CPU_POOL", stage_name=STAGE, session=session, name="t")
+    session.job(job.id).script = ["CANCELLING"]
+    with pytest.raises(AssertionError, match="not a status Snowflake reports"):
+        _ = job.status
 
 
 def test_list_and_delete__two_jobs__delete_removes_only_its_stage_dir(session: FakeSession, script: Path) -> None:
@@ -136,7 +145,7 @@ def test_list_and_delete__two_jobs__delete_removes_only_its_stage_dir(session: F
     first = jobs.submit_file(str(script), "CPU_POOL", stage_name=STAGE, session=session, name="job_a")
     second = jobs.submit_file(str(script), "CPU_POOL", stage_name=STAGE, session=session, name="job_ab")
     frame = jobs.list_jobs(session=session)
-    assert list(frame["name"]) == [first.name, second.name]
+    assert sorted(frame["name"]) == sorted([first.name, second.name])  # GET_JOB_HISTORY has no defined order
     jobs.delete_job(first.id, session=session)
     assert not any(k.startswith(f"{STAGE}/job_a/") for k in session.stage_files)
     assert any(k.startswith(f"{STAGE}/job_ab/") for k in session.stage_files)

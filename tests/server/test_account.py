@@ -249,3 +249,62 @@ def test_discover__retry_wrapper__wraps_each_statement(session: FakeSession) -> 
     facts = discover(session, retry=retry_once)
     assert [p.name for p in facts.pools] == ["CPU_POOL", "GPU_POOL"]
     assert facts.notes == ()
+
+
+def test_discover__gpu_memory__per_gpu_times_count(session: FakeSession) -> None:
+    """SHOW COMPUTE POOL INSTANCE FAMILIES gives GPU memory per GPU; a node has gpu_count times that (§10.9)."""
+    session.add_family("GPU_NV_M", vcpu=44, memory_gib=178, gpu="A10G", gpu_count=4, gpu_memory_gib=24)
+    facts = discover(session)
+    assert facts.family("GPU_NV_M").gpu_memory_gib == 96
+    assert facts.family("GPU_NV_S").gpu_memory_gib == 24
+    assert facts.family("CPU_X64_S").gpu_memory_gib is None
+
+
+def test_discover__usage_through_secondary_role__counted(session: FakeSession) -> None:
+    """With DEFAULT_SECONDARY_ROLES = ALL, a role granted to the user gives USAGE; CREATE stays primary-only."""
+    session.grants.clear()
+    session.grant_to_user("TEAM")
+    session.grant_role("TEAM_PARENT", "TEAM")
+    session.grant("USAGE", "DATABASE", "ML_DB", "TEAM")
+    session.grant("USAGE", "SCHEMA", "ML_DB.PUBLIC", "TEAM_PARENT")
+    session.grant("CREATE SERVICE", "SCHEMA", "ML_DB.PUBLIC", "TEAM")
+    session.grant("USAGE", "COMPUTE POOL", "GPU_POOL", "TEAM")
+    facts = discover(session)
+    g = facts.grants
+    assert g.secondary_roles == ("TEAM",) and g.usage_certain
+    assert (g.database_usage, g.schema_usage) == (True, True)
+    assert g.create_service is False  # held by a secondary role only: CREATE needs the primary role
+    assert g.pool_usage == ("GPU_POOL",)
+    assert any(q.sql == "SELECT CURRENT_SECONDARY_ROLES() AS SECONDARY_ROLES" for q in session.queries)
+
+
+def test_discover__secondary_roles_none__not_counted(session: FakeSession) -> None:
+    """USE SECONDARY ROLES NONE: only the primary hierarchy counts, and that is certain."""
+    session.grants.clear()
+    session.grant_to_user("TEAM")
+    session.grant("USAGE", "DATABASE", "ML_DB", "TEAM")
+    session.secondary_roles = "NONE"
+    g = discover(session).grants
+    assert g.secondary_roles == () and g.database_usage is False and g.usage_certain
+
+
+def test_discover__secondary_roles_unreadable__unknown_with_note(session: FakeSession) -> None:
+    """When CURRENT_SECONDARY_ROLES() fails, missing USAGE is not certain, and the note says so."""
+    session.secondary_roles_supported = False
+    facts = discover(session)
+    assert facts.grants.secondary_roles is None and not facts.grants.usage_certain
+    assert any("CURRENT_SECONDARY_ROLES" in n and "warning, not a refusal" in n for n in facts.notes)
+
+
+def test_discover__database_roles__grants_count(session: FakeSession) -> None:
+    """Privileges granted to a database role held by the role (directly or nested) count (§10.8)."""
+    session.grants.clear()
+    session.grant_database_role("ML_DB.ML_USERS", "ML_ROLE")
+    session.grant_database_role("ML_DB.ML_READERS", "ML_DB.ML_USERS", to_database_role=True)
+    session.grant("USAGE", "DATABASE", "ML_DB", "ML_DB.ML_READERS", granted_to="DATABASE_ROLE")
+    session.grant("USAGE", "SCHEMA", "ML_DB.PUBLIC", "ML_DB.ML_USERS", granted_to="DATABASE_ROLE")
+    session.grant("CREATE SERVICE", "SCHEMA", "ML_DB.PUBLIC", "ML_DB.ML_USERS", granted_to="DATABASE_ROLE")
+    g = discover(session).grants
+    assert (g.database_usage, g.schema_usage, g.create_service) == (True, True, True)
+    assert any(q.sql == 'SHOW GRANTS TO DATABASE ROLE "ML_DB"."ML_READERS"' for q in session.queries)
+    _read_only(session)

@@ -106,3 +106,65 @@ def test_load__invalid_file__configuration_error(text: str, needle: str) -> None
         load_local_eais(settings)
     assert needle in info.value.message
     assert str(path) in info.value.message
+
+
+def test_source__file_edited__reread_without_restart() -> None:
+    """A running server sees an edited local EAI file on its next read (mtime/size change), not after a restart."""
+    from mljobs.server.local_eais import LocalEaiSource
+
+    settings = Settings()
+    source = LocalEaiSource(settings)
+    assert source.current().get("API_EAI") is None
+    path = _write(settings, "eais:\n  API_EAI: [api.example.com]\n")
+    assert source.current().get("API_EAI").hosts == ("api.example.com",)  # type: ignore[union-attr]
+    path.write_text("eais:\n  API_EAI: [api.example.com, 'data.example.org:80']\n", encoding="utf-8")
+    import os
+
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert source.current().get("API_EAI").hosts == ("api.example.com", "data.example.org:80")  # type: ignore[union-attr]
+
+
+def test_service_facts__local_eai_added__next_plan_sees_it(tmp_path: Path) -> None:
+    """Adding a local EAI through the service (confirmed) changes the local facts the service hands out."""
+    from mljobs.server.errors import NotConfirmedError
+    from mljobs.server.service import Service
+
+    svc = Service(Settings())
+    before = {e.name for e in svc.facts("local").eais}
+    change = svc.preview_local_eai("wandb_eai", ["api.wandb.ai"], "experiment tracking")
+    assert change.created and change.added_hosts == ("api.wandb.ai",)
+    assert not change.path.exists()  # a preview writes nothing
+    with pytest.raises(NotConfirmedError):
+        svc.add_local_eai(change, svc.confirm("add_local_eai", "another subject", method="cli_yes"))
+    svc.add_local_eai(change, svc.confirm("add_local_eai", change.subject, method="cli_yes"))
+    after = {e.name: e for e in svc.facts("local").eais}
+    assert set(after) == before | {"WANDB_EAI"}
+    assert after["WANDB_EAI"].rules[0].values == ("api.wandb.ai",)
+    assert load_local_eais(Settings()).get("PYPI_EAI") is not None  # the defaults are kept
+
+
+def test_plan_local_eai__bad_input__one_line_errors() -> None:
+    from mljobs.server.local_eais import plan_local_eai
+
+    with pytest.raises(ConfigurationError, match="not a valid EAI name"):
+        plan_local_eai(Settings(), "1bad", ["a.example.com"])
+    with pytest.raises(ConfigurationError, match="wildcard"):
+        plan_local_eai(Settings(), "OK", ["*.com"])
+    with pytest.raises(ConfigurationError, match="at least one host"):
+        plan_local_eai(Settings(), "OK", [])
+
+
+def test_local_coverage_sql__account_equivalent_with_the_local_name() -> None:
+    """On the local pool, the SQL for an uncovered host is the account equivalent of the local EAI to add."""
+    from mljobs.analyzers.model import Confidence, NetworkCategory, NetworkNeed
+    from mljobs.skill.eai import check_coverage
+
+    facts = load_local_eais(Settings()).to_facts()
+    from mljobs.skill.facts import AccountFacts
+
+    need = NetworkNeed(NetworkCategory.HTTP, ("data.example.org:80",), (), Confidence.CERTAIN)
+    coverage = check_coverage([need], AccountFacts(backend="local", database="LOCAL", schema="JOBS", eais=facts))
+    assert coverage.admin_sql[0].startswith("/* Snowflake account equivalent of the local EAI DATA_EXAMPLE_ORG_EAI;")
+    assert "VALUE_LIST = ('data.example.org:80')" in coverage.admin_sql[0]
+    assert "LOCAL.JOBS" not in " ".join(coverage.admin_sql)
+    assert any("mljobs local-eais add DATA_EXAMPLE_ORG_EAI --host data.example.org:80" in n for n in coverage.notes)

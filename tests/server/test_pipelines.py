@@ -230,3 +230,47 @@ def test_cli__bad_requests__usage_error(tmp_path: Path, fake: FakeSession, extra
     with pytest.raises(UsageError, match=message) as caught:
         pipeline_cmd.execute(cli_args(plan_file(tmp_path), *extra), session_factory=lambda: fake)
     assert caught.value.exit_code == 2
+
+
+def test_cli__script_without_account__account_equivalent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`mljobs pipeline SCRIPT --orchestrator snowflake` with no account configured plans on the local pool and
+    prints the task graph as the account equivalent, its placeholders named; deploying it is refused."""
+    script = tmp_path / "train.py"
+    script.write_text("print('hi')\n")
+    args = cli_args(str(script), "--orchestrator", "snowflake", "--timeout-minutes", "30", "--json")
+    assert pipeline_cmd.execute(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "YOUR_DATABASE" in data["code"] and data["placeholders"]
+    compile(data["code"], "pipeline.py", "exec")
+    with pytest.raises(UsageError, match="placeholders"):
+        pipeline_cmd.execute(cli_args(str(script), "--orchestrator", "snowflake", "--timeout-minutes", "30",
+                                      "--deploy", "--yes"), session_factory=lambda: None)
+
+
+def test_cli__local_run__two_jobs_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--backend local --run` runs the pipeline's jobs in order on the local pool: the second job starts after
+    the first ended DONE, and reads what the first wrote."""
+    marker = tmp_path / "first_done.txt"
+    (tmp_path / "prep.py").write_text(f"open({str(marker)!r}, 'w').write('ok')\n")
+    (tmp_path / "train.py").write_text(f"import os\nassert os.path.exists({str(marker)!r}), 'prep did not run'\n")
+    args = cli_args(str(tmp_path / "prep.py"), str(tmp_path / "train.py"), "--orchestrator", "snowflake",
+                    "--timeout-minutes", "5", "--backend", "local", "--run", "--yes", "--json")
+    assert pipeline_cmd.execute(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    steps = data["actions"][0]["steps"]
+    assert [(s["name"].rsplit(".", 1)[-1], s["status"]) for s in steps] == [("PREP", "DONE"), ("TRAIN", "DONE")]
+    service = Service(Settings())
+    first, second = (service.store.find(s["job_id"]) for s in steps)
+    assert first is not None and second is not None
+    assert first.finished_at is not None and second.created_at >= first.finished_at
+
+
+def test_cli__local_run__stops_at_first_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed job stops the local run; later jobs are NOT_RUN and the exit code is 1."""
+    (tmp_path / "boom.py").write_text("raise SystemExit('boom')\n")
+    (tmp_path / "after.py").write_text("print('never')\n")
+    args = cli_args(str(tmp_path / "boom.py"), str(tmp_path / "after.py"), "--orchestrator", "airflow",
+                    "--timeout-minutes", "5", "--backend", "local", "--run", "--yes", "--json")
+    assert pipeline_cmd.execute(args) == 1
+    steps = json.loads(capsys.readouterr().out)["actions"][0]["steps"]
+    assert [s["status"] for s in steps] == ["FAILED", "NOT_RUN"] and steps[1]["job_id"] is None

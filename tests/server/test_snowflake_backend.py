@@ -254,11 +254,17 @@ def test_result__failed__error_and_remote_traceback(backend: SnowflakeBackend, s
 
 def test_result__cancelled_without_result_file__explains(backend: SnowflakeBackend, session: FakeSession,
                                                           script: Path) -> None:  # fmt: skip
-    """A terminal job that wrote no result (cancelled, pip failure) gives a failed JobResult pointing at logs."""
+    """A job that wrote no result (cancelled -- it ends FAILED on Snowflake --, pip failure) gives a failed
+    JobResult pointing at the logs, without waiting for a result that will never appear."""
+    sleeps: list[float] = []
+    backend._sleep = sleeps.append
     job_id = backend.submit(make_plan(script))
-    session.job(job_id).status = "CANCELLED"
+    session.job(job_id).status = "RUNNING"
+    backend.cancel(job_id)
+    assert backend.status(job_id) is JobStatus.FAILED
     result = backend.result(job_id)
-    assert result.success is False and "CANCELLED" in result.error and "verbose=True" in result.error
+    assert result.success is False and "FAILED" in result.error and "verbose=True" in result.error
+    assert sleeps == []
 
 
 def test_result__running__backend_error(backend: SnowflakeBackend, session: FakeSession, script: Path) -> None:
@@ -271,12 +277,13 @@ def test_result__running__backend_error(backend: SnowflakeBackend, session: Fake
 
 
 def test_cancel__running_then_terminal(backend: SnowflakeBackend, session: FakeSession, script: Path) -> None:
-    """cancel() moves a running job to CANCELLING/CANCELLED; on a finished job it sends nothing."""
+    """cancel() asks Snowflake to cancel; the job service then ends FAILED (Snowflake has no CANCELLING or
+    CANCELLED status, §10.7); on a finished job it sends nothing."""
     job_id = backend.submit(make_plan(script))
     session.job(job_id).status = "RUNNING"
     backend.cancel(job_id)
-    assert session.job(job_id).status == "CANCELLING"
-    assert backend.status(job_id) is JobStatus.CANCELLED
+    assert session.job(job_id).cancel_requested
+    assert backend.status(job_id) is JobStatus.FAILED
     backend.cancel(job_id)
     assert sum("spcs_cancel_job" in q.sql for q in session.queries) == 1
 

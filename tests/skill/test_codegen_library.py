@@ -110,7 +110,10 @@ def check_submission(fake: FakeSession, plan: JobPlan, printed: str) -> dict[str
     assert spec["SPEC_OVERRIDES"] == plan.spec_overrides
     requirements = fake.stage_files.get(f"{plan.stage_name}/{plan.name}/app/requirements.txt")
     assert requirements == "\n".join(plan.pip_requirements).encode()
-    assert fake.runtime_requests and json.loads(fake.runtime_requests[-1][1])["runtimeEnvironment"] == "2.10"
+    # the plan's pin as sent; @remote plans carry the client's -pyXY suffix (skill/plan.py _runtime_pin)
+    assert fake.runtime_requests and json.loads(fake.runtime_requests[-1][1])["runtimeEnvironment"] == (
+        plan.runtime_environment)
+    assert plan.runtime_environment in ("2.10", "2.10-py311")
     assert (fake.database, fake.schema) == (plan.database, plan.schema)  # use_database/use_schema ran
     assert Session.builder.configs == [("connection_name", "dev")]  # type: ignore[attr-defined]
     assert f"Job ID: {sub['job_id']}" in printed and "Status: PENDING" in printed

@@ -67,8 +67,8 @@ GUARD_LOG = "ConnectionRefusedError: [Errno 111] mljobs network guard: outbound 
     [
         pytest.param(PIP_LOG, "pip_no_index_access", "external_access_integrations", "PYPI_EAI", id="pip_without_pypi__adds_pypi_eai"),
         pytest.param(MODULE_LOG, "module_not_found", "pip_requirements", "opencv-python", id="module_not_found__adds_distribution"),
-        pytest.param(HF_LOG, "dns_or_connection_failure", "external_access_integrations", "HF_EAI", id="huggingface_dns__adds_covering_eai"),
-        pytest.param(WANDB_LOG, "dns_or_connection_failure", "external_access_integrations", "<EAI allowing api.wandb.ai>", id="wandb_uncovered__asks_admin"),
+        pytest.param(HF_LOG, "dns_failure", "external_access_integrations", "HF_EAI", id="huggingface_dns__adds_covering_eai"),
+        pytest.param(WANDB_LOG, "connection_failure", "external_access_integrations", "API_WANDB_AI_EAI", id="wandb_uncovered__asks_admin"),
         pytest.param(OOM_LOG, "out_of_memory", "instance_family", "HIGHMEM_X64_S", id="oom_killed__highmem_family"),
         pytest.param(GPU_OOM_LOG, "gpu_out_of_memory", "instance_family", None, id="gpu_oom__larger_gpu"),
         pytest.param(CUDA_LOG, "cuda_unavailable", "compute_pool", "GPU_POOL", id="cuda_on_cpu_pool__gpu_pool"),
@@ -76,7 +76,7 @@ GUARD_LOG = "ConnectionRefusedError: [Errno 111] mljobs network guard: outbound 
         pytest.param(VERSION_LOG, "version_mismatch", "client_python", "3.11", id="pickle_mismatch__client_python"),
         pytest.param(NODES_LOG, "not_enough_nodes", "target_instances", 1, id="min_instances__fewer_nodes"),
         pytest.param(CONDA_LOG, "conda_environment", "payload", "environment.yml", id="conda__remove_environment_yml"),
-        pytest.param(GUARD_LOG, "network_blocked_local", "external_access_integrations", "<EAI allowing api.openai.com>", id="local_guard__names_host"),
+        pytest.param(GUARD_LOG, "network_blocked_local", "external_access_integrations", "API_OPENAI_COM_EAI", id="local_guard__names_host"),
     ],
 )
 def test_diagnose__realistic_log__matches_entry_and_proposes_change(logs, entry, field, value) -> None:
@@ -172,8 +172,23 @@ def test_catalog__malformed__rejected(bad) -> None:
 
 
 def test_catalog__every_entry_is_exercised_by_a_test() -> None:
-    """Guards against catalog entries that no realistic excerpt covers."""
+    """Guards against catalog entries that no realistic excerpt covers (here or in the diagnosis corpus)."""
     source = textwrap.dedent(open(__file__).read())
+    from pathlib import Path
+
+    import yaml
+
+    corpus = Path(__file__).resolve().parent.parent / "diagnosis_corpus"
+    accounts = yaml.safe_load((corpus / "labels.yaml").read_text(encoding="utf-8"))["accounts"]
+    from test_diagnosis_corpus import (  # type: ignore[import-not-found]
+        CASES,
+        HOLDOUT_ACCOUNTS,
+        HOLDOUT_CASES,
+        run_case,
+    )
+
+    source += " ".join(f'"{run_case(case, accounts).matched}"' for case in CASES)
+    source += " ".join(f'"{run_case(case, HOLDOUT_ACCOUNTS).matched}"' for case in HOLDOUT_CASES)
     for entry in load_error_catalog():
         if entry.id in {"insufficient_privileges", "image_repository_missing"}:
             continue
@@ -194,3 +209,66 @@ def test_catalog__every_entry_is_exercised_by_a_test() -> None:
 def test_diagnose__more_entries(text: str, entry: str) -> None:
     """Status messages from the platform map to their entries."""
     assert diagnose("FAILED", text).matched == entry
+
+
+def test_diagnose__fix_phrased_for_each_caller__no_cli_command_through_mcp() -> None:
+    """The same fix reads as a tool call for MCP and as a command for the CLI; each caller sees only its own."""
+    result = diagnose("FAILED", HF_LOG, plan=PLAN, facts=FACTS, job_id="DB.SCH.TRAIN_1")
+    mcp, cli = result.for_caller("mcp"), result.for_caller("cli")
+    assert mcp.next_step.startswith("plan_job(") and 'choices={"eais": ["HF_EAI"]}' in mcp.next_step
+    assert "mljobs" not in mcp.next_step and mcp.next_command == ""
+    assert cli.next_step == "mljobs submit /p/train.py --eai HF_EAI" and cli.next_tool_call == ""
+    unknown = diagnose("FAILED", "something odd happened", job_id="DB.SCH.TRAIN_1").for_caller("mcp")
+    assert unknown.next_step == "job_logs(job_id='DB.SCH.TRAIN_1', verbose=True)"
+    assert "mljobs" not in unknown.fix + unknown.cause
+
+
+def test_diagnose__port_kept_in_admin_sql() -> None:
+    """host:80 stays host:80 in the network rule, so the fix does not fail the same way on retry."""
+    log = "urllib3.exceptions.MaxRetryError: HTTPConnectionPool(host='data.example.org', port=80): Max retries " \
+          "exceeded with url: /x.csv (Caused by NameResolutionError(\"Failed to resolve 'data.example.org'\"))"
+    result = diagnose("FAILED", log, plan=PLAN, facts=FACTS)
+    assert "VALUE_LIST = ('data.example.org:80')" in result.admin_sql[0]
+    assert result.admin_sql[0].startswith("CREATE NETWORK RULE DB.SCH.DATA_EXAMPLE_ORG_RULE")
+
+
+def test_diagnose__unknown_failure__final_exception_and_user_frame() -> None:
+    """No catalog entry: the last traceback names the exception and the user's frame, not a library's."""
+    log = textwrap.dedent('''\
+        Traceback (most recent call last):
+          File "/mnt/job_stage/app/train.py", line 88, in <module>
+            main()
+          File "/mnt/job_stage/app/train.py", line 74, in main
+            clf.fit(X, y)
+          File "/opt/conda/lib/python3.10/site-packages/sklearn/base.py", line 1389, in wrapper
+            return fit_method(estimator, *args, **kwargs)
+        ValueError: Input X contains NaN.
+        ''')
+    result = diagnose("FAILED", log)
+    assert result.matched == "code_error"
+    assert "ValueError: Input X contains NaN." in result.cause and "train.py:74" in result.cause
+    assert result.changes == () and result.admin_sql == ()
+
+
+def test_diagnose__dns_on_host_the_job_already_allows__no_eai_proposed() -> None:
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "external_access_integrations": ["HF_EAI"]})
+    result = diagnose("FAILED", HF_LOG, plan=plan, facts=FACTS)
+    assert result.matched == "dns_failure" and result.changes == () and result.admin_sql == ()
+    assert "already allows" in result.cause
+
+
+def test_diagnose__anthropic_client__host_from_the_library() -> None:
+    """An LLM client error names no host; the library's API host is meant (entry "anthropic_api_connection")."""
+    log = "anthropic.APIConnectionError: Connection error.\n"
+    result = diagnose("FAILED", log, plan=PLAN, facts=FACTS)
+    assert result.matched == "anthropic_api_connection"
+    assert any("VALUE_LIST = ('api.anthropic.com')" in sql for sql in result.admin_sql)
+
+
+def test_diagnose__job_eais_unreadable__no_eai_proposed_sql_offered() -> None:
+    """Without account facts the job's own EAI cannot be checked: say so, offer SQL, never add a new EAI blindly."""
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "external_access_integrations": ["HF_EAI"]})
+    result = diagnose("FAILED", HF_LOG, plan=plan, facts=None)
+    assert result.changes == ()
+    assert "cannot be told" in result.cause and "HF_EAI" in result.fix
+    assert "VALUE_LIST = ('huggingface.co')" in result.admin_sql[0]

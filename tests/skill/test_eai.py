@@ -253,3 +253,38 @@ def test_coverage__hostile_eai_name__never_suggested() -> None:
     cov = check_coverage([WANDB], f)
     assert cov.suggested_eais == ("GOOD",) and any("ignored" in n for n in cov.notes)
     assert all(m.eai == "GOOD" for m in cov.hosts[0].matches)
+
+
+def test_coverage__managed_rule_other_than_pypi__assumed_not_proof() -> None:
+    """HUGGINGFACE_RULE's hosts are not documented: its match is 'assumed', never COVERED proof (§10.10)."""
+    hf_rule = NetworkRuleInfo("SNOWFLAKE.EXTERNAL_ACCESS.HUGGINGFACE_RULE", None, source="builtin")
+    cov = check_coverage([HF], facts(eai("HF_EAI", hf_rule)))
+    assert {h.status for h in cov.hosts} == {HostStatus.ASSUMED}
+    assert "not proven" in cov.hosts[0].reason and cov.hosts[0].matches[0].source == "assumed"
+    assert cov.suggested_eais == ("HF_EAI",) and not cov.complete
+
+
+def test_coverage__assumed_and_proven__proof_wins() -> None:
+    """A host an own, readable rule allows is COVERED even when an assumed managed rule also matches."""
+    hf_rule = NetworkRuleInfo("SNOWFLAKE.EXTERNAL_ACCESS.HUGGINGFACE_RULE", None, source="builtin")
+    own = rule("ML.NET.HF", "huggingface.co", "cdn-lfs.huggingface.co")
+    cov = check_coverage([HF], facts(eai("A_HF", hf_rule), eai("B_HF", own)))
+    assert {h.status for h in cov.hosts} == {HostStatus.COVERED}
+    assert all(h.reason.startswith("allowed by B_HF") for h in cov.hosts)
+
+
+def test_admin_sql__huggingface_uncovered__managed_rule_proposed_as_assumed() -> None:
+    """Proposing HUGGINGFACE_RULE for uncovered hosts says that it is assumed, not documented."""
+    cov = check_coverage([HF], facts())
+    assert any("SNOWFLAKE.EXTERNAL_ACCESS.HUGGINGFACE_RULE" in q for q in cov.admin_sql)
+    assert any("assumed, not proven" in n for n in cov.notes)
+
+
+@pytest.mark.parametrize(("secondary", "phrase"), [(("TEAM",), "the role lacks USAGE on WANDB_EAI"),
+                                                   (None, "it may still be held")])  # fmt: skip
+def test_coverage__suggested_eai_without_usage__note_as_sure_as_the_grants(secondary, phrase: str) -> None:
+    """A suggested EAI without USAGE in the grants read: a plain 'lacks' only when every active role was read."""
+    f = facts(eai("WANDB_EAI", rule("ML.NET.W", "api.wandb.ai")),
+              grants=Grants(role="DS_ROLE", eai_usage=(), secondary_roles=secondary))
+    cov = check_coverage([WANDB], f)
+    assert any(phrase in n and "GRANT USAGE ON INTEGRATION WANDB_EAI TO ROLE DS_ROLE" in n for n in cov.notes)

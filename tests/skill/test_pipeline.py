@@ -379,7 +379,6 @@ def test_generate_pipeline__hostile_input__not_generated(project: Path, override
     pytest.param(lambda p: [], "at least one plan", id="no_plans"),
     pytest.param(lambda p: [plan(p), plan(p)], "two plans are named TRAIN", id="duplicate_names"),
     pytest.param(lambda p: [plan(p, "CLEANUP")], "reserved", id="reserved_name"),
-    pytest.param(lambda p: [plan(p, backend="local")], "'local' backend", id="local_plan"),
     pytest.param(lambda p: [plan(p, method=SubmitMethod.REMOTE, function_name="f")], "@remote", id="remote_plan"),
     pytest.param(lambda p: [plan(p, name="TRAIN'; --")], "job name", id="hostile_job_name"),
     pytest.param(lambda p: [plan(p, compute_pool="POOL X")], "compute pool", id="hostile_pool"),
@@ -641,3 +640,26 @@ def test_pipeline_code__hash__changes_with_code(project: Path) -> None:
     b = generated([plan(project)], schedule="0 7 * * *")
     assert a.code_hash != b.code_hash and len(a.code_hash) == 64
     assert replace(a).code_hash == a.code_hash
+
+
+@pytest.mark.parametrize("orchestrator", ["snowflake", "airflow"])
+def test_generate_pipeline__local_plans__account_equivalent_with_named_placeholders(project: Path,
+                                                                                   orchestrator: str) -> None:
+    """Local-pool plans give the account equivalent: system pool, YOUR_DATABASE/YOUR_SCHEMA, EAIs by name, and
+    the CREATE statements of the local EAIs' account equivalents in the deploy steps."""
+    local = plan(project, backend="local", compute_pool="LOCAL", database="LOCAL", schema="JOBS",
+                 stage_name="@LOCAL.JOBS.PAYLOAD", instance_family="LOCAL_2CPU_8GIB",
+                 external_access_integrations=("DATA_EAI",))
+    result = generate_pipeline([local], orchestrator=orchestrator, name="N", schedule=None, warehouse=None,
+                               task_timeout_minutes=30, local_eai_hosts={"DATA_EAI": ["data.example.org:80"]})
+    assert isinstance(result, PipelineCode), result
+    assert "'LOCAL'" not in result.code and "LOCAL.JOBS" not in result.code
+    assert "YOUR_DATABASE" in result.code and "SYSTEM_COMPUTE_POOL_CPU" in result.code and "DATA_EAI" in result.code
+    assert [p.split(":")[0] for p in result.placeholders] == [
+        "SYSTEM_COMPUTE_POOL_CPU", "YOUR_DATABASE", "YOUR_SCHEMA", "@YOUR_DATABASE.YOUR_SCHEMA.MLJOBS_PAYLOAD"]
+    assert result.deploy_steps[0].startswith("replace the placeholders")
+    assert "VALUE_LIST = ('data.example.org:80')" in result.deploy_steps[1]
+    assert any("account equivalent" in w for w in result.warnings)
+    given = generate_pipeline([local], orchestrator=orchestrator, name="N", schedule=None, warehouse=None,
+                              task_timeout_minutes=30, database="ML", schema="PROD")
+    assert isinstance(given, PipelineCode) and "YOUR_" not in given.code

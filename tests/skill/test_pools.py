@@ -216,3 +216,16 @@ def test_rank__assumed_system_pool__loses_to_listed_pool_of_right_kind() -> None
     ranking = rank_compute_pools(GPU, facts(pool("GPU_POOL", "ACTIVE", "GPU_NV_M", active_nodes=1, max_nodes=2)))
     assert ranking.chosen is not None and ranking.chosen.name == "GPU_POOL"
     assert ranking.candidate("SYSTEM_COMPUTE_POOL_GPU").assumed  # type: ignore[union-attr]
+
+
+def test_rank__usage_not_found_but_secondary_roles_unknown__candidate_not_rejected() -> None:
+    """USAGE missing from grants read without the secondary roles is a doubt: the pool stays usable, ranked
+    below a pool whose USAGE is confirmed, and the reason carries the GRANT in case it really is missing."""
+    unsure = Grants(role="R", pool_usage=("SURE",), secondary_roles=None)
+    ranking = rank_compute_pools(CPU, facts(pool("MAYBE", idle_nodes=3), pool("SURE"), backend="local", grants=unsure))
+    maybe = ranking.candidate("MAYBE")
+    assert maybe is not None and maybe.usable and any("may still be held" in r and "TO ROLE R" in r
+                                                      for r in maybe.reasons)  # fmt: skip
+    assert ranking.chosen is not None and ranking.chosen.name == "SURE"
+    certain = Grants(role="R", pool_usage=("SURE",), secondary_roles=("TEAM",))
+    assert not rank_compute_pools(CPU, facts(pool("MAYBE"), backend="local", grants=certain)).candidate("MAYBE").usable

@@ -153,3 +153,46 @@ def test_preflight__local_backend__no_grant_checks() -> None:
     issues = preflight(plan, analysis(), facts(grants=Grants(create_service=False), client_python="3.13",
                                                backend="local"))
     assert not any(i.code.startswith(("grant.", "python.")) for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("grants", "code", "severity"),
+    [
+        pytest.param(Grants(role="DS", pool_usage=("OTHER",), secondary_roles=None), "grant.pool_usage", "warning",
+                     id="usage__secondary_roles_unknown__warning"),
+        pytest.param(Grants(role="DS", schema_usage=False, complete=False), "grant.schema_usage", "warning",
+                     id="usage__hierarchy_partly_read__warning"),
+        pytest.param(Grants(role="DS", pool_usage=("OTHER",), secondary_roles=("TEAM",)), "grant.pool_usage",
+                     "error", id="usage__every_role_read__error"),
+        pytest.param(Grants(role="DS", create_service=False, secondary_roles=None), "grant.create_service", "error",
+                     id="create__primary_only__error_even_with_unknown_secondary_roles"),
+    ],
+)
+def test_preflight__grant_certainty__decides_severity(grants: Grants, code: str, severity: str) -> None:
+    """USAGE may come from secondary roles: missing from partial knowledge is a warning, never a refusal.
+    CREATE SERVICE comes from the primary role alone (docs "USE SECONDARY ROLES"), so it stays an error."""
+    issues = preflight(PLAN, analysis(), facts(grants=grants), None)
+    assert codes(issues)[code] == severity
+    issue = next(i for i in issues if i.code == code)
+    assert "GRANT" in issue.fix
+    if severity == "warning":
+        assert "may still be held" in issue.message
+
+
+def test_preflight__snowpark_without_warehouse__named_not_a_privilege() -> None:
+    """Snowpark code with neither a plan warehouse nor a session warehouse gets the warehouse issue."""
+    from mljobs.analyzers.model import IoFinding, IoKind, Location
+
+    from _skill_builders import io
+
+    finding = IoFinding(IoKind.SNOWPARK_SESSION, Location("train.py", 4), "Session.builder.getOrCreate()",
+                        "Session.builder", Confidence.CERTAIN)
+    report = dataclasses.replace(io(), uses_snowpark=True, snowpark_evidence=(finding,))
+    issues = preflight(PLAN, analysis(io_report=report), facts(warehouse=None), None)
+    issue = next(i for i in issues if i.code == "warehouse.none")
+    assert "train.py:4" in issue.message and "not a missing privilege" in issue.message
+    assert "query_warehouse" in issue.fix
+    ok = dataclasses.replace(PLAN, query_warehouse="ML_WH")
+    assert "warehouse.none" not in codes(preflight(ok, analysis(io_report=report), facts(warehouse=None), None))
+    assert "warehouse.none" not in codes(preflight(PLAN, analysis(io_report=report), facts(warehouse="WH"), None))
+    assert "warehouse.none" not in codes(preflight(PLAN, analysis(), facts(warehouse=None), None))

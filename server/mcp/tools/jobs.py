@@ -20,7 +20,7 @@ from ..common import JOB_READS, answer, tool, tool_errors
 from ..inputs import JobId
 from ..models import DiagnosisOut, JobsOut, JobStatusOut, LogsOut, WaitOut
 from ..state import state_of
-from ..views import diagnosis_out, job_out, job_text
+from ..views import diagnosis_out, job_out, job_text, status_next
 
 DEFAULT_WAIT_SECONDS = 30  # under the 60 s request timeout many clients apply without extending on progress
 MAX_WAIT_SECONDS = 1800
@@ -93,7 +93,7 @@ def register(server: MCPServer) -> None:
                 polls=outcome.polls,
                 elapsed_seconds=round(outcome.elapsed, 3),
                 diagnosis=diagnosis,
-                next_step=job.next_step,
+                next_step=job.next_step or status_next(view.status, job_id),
             )
             job.next_step = None  # said once, in the wait's own next_step
             text = job_text(out.job)

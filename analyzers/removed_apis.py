@@ -1,0 +1,312 @@
+"""Removed and renamed library APIs: find uses that the job's library versions no longer have.
+
+A script written for datasets 2.x imports `load_metric`; the runtime image has datasets 5.x, so the job
+fails on its first line after the pool has started and the payload is uploaded. This pass finds such uses
+before submission, from the table in skill/data/removed_apis.yaml.
+
+Two steps, so the per-file part can be cached with the other passes: `scan_removed_apis` finds every use
+of a listed API in one file (version-independent), and `check_removed_apis` keeps the uses whose library
+version in the target image (or the pinned version pip would install) is at or past the removal.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .model import Confidence, Location, PackageFinding
+from .source import SourceFile
+
+
+class ApiKind(str, enum.Enum):
+    ATTRIBUTE = "attribute"  # any use or import of a dotted name (a module covers its submodules)
+    KEYWORD = "keyword"  # a call of the API passing keyword=
+    METHOD = "method"  # a .method(...) call on an instance of the class
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedApi:
+    """One table row: what was removed, in which release of which distribution, and what replaces it."""
+
+    api: str
+    kind: ApiKind
+    distribution: str
+    removed_in: str
+    replacement: str
+    source: str
+    keyword: str | None = None
+    restored_in: str | None = None
+
+    @property
+    def display(self) -> str:
+        if self.kind is ApiKind.KEYWORD:
+            return f"{self.api}({self.keyword}=...)"
+        if self.kind is ApiKind.METHOD:
+            return f"{self.api}()"
+        return self.api
+
+    def gone_in(self, version: str) -> bool:
+        """True when `version` (a public or local version string) lacks the API."""
+        try:
+            v = Version(Version(version).public)
+        except InvalidVersion:
+            return False
+        if v < Version(self.removed_in):
+            return False
+        return self.restored_in is None or v < Version(self.restored_in)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedApiRules:
+    """The table, validated, with lookups by kind. Build with `from_data`."""
+
+    apis: tuple[RemovedApi, ...] = ()
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> RemovedApiRules:
+        """Validate the parsed YAML.
+
+        Raises:
+            ValueError: a row misses a field, has an unknown kind or key, a bad version, a non-canonical
+                distribution, a keyword row without `keyword`, or repeats (api, keyword).
+        """
+        rows = data.get("apis") if isinstance(data, Mapping) else None
+        if not isinstance(rows, list):
+            raise ValueError("removed_apis: expected a top-level 'apis' list")
+        allowed = {"api", "kind", "distribution", "removed_in", "restored_in", "replacement", "source", "keyword"}
+        out: list[RemovedApi] = []
+        seen: set[tuple[str, str | None]] = set()
+        for i, row in enumerate(rows):
+            where = f"removed_apis[{i}]"
+            if not isinstance(row, Mapping):
+                raise ValueError(f"{where}: expected a mapping")
+            unknown = set(row) - allowed
+            if unknown:
+                raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+            for key in ("api", "kind", "distribution", "removed_in", "replacement", "source"):
+                if not isinstance(row.get(key), str) or not row[key].strip():
+                    raise ValueError(f"{where}: '{key}' must be a non-empty string")
+            try:
+                kind = ApiKind(row["kind"])
+            except ValueError:
+                raise ValueError(f"{where}: unknown kind {row['kind']!r}") from None
+            for key in ("removed_in", "restored_in"):
+                if row.get(key) is not None:
+                    try:
+                        Version(str(row[key]))
+                    except InvalidVersion:
+                        raise ValueError(f"{where}: {key} {row[key]!r} is not a version") from None
+            if canonicalize_name(row["distribution"]) != row["distribution"]:
+                raise ValueError(f"{where}: distribution {row['distribution']!r} is not canonical")
+            keyword = row.get("keyword")
+            if (kind is ApiKind.KEYWORD) != isinstance(keyword, str):
+                raise ValueError(f"{where}: 'keyword' is required for kind keyword and only there")
+            if kind is ApiKind.METHOD and row["api"].count(".") < 2:
+                raise ValueError(f"{where}: a method is written module.Class.method")
+            key_ = (row["api"], keyword)
+            if key_ in seen:
+                raise ValueError(f"{where}: {row['api']} is listed twice")
+            seen.add(key_)
+            out.append(RemovedApi(row["api"], kind, row["distribution"], str(row["removed_in"]),
+                                  row["replacement"], row["source"], keyword,
+                                  str(row["restored_in"]) if row.get("restored_in") else None))
+        return cls(tuple(out))
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUse:
+    """One use of a listed API in one file (before any version check). `index` points into the table."""
+
+    index: int
+    location: Location
+    code: str
+    confidence: Confidence
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedApiFinding:
+    """A use of an API the job's library version no longer has, with the fix."""
+
+    kind: ApiKind
+    api: str  # as shown: "datasets.load_metric", "accelerate.Accelerator(fp16=...)"
+    distribution: str
+    version: str | None  # the version the job gets; None: not pinned, pip installs the latest
+    removed_in: str
+    replacement: str
+    location: Location
+    evidence: str
+    confidence: Confidence
+    source: str
+
+    @property
+    def message(self) -> str:
+        have = (f"the job's {self.distribution} is {self.version}" if self.version
+                else f"{self.distribution} is not pinned, so pip installs the latest")
+        return f"{self.api} was removed in {self.distribution} {self.removed_in} and {have}"
+
+
+#: Calls whose result is a pandas DataFrame (so `.append` on it is DataFrame.append, not list.append).
+_FRAME_MAKERS = frozenset({"pandas.DataFrame", "pandas.concat", "pandas.merge", "pandas.get_dummies",
+                           "pandas.pivot_table", "pandas.crosstab", "pandas.json_normalize"})
+
+
+def _makes_frame(node: ast.AST, names: Any, frames: set[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in frames
+    if isinstance(node, ast.Call):
+        qn = names.qualname(node.func, allow_builtins=False)
+        if qn and (qn in _FRAME_MAKERS or qn.startswith("pandas.read_")):
+            return True
+        # df.copy(), df.dropna(), df[...]... keep the frame-ness of a method call on a known frame
+        if isinstance(node.func, ast.Attribute):
+            return _makes_frame(node.func.value, names, frames)
+    if isinstance(node, ast.Subscript):
+        return _makes_frame(node.value, names, frames)
+    return False
+
+
+class _Scan:
+    def __init__(self, src: SourceFile, rules: RemovedApiRules) -> None:
+        self.src = src
+        self.names = src.names
+        self.uses: dict[tuple[int, int], ApiUse] = {}
+        self.attrs: dict[str, int] = {}
+        self.keywords: dict[str, list[int]] = {}
+        self.methods: dict[str, list[int]] = {}
+        for i, api in enumerate(rules.apis):
+            if api.kind is ApiKind.ATTRIBUTE:
+                self.attrs[api.api] = i
+            elif api.kind is ApiKind.KEYWORD:
+                self.keywords.setdefault(api.api, []).append(i)
+            else:
+                self.methods.setdefault(api.api.rsplit(".", 1)[1], []).append(i)
+        self.rules = rules
+
+    def _report(self, index: int, node: ast.AST, confidence: Confidence) -> None:
+        loc = self.src.loc(node)
+        key = (index, loc.line)
+        if key not in self.uses:
+            self.uses[key] = ApiUse(index, loc, self.src.code(node), confidence)
+
+    def _attr_match(self, dotted: str) -> int | None:
+        parts = dotted.split(".")
+        for n in range(len(parts), 1, -1):
+            hit = self.attrs.get(".".join(parts[:n]))
+            if hit is not None:
+                return hit
+        return None
+
+    def run(self) -> tuple[ApiUse, ...]:
+        tree = self.src.tree
+        frames: set[str] = set()
+        # Names bound to DataFrames anywhere in the file (flat, like the import aliases).
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if _makes_frame(node.value, self.names, frames):
+                    frames.add(node.targets[0].id)
+        pandas_imported = self.names.imports("pandas")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:
+                    hit = self._attr_match(f"{node.module}.{alias.name}")
+                    if hit is not None:
+                        self._report(hit, node, Confidence.CERTAIN)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    hit = self._attr_match(alias.name)
+                    if hit is not None:
+                        self._report(hit, node, Confidence.CERTAIN)
+            elif isinstance(node, (ast.Attribute, ast.Name)) and self.attrs:
+                if isinstance(node.ctx, ast.Store):
+                    continue
+                qn = self.names.qualname(node, allow_builtins=False)
+                if qn:
+                    hit = self._attr_match(qn)
+                    if hit is not None:
+                        self._report(hit, node, Confidence.CERTAIN)
+            if isinstance(node, ast.Call):
+                self._call(node, frames, pandas_imported)
+        return tuple(sorted(self.uses.values(), key=lambda u: (u.location.sort_key(), u.index)))
+
+    def _call(self, call: ast.Call, frames: set[str], pandas_imported: bool) -> None:
+        qn = self.names.qualname(call.func, allow_builtins=False)
+        if qn and qn in self.keywords:
+            passed = {kw.arg for kw in call.keywords}
+            for i in self.keywords[qn]:
+                if self.rules.apis[i].keyword in passed:
+                    self._report(i, call, Confidence.CERTAIN)
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in self.methods and qn is None:
+            for i in self.methods[func.attr]:
+                cls = self.rules.apis[i].api.rsplit(".", 2)[1]
+                if _makes_frame(func.value, self.names, frames):
+                    if cls == "DataFrame":
+                        self._report(i, call, Confidence.LIKELY)
+                elif pandas_imported and cls == "Series" and func.attr != "append":
+                    # Series are rarely bound by name from a recognisable call; the method name is distinctive.
+                    self._report(i, call, Confidence.GUESS)
+
+
+def scan_removed_apis(src: SourceFile, rules: RemovedApiRules) -> tuple[ApiUse, ...]:
+    """Every use of a listed API in one parsed file, in source order; empty for an empty table."""
+    if not rules.apis:
+        return ()
+    return _Scan(src, rules).run()
+
+
+def _pinned(requirement: str | None) -> str | None:
+    """The exact version of an `==` pin, else None."""
+    if not requirement or "==" not in requirement:
+        return None
+    spec = requirement.split(";", 1)[0]
+    start = next((i for i, ch in enumerate(spec) if ch in "=<>!~"), len(spec))
+    try:
+        specifiers = SpecifierSet(spec[start:].strip())
+    except InvalidSpecifier:
+        return None
+    exact = [s.version for s in specifiers if s.operator == "==" and "*" not in s.version]
+    return exact[0] if len(exact) == 1 else None
+
+
+def check_removed_apis(uses: Iterable[ApiUse], packages: Sequence[PackageFinding], rules: RemovedApiRules
+                       ) -> tuple[RemovedApiFinding, ...]:
+    """Keep the uses whose library the job lacks them in.
+
+    The deciding version of a distribution is, in order: an exact `==` pin the project declares (pip
+    installs it), the runtime image's version, else none (an unpinned install gets the latest release,
+    which lacks every listed API that has not come back). A use of a library the analysis did not resolve
+    at all is left out.
+
+    Returns:
+        Findings in source order. A use in a version-independent table row of a restored name is dropped
+        when the version is past `restored_in`.
+    """
+    by_dist = {p.distribution: p for p in packages}
+    out: list[RemovedApiFinding] = []
+    for use in uses:
+        api = rules.apis[use.index]
+        package = by_dist.get(api.distribution)
+        if package is None:
+            continue
+        version = _pinned(package.requirement) or package.runtime_version
+        if version is not None:
+            if not api.gone_in(version):
+                continue
+            confidence = use.confidence
+        else:
+            if api.restored_in is not None:
+                continue  # the latest release has it again
+            confidence = Confidence.LIKELY if use.confidence is Confidence.CERTAIN else use.confidence
+        out.append(RemovedApiFinding(
+            kind=api.kind, api=api.display, distribution=api.distribution, version=version,
+            removed_in=api.removed_in, replacement=api.replacement, location=use.location, evidence=use.code,
+            confidence=confidence, source=api.source,
+        ))
+    return tuple(sorted(out, key=lambda f: f.location.sort_key()))
