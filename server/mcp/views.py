@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from mljobs.analyzers.model import Analysis
 from mljobs.skill.diagnosis import Diagnosis
 from mljobs.skill.facts import AccountFacts
 from mljobs.skill.jobplan import JobPlan, summary_lines
@@ -29,14 +28,6 @@ TRACEBACK_CHARS = 4000
 _RUNTIME_FRAME = re.compile(r"site-packages|dist-packages|mljob_launcher|/runpy\.py|<frozen |/lib/python3\.\d+/")
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
 _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)|[A-Z]\w+Error)\b(?P<rest>.*)$")
-
-# ------------------------------------------------------------------------------------------------ analysis
-
-
-def analysis_out(analysis: Analysis) -> m.AnalysisOut:
-    return m.AnalysisOut.from_analysis(analysis, next_step="call plan_job with the same path: it ranks the "
-                                       "pools and checks external access too")
-
 
 # ------------------------------------------------------------------------------------------------ pools, EAIs
 

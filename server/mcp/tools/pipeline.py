@@ -12,13 +12,14 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.pipeline import PipelineCode, generate_pipeline
 from mljobs.skill.redact import redact
 from pydantic import BaseModel, Field
 
 from ...errors import MljobsError
+from ..common import answer
 from ..state import state_of
 
 
@@ -121,9 +122,8 @@ def register(server: MCPServer) -> None:
                        "show the code to the user (STOP); they copy it into the Airflow dags/ folder"),
         )
         summary = (f"{result.orchestrator.value} pipeline {result.name}: {' >> '.join(out.jobs)}"
-                   + "".join(f"\nwarning: {w}" for w in out.warnings))
-        return CallToolResult(content=[TextContent(type="text", text=summary)],
-                              structured_content=out.model_dump(mode="json"))
+                   + (f"; {len(out.warnings)} warning(s) in `warnings`" if out.warnings else ""))
+        return answer(out, summary)
 
     @server.resource("mljobs://pipelines/{name}", name="pipeline-code", mime_type="text/x-python",
                      description="The last pipeline code generated under this name by generate_pipeline.")
