@@ -43,10 +43,14 @@ def _cap(items: Any, limit: Limit) -> list[Any]:
 
 
 def compact_schema(schema: dict[str, Any], cls: Any = None) -> None:
-    """Drop the per-property titles pydantic derives from field names: they repeat the names and cost the model
-    tokens in every tools/list (descriptions and enum definitions carry the meaning)."""
+    """Drop what repeats or says nothing: the titles pydantic derives from field and class names (the property
+    and $defs keys say the same) and `"default": null` (an absent field means null). Every tools/list carries
+    these schemas, so each byte is paid on every connection."""
+    schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
 
 
 class _Model(BaseModel):
