@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
-from .imports import scan_imports
+from .imports import scan_imports_counted
 from .method import recommend_method
-from .model import Analysis, ComputeTarget, ImportFinding, Problem
+from .model import Analysis, ComputeTarget, ImportFinding, Location, Problem
 from .project import FileEntry, LocalResolver, ProjectTree, follow_imports, open_project, read_source
 
 if TYPE_CHECKING:
@@ -55,11 +55,15 @@ def scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_f
     is_notebook = entry.path.endswith(".ipynb")
     if src is None:
         return FileScan(entry.path, module, False, problems=problems, is_notebook=is_notebook)
+    imports, dropped = scan_imports_counted(src)
+    if dropped:
+        problems = (*problems, Problem(Location(entry.path, 1), f"{dropped} more repeated or excess import "
+                                       "statements counted but not listed (the first ones are)"))
     return FileScan(
         path=entry.path,
         module=module,
         parsed=True,
-        imports=scan_imports(src),
+        imports=imports,
         compute=scan_compute(src, rules.compute),
         network=scan_network(src, rules.network),
         io=scan_io(src, project_files),
@@ -190,6 +194,7 @@ def analyze(
     from .network import summarize_network
     from .packages import classify_packages
     from .requirements import read_declared
+    from .unresolved import split_unresolved
 
     inp = open_project(path, entrypoint, all_files=all_files)
     tree = inp.tree
@@ -252,6 +257,8 @@ def analyze(
         gpu=verdict.recommendation is ComputeTarget.GPU,
         python=python,
     )
+    packages, missing_modules, unresolved = split_unresolved(
+        packages, [(s.path, s.imports) for s in parsed], tree, resolver)
     # -> network
     network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
     # -> removed APIs (the packages step knows which library versions the job gets)
@@ -259,7 +266,7 @@ def analyze(
 
     removed_apis = check_removed_apis((u for s in parsed for u in s.api_uses), packages, rules.removed_apis)
     # -> io
-    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry)
+    io_report = summarize_io([s.io for s in parsed if s.io is not None], entry, tree.project_files)
     data_files = _data_files(io_report.local_inputs, tree)
     # -> method
     local_modules = tuple(sorted(local))
@@ -269,6 +276,7 @@ def analyze(
     for scan in all_scans:
         problems.extend(scan.problems)
     problems.extend(declared.problems)
+    problems.extend(unresolved)
     analysis = Analysis(
         root=str(tree.root),
         entrypoint=entry,
@@ -284,6 +292,7 @@ def analyze(
         data_files=data_files,
         problems=tuple(sorted(problems, key=lambda p: p.location.sort_key())),
         runtime=runtime,
+        missing_modules=missing_modules,
         removed_apis=removed_apis,
     )
     if whole_key is not None and cache is not None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "2"  # 2: FileScan.api_uses (removed/renamed API uses)
+SCANNER_VERSION = "3"  # 2: FileScan.api_uses (removed/renamed API uses); 3: IoScan CLI declarations, constants
 
 
 class FileKey(NamedTuple):

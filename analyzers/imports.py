@@ -19,6 +19,10 @@ from .source import SourceFile
 GUARD_EXCEPTIONS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 #: Calls that import a module named by their first argument.
 DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "importlib.__import__"})
+#: Identical imports (same module, names, level and context) kept per file; later ones are only counted.
+MAX_REPEATS = 20
+#: Import findings kept per file (a generated file with 100k distinct imports is not code to plan from).
+MAX_FINDINGS_PER_FILE = 5_000
 _SUPPRESS = frozenset({"contextlib.suppress"})
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
@@ -51,6 +55,8 @@ class _ImportVisitor(ast.NodeVisitor):
     def __init__(self, src: SourceFile) -> None:
         self.src = src
         self.findings: list[ImportFinding] = []
+        self._repeats: dict[tuple[object, ...], int] = {}
+        self.dropped = 0  # imports counted but not kept (see MAX_REPEATS, MAX_FINDINGS_PER_FILE)
         self._nested = 0  # depth of function / class bodies
         self._optional = 0  # depth of import guards
         # Imports are statements; expressions matter only for dynamic imports. Skipping expressions
@@ -70,6 +76,14 @@ class _ImportVisitor(ast.NodeVisitor):
     def _report(self, node: ast.AST, kind: ImportKind, module: str, names: tuple[str, ...], level: int = 0) -> None:
         optional = self._optional > 0
         nested = self._nested > 0
+        # Bounded work: the same import repeated (100k times in a hostile file) adds nothing after a few
+        # occurrences, and every later pass is linear in the findings. Counted, not kept.
+        key = (kind, module, names, level, optional, nested)
+        seen = self._repeats.get(key, 0)
+        self._repeats[key] = seen + 1
+        if seen >= MAX_REPEATS or len(self.findings) >= MAX_FINDINGS_PER_FILE:
+            self.dropped += 1
+            return
         self.findings.append(
             ImportFinding(
                 kind=kind,
@@ -177,6 +191,12 @@ def scan_imports(src: SourceFile) -> tuple[ImportFinding, ...]:
         `nested=True`; inside an import guard or `if TYPE_CHECKING:` `optional=True`; either makes the
         confidence `likely`, otherwise it is `certain`.
     """
+    return scan_imports_counted(src)[0]
+
+
+def scan_imports_counted(src: SourceFile) -> tuple[tuple[ImportFinding, ...], int]:
+    """`scan_imports`, plus how many imports were counted but not kept (repeats over MAX_REPEATS, findings
+    over MAX_FINDINGS_PER_FILE); the caller reports that number as "N more"."""
     visitor = _ImportVisitor(src)
     visitor.visit(src.tree)
-    return tuple(visitor.findings)
+    return tuple(visitor.findings), visitor.dropped

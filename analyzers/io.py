@@ -13,18 +13,21 @@ and is not reported.
 from __future__ import annotations
 
 import ast
-import functools
+import dataclasses
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
-from .model import Confidence, IoFinding, IoKind, IoReport
+from . import snowobjects
+from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
+from .iomerge import IoScan, _exists, summarize_io
+from .model import CliOption, Confidence, IoFinding, IoKind, Location
 from .names import attr_chain, literal_str
 from .source import SourceFile
 from .visitor import FastVisitor
+
+__all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
 
 K = IoKind
 
@@ -109,14 +112,6 @@ _DATA_FILE = re.compile(r"\.(csv|tsv|parquet|pq|json|jsonl|ndjson|txt|npy|npz|pt
                         r"xlsx?|feather|arrow|avro|orc|zip|gz|tar|tfrecords?|db|sqlite|png|jpe?g|wav|mp3)$", re.I)
 
 
-@dataclass(frozen=True, slots=True)
-class IoScan:
-    """What one file does with files and the Snowpark session (picklable, cached per file fingerprint)."""
-
-    path: str
-    findings: tuple[IoFinding, ...]
-
-
 # --------------------------------------------------------------------------------------------------- visitor
 
 
@@ -125,6 +120,20 @@ def _option_key(flag: str) -> str:
 
 
 _OUTPUT_WORD = re.compile(r"(?:^|_)(?:output|out|save|export)(?:_|$)")
+#: A word in an option name that says it takes a path (`--output_dir`, `--save-path`, `--out_file`, `--logdir`).
+_PATH_WORD = re.compile(r"(?:^|_)(?:dir|dirs|directory|path|paths|folder|file|filename|fname|root|location|uri|"
+                        r"prefix)(?:_|$)|^(?:outdir|outpath|outfile|savedir|savepath|logdir|workdir|ckptdir)$")
+_FOLDER_WORDS = frozenset({"output", "outputs", "out", "results", "result", "artifacts", "checkpoints", "logs",
+                           "runs", "models", "model", "exports", "dump", "predictions", "figures", "plots"})
+
+
+def _path_like_default(text: str) -> bool:
+    """A default that names a file or folder: `./out`, `results/`, `model.pkl`, `output` (not `local`, `csv`)."""
+    s = text.strip()
+    if not s or " " in s:
+        return False
+    return ("/" in s or "\\" in s or s.startswith((".", "~")) or bool(re.search(r"\.[A-Za-z0-9]{1,8}$", s))
+            or s.lower().strip("/") in _FOLDER_WORDS or s.startswith("{}"))
 
 
 def _is_output_name(name: str) -> bool:
@@ -158,6 +167,12 @@ class _IoVisitor(FastVisitor):
         self.hf_parsers: list[ast.Call] = []
         self.snowpark_uses = 0
         self.typer_params: set[tuple[str, str]] = set()  # (function, parameter) reported from a typer marker
+        self.cli_options: list[CliOption] = []
+        self.cli_open: list[str] = []  # why the parser may accept options it does not declare
+        self.parsers = 0  # ArgumentParser() calls and click/typer commands
+        self.snowflake: list[IoFinding] = []
+        self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
+        self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
         for stmt in src.tree.body:
             if isinstance(stmt, ast.Assign):
@@ -285,23 +300,7 @@ class _IoVisitor(FastVisitor):
 
     def exists(self, path: str) -> bool:
         """Whether the path (a file, a folder or a glob) is inside the project tree."""
-        if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path):
-            return False
-        folder = posixpath.dirname(self.src.path)
-        candidates = {posixpath.normpath(path)}
-        if folder:
-            candidates.add(posixpath.normpath(posixpath.join(folder, path)))
-        for cand in candidates:
-            if cand.startswith("../"):
-                continue
-            if any(ch in cand for ch in "*?[") or _UNKNOWN in cand:
-                pattern = cand.replace(_UNKNOWN, "*")
-                if any(fnmatchcase(f, pattern) or fnmatchcase(f, pattern + "/*") for f in self.project_files):
-                    return True
-                continue
-            if cand in self.project_files or cand == "." or cand in _folders(self.project_files):
-                return True
-        return False
+        return _exists(path, self.src.path, self.project_files)
 
     # -- findings
     def output(self, node: ast.AST, path: str, what: str) -> None:
@@ -351,6 +350,11 @@ class _IoVisitor(FastVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._bind(node.targets, node.value)
+        if self.imports_snowflake and isinstance(node.value, ast.Call):
+            func = node.value.func
+            attrs = _chain_attrs(func)
+            if "builder" in attrs or (self.names.qualname(func) or "").endswith("get_active_session"):
+                self.session_names.update(t.id.lower() for t in node.targets if isinstance(t, ast.Name))
         for target in node.targets:
             self._return_target(node, target)
         self.generic_visit(node)
@@ -460,6 +464,9 @@ class _IoVisitor(FastVisitor):
             value = first if first is not None and not (isinstance(first, ast.Constant) and first.value is ...) \
                 else (default if marker is not default else None)
             self.typer_params.add((fn.name, arg.arg))
+            decl = typer_option(arg, default, marker, self.names, self.src.loc(arg), "")
+            if self._takes_path(decl, [arg.arg, *flags], value) is None:
+                continue
             self.option(marker, arg.arg if callee == "typer.Argument" else flag, value,
                         positional=callee == "typer.Argument")
 
@@ -474,6 +481,7 @@ class _IoVisitor(FastVisitor):
         if method == "add_argument" or callee in {"click.option", "click.argument"}:
             self._cli_option(node, callee)
             return
+        self._parser_shape(node, callee, method)
         if callee in {"fire.Fire", "typer.run"} and node.args:
             target = node.args[0]
             if isinstance(target, ast.Name):
@@ -482,6 +490,8 @@ class _IoVisitor(FastVisitor):
             self.hf_parsers.append(node)
             return
         self._snowpark_call(node, callee, method)
+        if self.imports_snowflake and method:
+            self._snowflake_objects(node, method)
         for kw in node.keywords:
             if kw.arg in _OUTPUT_KWS:
                 path = self.path_of(kw.value)
@@ -533,6 +543,7 @@ class _IoVisitor(FastVisitor):
             return
         path = self.path_of(target)
         if path is None:
+            self._pending(node, target, write)
             return
         if write:
             self.output(node, path, what)
@@ -548,15 +559,25 @@ class _IoVisitor(FastVisitor):
             target = func.value if isinstance(func, ast.Attribute) else None
             mode_node = node.args[0] if node.args else _kw(node, "mode")
         path = self.path_of(target)
-        if path is None:
-            return
         mode = literal_str(mode_node) if mode_node is not None else "r"
+        if path is None:
+            if mode is not None and "+" not in mode:
+                self._pending(node, target, any(c in mode for c in "wax"))
+            return
         if mode is None:
             return
         if any(c in mode for c in "wax"):
             self.output(node, path, "open")
         elif "+" not in mode:
             self.local_input(node, path)
+
+    def _pending(self, node: ast.Call, target: ast.expr | None, write: bool) -> None:
+        """A path held in another module's constant (`from config import DATA`): resolved by summarize_io."""
+        if not isinstance(target, (ast.Name, ast.Attribute)):
+            return
+        qual = self.names.qualname(target, allow_builtins=False)
+        if qual and "." in qual.lstrip("."):
+            self.pending.append((qual, write, self.src.loc(node), self.src.code(node)))
 
     def _data_files(self, node: ast.Call) -> None:
         builder = literal_str(node.args[0]) if node.args else literal_str(_kw(node, "path"))
@@ -580,27 +601,90 @@ class _IoVisitor(FastVisitor):
                 self.local_input(node, path)
 
     def _cli_option(self, node: ast.Call, callee: str) -> None:
-        strings = [literal_str(a) for a in node.args]
-        flags = [s for s in strings if s and s.startswith("-")]
-        names = [s for s in strings if s and not s.startswith("-")]
-        dest = literal_str(_kw(node, "dest"))
-        action = literal_str(_kw(node, "action"))
-        if action in {"store_true", "store_false", "count", "version", "help"} or _kw(node, "is_flag") is not None:
-            return
-        typ = _kw(node, "type")
-        if isinstance(typ, ast.Name) and typ.id in {"int", "float", "bool"}:
-            return
-        candidates = ([dest] if dest else []) + flags + names
-        if not any(c and _is_output_name(c) for c in candidates):
-            self._input_default(node, flags or names, _kw(node, "default"))
-            return
-        long_flags = [f for f in flags if f.startswith("--")]
-        positional = not flags
-        flag = long_flags[0] if long_flags else flags[0] if flags else names[0]
+        loc, code = self.src.loc(node), self.src.code(node)
+        if callee in {"click.option", "click.argument"}:
+            decl = click_option(node, callee, self.names, loc, code)
+        else:
+            decl, literal_flags = argparse_option(node, self.names, loc, code)
+            if not literal_flags:
+                self.cli_open.append(f"{loc.render()}: an option whose name is computed")
+        self.cli_options.append(decl)
+        names = [n for n in decl.flags] or [decl.dest]
         default = _kw(node, "default")
         if default is not None and isinstance(default, ast.Constant) and default.value is None:
             default = None
-        self.option(node, flag, default, positional=positional)
+        confidence = self._takes_path(decl, [decl.dest, *decl.flags], default)
+        if confidence is None:
+            if decl.action not in FLAG_ACTIONS and not decl.choices:
+                self._input_default(node, [f for f in decl.flags] or names, default)
+            return
+        long_flags = [f for f in decl.flags if f.startswith("--")]
+        flag = long_flags[0] if long_flags else decl.flags[0] if decl.flags else decl.dest
+        self.option(node, flag, default, positional=not decl.flags, confidence=confidence)
+
+    def _takes_path(self, decl: CliOption, keys: Sequence[str], default: ast.expr | None) -> Confidence | None:
+        """How sure it is that an output-named option takes a path; None when it does not take one.
+
+        An option with `choices`, a number or bool type, or a flag action never takes the result folder (the
+        `--save_mode {local,registry}` trap); otherwise a path type, a path word in its name (`_dir`, `_path`,
+        `_file`...) or a path-like default make it certain, and a bare `--output` without a default is likely.
+        """
+        if decl.choices or decl.action in FLAG_ACTIONS or decl.type in {"int", "float", "bool", "choice"}:
+            return None
+        if not any(k and _is_output_name(k) for k in keys):
+            return None
+        if decl.type in {"path", "file"} or any(_PATH_WORD.search(_option_key(k)) for k in keys if k):
+            return Confidence.CERTAIN
+        text = self.path_of(default) if default is not None else None
+        if default is not None:
+            return Confidence.CERTAIN if text is not None and _path_like_default(text) else None
+        return Confidence.LIKELY
+
+    def _entry_returns(self) -> None:
+        """Say on each main-guard call whether the function it calls returns a value (for `__return__`)."""
+        for i, f in enumerate(self.found):
+            if f.kind is K.ENTRYPOINT_CALL:
+                fn = self.functions.get(f.detail)
+                returns = _returns_value(fn) if fn is not None else None
+                hint = f.hint if returns else (
+                    f"{f.detail}() returns nothing, so __return__ would be None: route its outputs to "
+                    "MLRS_STAGE_RESULT_PATH instead" if returns is False else
+                    f"{f.detail}() is not defined in this file; check that it returns a value before capturing it")
+                self.found[i] = dataclasses.replace(f, returns_value=returns, hint=hint)
+
+    def _typer_declarations(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, CliOption]:
+        """Record every parameter of a typer command as a CliOption; return them by parameter name."""
+        args = fn.args
+        positional = args.posonlyargs + args.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        out: dict[str, CliOption] = {}
+        pairs = list(zip(positional, defaults, strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+        for arg, default in pairs:
+            marker = default if isinstance(default, ast.Call) and (self.names.qualname(default.func) or "") in {
+                "typer.Option", "typer.Argument"} else None
+            ann = arg.annotation
+            if isinstance(ann, ast.Subscript) and isinstance(ann.slice, ast.Tuple):
+                marker = next((e for e in ann.slice.elts[1:] if isinstance(e, ast.Call) and (
+                    self.names.qualname(e.func) or "") in {"typer.Option", "typer.Argument"}), marker)
+            out[arg.arg] = typer_option(arg, default, marker, self.names, self.src.loc(arg), self.src.code(arg))
+            self.cli_options.append(out[arg.arg])
+        return out
+
+    def _parser_shape(self, node: ast.Call, callee: str, method: str) -> None:
+        """Count parsers and note what lets a parser accept options it does not declare."""
+        if callee in {"argparse.ArgumentParser", "click.command", "typer.run"}:
+            self.parsers += 1
+        elif method == "command" and self.names.imports("typer"):
+            self.parsers += 1
+        elif method in {"parse_known_args", "parse_known_intermixed_args"}:
+            self.cli_open.append(f"{self.src.loc(node).render()}: parse_known_args() accepts unknown options")
+        elif method == "add_subparsers" or callee == "click.group":
+            self.cli_open.append(f"{self.src.loc(node).render()}: sub-commands")
+        elif callee == "fire.Fire" or callee.endswith("HfArgumentParser"):
+            self.cli_open.append(f"{self.src.loc(node).render()}: {callee.rsplit('.', 1)[-1]} builds its options at "
+                                 "run time")
+        elif callee in {"absl.flags.DEFINE_string", "absl.app.run"} or callee.startswith("hydra."):
+            self.cli_open.append(f"{self.src.loc(node).render()}: {callee} options are not read")
 
     def _input_default(self, node: ast.Call, flags: list[str], default: ast.expr | None) -> None:
         """`--train-csv` defaulting to `data/train.csv`: the job reads that file unless the option is passed."""
@@ -631,19 +715,60 @@ class _IoVisitor(FastVisitor):
                 self.snowpark_uses += 1
                 self._snowpark(node, f"session.{method}()", Confidence.CERTAIN)
 
+    def _text(self, node: ast.expr | None) -> str | None:
+        """A literal string, an f-string (unknown parts as `{}`), or a name bound to one at module level."""
+        if node is None:
+            return None
+        text = literal_str(node)
+        if text is not None:
+            return text
+        if isinstance(node, ast.Name):
+            bound = self.consts.get(node.id)
+            return literal_str(bound) if bound is not None else None
+        if isinstance(node, ast.JoinedStr):
+            return "".join(str(v.value) if isinstance(v, ast.Constant) else _UNKNOWN for v in node.values)
+        return None
+
+    def _snowflake_object(self, node: ast.Call, kind: str, name: str, privilege: str) -> None:
+        if not name or _UNKNOWN in name:
+            return
+        io_kind = K.SNOWFLAKE_TABLE if kind == "table" else K.SNOWFLAKE_STAGE
+        what = "table" if kind == "table" else "stage"
+        self.snowflake.append(IoFinding(
+            io_kind, self.src.loc(node), self.src.code(node), name, Confidence.CERTAIN,
+            f"the job reads or writes the {what} {name}: its role needs {privilege}, and the local pool has no "
+            "Snowflake account to reach it", privilege=privilege))
+
+    def _snowflake_objects(self, node: ast.Call, method: str) -> None:
+        """Tables and stages named in one Snowpark call (see `snowobjects.call_objects`)."""
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+        chain = [c.lower() for c in (attr_chain(receiver) if receiver is not None else [])]
+        chain += [c.lower() for c in _chain_attrs(node.func)[1:]]  # through calls: df.write.mode("x").save_as_table
+        head = _chain_head(node.func)
+        if isinstance(head, ast.Name):
+            chain.append(head.id.lower())
+        sessionish = any("session" in c for c in chain) or bool(set(chain) & self.session_names)
+        for kind, name, privilege in snowobjects.call_objects(node, method, chain, sessionish, self._text):
+            self._snowflake_object(node, kind, name, privilege)
+
     # -- end of file: CLI functions and HfArgumentParser dataclasses
     def finish(self) -> None:
+        self._entry_returns()
         for name, call, style in self.cli_functions:
             fn = self.functions.get(name)
             if fn is None:
                 continue
+            declared = self._typer_declarations(fn) if style == "typer" else {}
             args = fn.args
             positional = args.posonlyargs + args.args
             defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
             for arg, default in list(zip(positional, defaults, strict=False)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=False)):
                 if (name, arg.arg) in self.typer_params:
                     continue  # already reported from its typer.Option marker
-                if _is_output_name(arg.arg):
+                decl = declared.get(arg.arg) or typer_option(arg, default, None, self.names, self.src.loc(arg), "")
+                if isinstance(default, ast.Constant) and default.value is None:
+                    default = None
+                if self._takes_path(decl, [arg.arg], default) is not None:
                     # typer turns output_dir into --output-dir; fire keeps the parameter name.
                     flag = "--" + (arg.arg.replace("_", "-") if style == "typer" else arg.arg)
                     self.option(call, flag, default, confidence=Confidence.LIKELY)
@@ -667,18 +792,6 @@ class _IoVisitor(FastVisitor):
                         if isinstance(value, ast.Call):
                             value = _kw(value, "default")
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
-
-
-@functools.lru_cache(maxsize=4)
-def _folders(project_files: frozenset[str]) -> frozenset[str]:
-    """Every folder that holds a project file (computed once per project; frozensets cache their hash)."""
-    out: set[str] = set()
-    for f in project_files:
-        folder = posixpath.dirname(f)
-        while folder and folder not in out:
-            out.add(folder)
-            folder = posixpath.dirname(folder)
-    return frozenset(out)
 
 
 def _kw(node: ast.Call, *names: str) -> ast.expr | None:
@@ -729,6 +842,24 @@ def _is_main_guard(test: ast.expr) -> bool:
         literal_str(s) == "__main__" for s in sides)
 
 
+def _returns_value(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """True when the function's own body has a `return <expr>` other than `return None` (nested functions,
+    lambdas and classes do not count). A generator returns a generator object, which is no result: False."""
+    stack: list[ast.AST] = list(fn.body)
+    found = False
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            found = True
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _is_local_model_path(path: str) -> bool:
     """A from_pretrained / load_dataset argument that is a folder, not a hub id."""
     return path.startswith(("/", "./", "../", "~", "__file__")) or path.count("/") >= 2 or "\\" in path
@@ -752,48 +883,25 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
     visitor = _IoVisitor(src, project_files)
     visitor.visit(src.tree)
     visitor.finish()
+    if any(style == "typer" for _, _, style in visitor.cli_functions) and visitor.parsers > 1:
+        visitor.cli_open.append("several typer commands")
     seen: set[tuple[Any, ...]] = set()
     out: list[IoFinding] = []
-    for f in sorted(visitor.found, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
+    for f in sorted(visitor.found + visitor.snowflake, key=lambda f: (f.location.sort_key(), f.kind.value, f.detail)):
         key = (f.kind, f.location, f.detail)
         if key not in seen:
             seen.add(key)
             out.append(f)
-    return IoScan(src.path, tuple(out))
-
-
-def summarize_io(scans: Sequence[IoScan], entrypoint: str) -> IoReport:
-    """Merge per-file scans into the job's IoReport.
-
-    The entrypoint's findings come first. `__return__` and the main-guard call count only in the entrypoint
-    (an imported module's globals are not the job's); options, outputs, inputs and Snowpark use count in
-    every file. Local inputs are deduplicated by path, keeping the first occurrence.
-    """
-    ordered = sorted(scans, key=lambda s: (s.path != entrypoint, s.path))
-    by_kind: dict[IoKind, list[IoFinding]] = {kind: [] for kind in IoKind}
-    for scan in ordered:
-        for f in scan.findings:
-            if f.kind in (K.SETS_RETURN, K.ENTRYPOINT_CALL) and scan.path != entrypoint:
-                continue
-            by_kind[f.kind].append(f)
-    inputs: list[IoFinding] = []
-    seen_inputs: set[str] = set()
-    for f in by_kind[K.LOCAL_INPUT]:
-        if f.detail not in seen_inputs:
-            seen_inputs.add(f.detail)
-            inputs.append(f)
-    returns = tuple(by_kind[K.SETS_RETURN])
-    snowpark = tuple(by_kind[K.SNOWPARK_SESSION])
-    calls = by_kind[K.ENTRYPOINT_CALL]
-    return IoReport(
-        output_args=tuple(by_kind[K.OUTPUT_ARG]),
-        hardcoded_outputs=tuple(by_kind[K.HARDCODED_OUTPUT]),
-        local_inputs=tuple(inputs),
-        sets_return=bool(returns),
-        return_evidence=returns,
-        uses_snowpark=bool(snowpark),
-        snowpark_evidence=snowpark,
-        entrypoint_call=calls[0] if calls else None,
-    )
-
-
+    constants = []  # module-level names other modules can import (`from config import DATA_PATH`)
+    for stmt in src.tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            name, value = stmt.target.id, stmt.value
+        else:
+            continue
+        path = visitor.path_of(value)
+        if path is not None and _UNKNOWN not in path:
+            constants.append((name, visitor.clean(path)))
+    return IoScan(src.path, tuple(out), tuple(visitor.cli_options), tuple(visitor.cli_open), visitor.parsers,
+                  tuple(constants), tuple(visitor.pending))

@@ -56,8 +56,8 @@ def recommend_method(
     if is_notebook:
         return MethodRecommendation(
             SubmitMethod.SUBMIT_FILE,
-            f"{entry} is self-contained: its code cells are converted to one script (magics dropped) and "
-            "submitted as a single file",
+            f"{entry} is self-contained: its code cells are converted to one script (pip lines become "
+            "pip_requirements, other magics are made plain Python) and submitted as a single file",
         )
     return MethodRecommendation(
         SubmitMethod.SUBMIT_FILE,

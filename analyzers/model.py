@@ -106,6 +106,9 @@ class ImportFinding:
 class PackageStatus(str, enum.Enum):
     PREINSTALLED = "preinstalled"  # in the Container Runtime image chosen by the compute verdict
     TO_INSTALL = "to_install"  # must go to pip_requirements (and so needs PyPI access)
+    #: No project file, stdlib module, curated entry, installed metadata or declaration knows the import.
+    #: Never installed: guessing a PyPI name from an import invites dependency confusion; the user answers.
+    UNRESOLVED = "unresolved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,8 @@ class IoKind(str, enum.Enum):
     SETS_RETURN = "sets_return"  # the script assigns __return__
     SNOWPARK_SESSION = "snowpark_session"  # the script opens or uses a Snowpark session
     ENTRYPOINT_CALL = "entrypoint_call"  # `if __name__ == "__main__": main()` (where __return__ can be captured)
+    SNOWFLAKE_TABLE = "snowflake_table"  # a table or view the code reads or writes through Snowpark
+    SNOWFLAKE_STAGE = "snowflake_stage"  # a stage path (@stage/...) the code reads or writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,35 @@ class IoFinding:
     hint: str | None = None
     default: str | None = None  # the option's default value, when it has a literal one
     exists_locally: bool | None = None  # for LOCAL_INPUT: whether the file is inside the project tree
+    #: For ENTRYPOINT_CALL: whether the called function returns a value (a `return <expr>` in its own body);
+    #: None when the function is not defined in the same file.
+    returns_value: bool | None = None
+    #: For SNOWFLAKE_TABLE / SNOWFLAKE_STAGE: the privilege the job's role needs (SELECT, INSERT, READ, WRITE...).
+    privilege: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CliOption:
+    """One option or positional argument a script's parser declares (argparse, click, typer).
+
+    Values are the literal text of the declaration; `type` is a simple name ("int", "float", "bool", "str",
+    "path", "choice") or the callable's name, None when not given (argparse and click then pass a str).
+    `known` is False when some part of the declaration is computed at run time (a variable holding the
+    choices, a custom type function), so a check against it cannot be certain.
+    """
+
+    framework: str  # argparse | click | typer
+    flags: tuple[str, ...]  # ("-o", "--output-dir"); empty for a positional argument
+    dest: str  # the attribute / parameter name
+    location: Location
+    evidence: str
+    type: str | None = None
+    choices: tuple[str, ...] | None = None
+    nargs: str | None = None  # "?", "*", "+", "3", ...
+    default: str | None = None  # literal default as text; None when absent or not a literal
+    action: str | None = None  # store_true, store_false, count, append, ... (click: "flag" for is_flag)
+    required: bool = False
+    known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +290,13 @@ class IoReport:
     uses_snowpark: bool
     snowpark_evidence: tuple[IoFinding, ...]
     entrypoint_call: IoFinding | None = None
+    #: Every option the script's parsers declare, in source order (entrypoint file first).
+    cli_options: tuple[CliOption, ...] = ()
+    #: True when the declarations are the whole story: one parser, every flag literal, unknown options rejected
+    #: (no parse_known_args, subparsers, fire or HfArgumentParser); only then is an undeclared flag an error.
+    cli_closed: bool = False
+    #: Snowflake tables and stages the code reads or writes (session.table, SQL FROM, @stage paths).
+    snowflake_objects: tuple[IoFinding, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------- method
@@ -295,4 +336,6 @@ class Analysis:
     data_files: tuple[str, ...] = ()  # local input files found inside the project tree
     problems: tuple[Problem, ...] = ()
     runtime: str = field(default="")  # the runtime package list used, e.g. "2.10-cpu-py3.11"
+    #: Imports that look like the project's own code but have no file (never installed; each is a Problem).
+    missing_modules: tuple[str, ...] = ()
     removed_apis: tuple[RemovedApiFinding, ...] = ()  # uses of APIs the job's library versions lack

@@ -372,11 +372,15 @@ class _NetworkVisitor(FastVisitor):
             self._import_only(node, f"{node.module}.{alias.name}")
 
     def _import_only(self, node: ast.AST, module: str) -> None:
-        for prefix, category in self.index["imports"]:
-            if module == prefix or module.startswith(prefix + "."):
-                cat = self.rules.category(category)
-                self._report(node, _Hit(category, cat.hosts, Confidence.GUESS,
-                                        f"imports {module}: {cat.reason}"), import_only=True, requires=module)
+        memo = self.__dict__.setdefault("_import_categories", {})  # module -> categories: one prefix scan each
+        categories = memo.get(module)
+        if categories is None:
+            categories = memo[module] = [category for prefix, category in self.index["imports"]
+                                         if module == prefix or module.startswith(prefix + ".")]
+        for category in categories:
+            cat = self.rules.category(category)
+            self._report(node, _Hit(category, cat.hosts, Confidence.GUESS,
+                                    f"imports {module}: {cat.reason}"), import_only=True, requires=module)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._bind_assign(node)

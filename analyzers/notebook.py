@@ -86,6 +86,28 @@ def _blank_magics(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
     return out, magics
 
 
+#: A real notebook nests about 6 levels deep; 100,000 brackets would exhaust the parser's recursion.
+MAX_JSON_DEPTH = 64
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting_depth(data: bytes | str) -> int:
+    """Deepest bracket nesting outside JSON strings (linear, no recursion), to refuse hostile input early."""
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
 def _parse_quietly(text: str, filename: str) -> ast.Module:
     with warnings.catch_warnings():
         # invalid escape sequences in user code are the user's business, not our stderr's
@@ -107,10 +129,15 @@ def parse_notebook(data: bytes | str, path: str) -> tuple[SourceFile | None, tup
         A notebook without code cells gives an empty module and no Problem.
     """
     top = Location(path, 1)
+    if _nesting_depth(data) > MAX_JSON_DEPTH:
+        return None, (Problem(top, f"notebook JSON is nested deeper than {MAX_JSON_DEPTH} levels; "
+                              "not a notebook Jupyter writes; not analysed"),)
     try:
         nb = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         return None, (Problem(top, f"not valid notebook JSON ({exc}); open and re-save it in Jupyter"),)
+    except RecursionError:
+        return None, (Problem(top, "notebook JSON is nested too deeply to read; not analysed"),)
     if not isinstance(nb, dict):
         return None, (Problem(top, "not a notebook: the JSON top level is not an object"),)
     cells = nb.get("cells")

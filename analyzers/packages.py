@@ -35,6 +35,9 @@ from .model import (
 from .requirements import Declared
 
 IDENTITY_HINT = "needs confirmation: no table knows this import; check the distribution name"
+UNRESOLVED_HINT = ("unresolved: no project file, standard-library module, curated entry, installed package or "
+                   "declaration provides this import, so it is not installed (a PyPI name guessed from an import "
+                   "invites dependency confusion); declare the real distribution or add the missing file")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON = re.compile(r"^(?:py(?:thon)?)?\s*(\d+)\.(\d+)(?:\.\d+)?\S*$", re.IGNORECASE)
 _RANK = {Confidence.CERTAIN: 2, Confidence.LIKELY: 1, Confidence.GUESS: 0}
@@ -446,13 +449,13 @@ def distribution_of(module: str, rules: PackageRules) -> str | None:
     """The PyPI distribution a (possibly dotted) module name comes from, or None for stdlib modules.
 
     Used where only a name is known (a `ModuleNotFoundError` in job logs): stdlib, then the curated
-    table, then the identity guess. Installed metadata is skipped on purpose: the module is missing
-    from the job, not necessarily from this machine, and what is installed here says little about it.
+    table. A name neither knows gives None, never the identity guess: proposing `pip install <import
+    name>` for an unknown (often local) module is how dependency confusion starts. Installed metadata is
+    skipped on purpose: the module is missing from the job, not necessarily from this machine.
     """
     chain: list[Resolver] = [
         StdlibResolver(),
         CuratedResolver(rules, frozenset(), gpu=False),
-        IdentityResolver(rules.namespaces),
     ]
     resolution = resolve_names([module], chain).get(module)
     return resolution.distribution if resolution else None
@@ -540,7 +543,8 @@ def classify_packages(
         import of it is optional. Declared requirements that no import uses are reported too (they are
         installed with the code), with an empty `import_name`. A distribution in the runtime list is
         PREINSTALLED with its `runtime_version`, even when the declared pin differs (the hint says pip would
-        reinstall it); anything else is TO_INSTALL.
+        reinstall it); one named only by the identity guess is UNRESOLVED (never installed); anything else
+        is TO_INSTALL.
     """
     if isinstance(declared, Declared):
         declared_reqs = tuple(declared.requirements)
@@ -620,11 +624,16 @@ def classify_packages(
             hints.append(python_hint)
         best_by = max(group.resolved_by, key=lambda b: _RESOLVER_RANK[b])
         confidence = max(group.confidence, key=lambda c: _RANK[c])
+        if version is None and best_by == ResolvedBy.IDENTITY:
+            status = PackageStatus.UNRESOLVED  # only a guess names it: never installed (dependency confusion)
+            hints.insert(0, UNRESOLVED_HINT)
+        else:
+            status = PackageStatus.PREINSTALLED if version is not None else PackageStatus.TO_INSTALL
         findings.append(
             PackageFinding(
                 import_name=min(group.import_names, key=lambda n: (len(n), n)) if group.import_names else "",
                 distribution=dist,
-                status=PackageStatus.PREINSTALLED if version is not None else PackageStatus.TO_INSTALL,
+                status=status,
                 optional=bool(group.optional) and all(group.optional),
                 evidence=tuple(sorted(group.evidence, key=lambda e: e.location.sort_key())),
                 resolved_by=best_by,

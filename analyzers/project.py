@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import guarded
 from .errors import AnalysisInputError
 from .model import ImportFinding, ImportKind, Location, Problem
 from .notebook import parse_notebook
@@ -143,7 +144,8 @@ def list_tree(root: Path, max_files: int = MAX_TREE_FILES) -> ProjectTree:
                 if is_link:
                     real = os.path.realpath(entry.path)
                     if real != root_str and not real.startswith(root_str + os.sep):
-                        log.debug("not following %s: it points outside the project", rel)
+                        problems.append(Problem(Location(rel, 1), "symlink points outside the project folder; "
+                                                "not followed, not read and not shipped"))
                         continue
                 st = entry.stat()  # follows links (inside the root, checked above)
             except OSError:
@@ -209,9 +211,26 @@ def open_project(path: str | os.PathLike[str], entrypoint: str | os.PathLike[str
         AnalysisInputError: the path does not exist, is neither .py/.ipynb nor a folder, the entrypoint is
             outside the root or missing, or no entrypoint can be found in a folder.
     """
+    try:
+        return _open_project(path, entrypoint, all_files=all_files)
+    except AnalysisInputError:
+        raise
+    except (OSError, ValueError, RuntimeError, RecursionError) as exc:
+        # A NUL byte, a 4,096-character component, a symlink loop: one line, never a traceback.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        if isinstance(exc, RuntimeError) and not isinstance(exc, RecursionError):
+            reason = "symlink loop"
+        elif isinstance(exc, ValueError):
+            reason = "the path holds a NUL byte or other character the OS refuses"
+        raise AnalysisInputError(f"{guarded.shown(path)}: not a usable path ({reason})") from None
+
+
+def _open_project(path: str | os.PathLike[str], entrypoint: str | os.PathLike[str] | None, *,
+                  all_files: bool) -> ProjectInput:
     p = Path(path).expanduser()
     if not p.exists():
-        raise AnalysisInputError(f"{path}: no such file or folder; pass a .py script, a .ipynb notebook or a project folder")
+        raise AnalysisInputError(f"{guarded.shown(path)}: no such file or folder; pass a .py script, a .ipynb notebook "
+                                 "or a project folder")
     if p.is_file():
         if entrypoint is not None and Path(entrypoint).name != p.name:
             raise AnalysisInputError(f"--entrypoint is only for folders; {path} is a file (pass its folder instead)")
@@ -258,12 +277,12 @@ def _entry_in_root(root: Path, entrypoint: Path) -> str:
     return rel
 
 
-def _has_main_guard(path: Path, size: int) -> bool:
+def _has_main_guard(path: Path, size: int, root: Path) -> bool:
     if size > MAX_FILE_BYTES:
         return False
     try:
-        return _MAIN_GUARD.search(path.read_bytes()) is not None
-    except OSError:
+        return _MAIN_GUARD.search(guarded.read_bytes(path, root, limit=MAX_FILE_BYTES)) is not None
+    except guarded.GuardedReadError:
         return False
 
 
@@ -281,7 +300,7 @@ def find_entrypoint(tree: ProjectTree, *, required: bool = True) -> str:
         AnalysisInputError: none (or no single one) found and `required`; the message lists candidates.
     """
     top_py = sorted(rel for rel in tree.files if "/" not in rel and rel.endswith(".py"))
-    guarded = [rel for rel in top_py if _has_main_guard(tree.root / rel, tree.files[rel].size)]
+    guarded = [rel for rel in top_py if _has_main_guard(tree.root / rel, tree.files[rel].size, tree.root)]
     if len(guarded) == 1:
         return guarded[0]
     for name in CONVENTIONAL_ENTRYPOINTS:
@@ -373,14 +392,9 @@ def read_source(root: Path, entry: FileEntry, module: str = "") -> tuple[SourceF
         return None, (Problem(top, f"file is {mb:.0f} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit "
                               "(generated code?); skipped"),)
     try:
-        with open(root / entry.path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except PermissionError:
-        return None, (Problem(top, "permission denied; file not analysed"),)
-    except OSError as exc:
-        return None, (Problem(top, f"cannot read file ({exc.strerror}); skipped"),)
-    if len(data) > MAX_FILE_BYTES:  # grew since it was listed
-        return None, (Problem(top, "file is over the 10 MB limit; skipped"),)
+        data = guarded.read_bytes(root / entry.path, root, limit=MAX_FILE_BYTES)
+    except guarded.GuardedReadError as exc:
+        return None, (Problem(top, f"{exc.message}; skipped"),)
     if entry.path.endswith(".ipynb"):
         return parse_notebook(data, entry.path)
     text, problems = decode_python(data, entry.path)

@@ -65,6 +65,15 @@ def render_text(a: Analysis) -> str:
                 out.append(_line(e.location, e.code))
     else:
         out.append("  nothing to install")
+    unresolved = [p for p in a.packages if p.status is PackageStatus.UNRESOLVED]
+    if unresolved:
+        out.append("  unresolved (not installed; name the real distribution or add the file): "
+                   + ", ".join(p.import_name for p in unresolved))
+        for p in unresolved:
+            for e in p.evidence[:1]:
+                out.append(_line(e.location, e.code))
+    if a.missing_modules:
+        out.append("  missing local modules (never installed): " + ", ".join(a.missing_modules))
     if preinstalled:
         out.append("  preinstalled: " + ", ".join(
             f"{p.distribution}{'==' + p.runtime_version if p.runtime_version else ''}" for p in preinstalled))

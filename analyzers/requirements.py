@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from . import guarded
 from .model import DeclaredRequirement, Location, Problem
 from .redact import redact
 
@@ -258,18 +259,16 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def _relative(path: Path, root: Path) -> str | None:
     """POSIX path of `path` relative to root, or None when it lies outside the root."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
     except ValueError:
         return None
 
 
-def _read_text(path: Path, location: Location, out: _Collector) -> str | None:
+def _read_text(path: Path, root: Path, location: Location, out: _Collector) -> str | None:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        out.problems.append(Problem(location, f"{path.name} is not UTF-8 text; not read"))
-    except OSError as exc:
-        out.problems.append(Problem(location, f"cannot read {path.name}: {exc.strerror or exc}"))
+        return guarded.read_text(path, root)
+    except guarded.GuardedReadError as exc:
+        out.problems.append(Problem(location, exc.message))
     return None
 
 
@@ -287,7 +286,7 @@ def _include(
     if rel is None:
         out.problems.append(Problem(location, f"-r {redact(target)!r} points outside the project; not read"))
         return
-    resolved = path.resolve()
+    resolved = Path(os.path.realpath(path))
     if resolved in stack:
         out.problems.append(Problem(location, f"-r {rel}: include loop; not read again"))
         return
@@ -306,10 +305,11 @@ def _include(
 def _read_requirements_file(
     path: Path, root: Path, out: _Collector, stack: tuple[Path, ...], seen: set[Path]
 ) -> None:
-    seen.add(path.resolve())
-    stack = (*stack, path.resolve())
+    real = Path(os.path.realpath(path))
+    seen.add(real)
+    stack = (*stack, real)
     rel = _relative(path, root) or path.name
-    text = _read_text(path, Location(rel, 1), out)
+    text = _read_text(path, root, Location(rel, 1), out)
     if text is None:
         return
     for number, line in _logical_lines(text):
@@ -419,7 +419,7 @@ def _poetry_requirement(name: str, value: object) -> str | None:
 
 def _read_pyproject(path: Path, root: Path, out: _Collector) -> None:
     rel = _relative(path, root) or path.name
-    text = _read_text(path, Location(rel, 1), out)
+    text = _read_text(path, root, Location(rel, 1), out)
     if text is None:
         return
     try:
@@ -479,11 +479,12 @@ def read_declared(root: Path, magics: Sequence[tuple[Location, str]] = ()) -> De
     seen: set[Path] = set()
     requirements_file = None
     req_path = root / REQUIREMENTS_TXT
-    if req_path.is_file():
-        requirements_file = REQUIREMENTS_TXT
+    if os.path.lexists(req_path):
+        if guarded.is_inside(req_path, root):  # an outside link is reported below and never travels
+            requirements_file = REQUIREMENTS_TXT
         _read_requirements_file(req_path, root, out, (), seen)
     pyproject = root / PYPROJECT_TOML
-    if pyproject.is_file():
+    if os.path.lexists(pyproject):
         _read_pyproject(pyproject, root, out)
     before = len(out.requirements)
     for location, text in magics:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from mljobs.analyzers.model import (
     Analysis,
+    CliOption,
     ComputeTarget,
     Confidence,
     Evidence,
@@ -32,7 +33,7 @@ from mljobs.analyzers.removed_apis import ApiKind, RemovedApiFinding
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Version of the JSON form; bump on any incompatible change.
-SCHEMA_VERSION: Literal["1"] = "1"
+SCHEMA_VERSION: Literal["2"] = "2"  # 2: unresolved package status, cli_options, snowflake_objects, missing_modules
 SCHEMA_ID = "https://github.com/mljobs/mljobs/blob/main/schemas/analysis.schema.json"
 
 Limit = int | None  # evidence entries kept per finding (None: all)
@@ -130,12 +131,44 @@ class IoFindingOut(Where):
     hint: str | None = Field(default=None, description="What to do about it.")
     default: str | None = Field(default=None, description="The option's literal default, when it has one.")
     exists_locally: bool | None = Field(default=None, description="For a local input: whether the file is inside the project.")
+    returns_value: bool | None = Field(
+        default=None, description="For the entrypoint call: whether the called function returns a value."
+    )
+    privilege: str | None = Field(
+        default=None, description="For a Snowflake table or stage: the privilege the job's role needs."
+    )
 
     @classmethod
     def from_finding(cls, f: IoFinding) -> IoFindingOut:
         return cls(**Where.of(f.location), kind=f.kind, code=redact(f.evidence), detail=redact(f.detail),
                    confidence=f.confidence, hint=f.hint, default=redact(f.default) if f.default is not None else None,
-                   exists_locally=f.exists_locally)
+                   exists_locally=f.exists_locally, returns_value=f.returns_value, privilege=f.privilege)
+
+
+class CliOptionOut(Where):
+    """One option or positional argument the script's parser declares (argparse, click, typer)."""
+
+    framework: str = Field(description="argparse | click | typer")
+    flags: list[str] = Field(description="Its flags, e.g. ['-o', '--output-dir']; empty for a positional argument.")
+    dest: str = Field(description="The attribute or parameter name.")
+    code: str | None = Field(
+        default=None, description="The declaration, as a one-line excerpt (left out when an I/O finding cites it)."
+    )
+    type: str | None = Field(default=None, description="int, float, bool, str, path, choice or the callable's name.")
+    choices: list[str] | None = Field(default=None, description="Allowed values, when declared.")
+    nargs: str | None = None
+    default: str | None = Field(default=None, description="Literal default as text.")
+    action: str | None = Field(default=None, description="store_true, count, append, ... (click: flag).")
+    required: bool = False
+    known: bool = Field(default=True, description="False when part of the declaration is computed at run time.")
+
+    @classmethod
+    def from_option(cls, o: CliOption, cited: set[tuple[str, int]]) -> CliOptionOut:
+        said = (o.location.path, o.location.line) in cited
+        return cls(**Where.of(o.location), framework=o.framework, flags=list(o.flags), dest=o.dest,
+                   code=None if said else redact(o.evidence), type=o.type, choices=list(o.choices) if o.choices is not None else None,
+                   nargs=o.nargs, default=redact(o.default) if o.default is not None else None, action=o.action,
+                   required=o.required, known=o.known)
 
 
 class IoOut(_Model):
@@ -149,17 +182,29 @@ class IoOut(_Model):
     uses_snowpark: bool = Field(description="The script opens a Snowpark session.")
     snowpark_evidence: list[IoFindingOut]
     entrypoint_call: IoFindingOut | None = Field(default=None, description="The `if __name__ == '__main__'` call, if any.")
+    cli_options: list[CliOptionOut] = Field(default_factory=list, description="Options the script's parser declares.")
+    cli_closed: bool = Field(
+        default=False, description="The declarations are the whole story: an undeclared option is an error."
+    )
+    snowflake_objects: list[IoFindingOut] = Field(
+        default_factory=list, description="Snowflake tables and stages the code reads or writes."
+    )
 
     @classmethod
     def from_report(cls, r: IoReport, limit: Limit) -> IoOut:
         def many(items: Any) -> list[IoFindingOut]:
             return [IoFindingOut.from_finding(f) for f in _cap(items, limit)]
 
+        findings = (*r.output_args, *r.hardcoded_outputs, *r.local_inputs, *r.return_evidence, *r.snowpark_evidence)
+        cited = {(f.location.path, f.location.line) for f in findings}  # each declaration line is quoted once
+
         return cls(
             output_args=many(r.output_args), hardcoded_outputs=many(r.hardcoded_outputs),
             local_inputs=many(r.local_inputs), sets_return=r.sets_return, return_evidence=many(r.return_evidence),
             uses_snowpark=r.uses_snowpark, snowpark_evidence=many(r.snowpark_evidence),
             entrypoint_call=IoFindingOut.from_finding(r.entrypoint_call) if r.entrypoint_call else None,
+            cli_options=[CliOptionOut.from_option(o, cited) for o in r.cli_options], cli_closed=r.cli_closed,
+            snowflake_objects=many(r.snowflake_objects),
         )
 
 
@@ -200,7 +245,7 @@ class RemovedApiOut(Where):
 class AnalysisOut(_Model):
     """What a script, notebook or project needs to run as a Snowflake ML Job, with evidence for every finding."""
 
-    schema_version: Literal["1"] = Field(description="Changes on any incompatible change of this form.")
+    schema_version: Literal["2"] = Field(description="Changes on any incompatible change of this form.")
     root: str = Field(description="Absolute path of the project root.")
     entrypoint: str = Field(description='The file to run, relative to root ("" in all-files mode without one).')
     files: list[str] = Field(description="Files analysed, entrypoint first.")
@@ -216,6 +261,9 @@ class AnalysisOut(_Model):
     data_files: list[str] = Field(description="Local input files found inside the project tree.")
     problems: list[ProblemOut] = Field(description="Files that could not be read or parsed.")
     runtime: str = Field(description="Runtime package list used, e.g. 2.10-cpu-py3.11.")
+    missing_modules: list[str] = Field(
+        default_factory=list, description="Imports that look like the project's own code but have no file (each is a problem)."
+    )
     removed_apis: list[RemovedApiOut] = Field(
         default_factory=list, description="Uses of APIs that the job's library versions removed, each with its fix."
     )
@@ -265,7 +313,7 @@ class AnalysisOut(_Model):
                       for d in a.declared],
             requirements_file=a.requirements_file, data_files=list(a.data_files),
             problems=[ProblemOut(**Where.of(p.location), message=redact(p.message)) for p in a.problems],
-            runtime=a.runtime, removed_apis=[RemovedApiOut.from_finding(f) for f in a.removed_apis],
+            runtime=a.runtime, missing_modules=list(a.missing_modules), removed_apis=[RemovedApiOut.from_finding(f) for f in a.removed_apis],
             evidence_limit=evidence_limit, next_step=next_step,
         )
 

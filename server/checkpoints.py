@@ -10,6 +10,7 @@ processes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotConfirmedError
+from .errors import ConfigurationError, NotConfirmedError
+from .settings import ensure_private_dir
 from .store import JobStore
 
 DEFAULT_TTL_SECONDS = 600.0
@@ -66,6 +68,8 @@ class Checkpoints:
         self._store = store
         self._ttl = ttl
         self._now = now
+        if secret is not None and len(secret) < MIN_KEY_BYTES:
+            raise ValueError(f"a confirmation key must be at least {MIN_KEY_BYTES} bytes")
         self._secret = secret if secret is not None else _load_or_create_secret(
             secret_path or store.path.parent / "checkpoint.key"
         )
@@ -132,20 +136,73 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+MIN_KEY_BYTES = 32
+
+
 def _load_or_create_secret(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-        if len(data) >= 32:
+    """The HMAC key at `path`, created when missing; a key under 32 bytes is never used.
+
+    The key is written atomically (temp file, fsync, link into place), so a full disk or a crash leaves
+    either no key or a whole one, never the 0-byte file an interrupted write would. A short key found on
+    disk (from an older version, or tampering) is replaced, not trusted: a token signed with an empty key
+    would otherwise verify.
+
+    Raises:
+        ConfigurationError: the key cannot be read or written (the message names the file, not the key).
+    """
+    for _attempt in range(3):
+        data = _read_key(path)
+        if data is not None and len(data) >= MIN_KEY_BYTES:
             return data
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    # O_EXCL: if another process created it first, use theirs so both agree on the key.
+        _write_key_atomically(path, replace=data is not None)
+    raise ConfigurationError(f"the confirmation key {path} keeps coming back shorter than {MIN_KEY_BYTES} bytes; "
+                             "remove it and make sure the state folder is writable")
+
+
+def _read_key(path: Path) -> bytes | None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
         return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secret)
-    return secret
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the confirmation key {path} ({exc.strerror}); "
+                                 "check the state folder's permissions") from None
+
+
+def _write_key_atomically(path: Path, *, replace: bool) -> None:
+    """Write a fresh key next to `path` and move it into place: `link` when none exists (another process
+    that created one first wins, so both agree), `rename` over a short key."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(secrets.token_bytes(MIN_KEY_BYTES))
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won the race: its key is used (read again by the caller)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the confirmation key {path} ({exc.strerror}); "
+                                 "free some disk space or fix the state folder's permissions") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

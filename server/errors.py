@@ -67,3 +67,29 @@ class BackendError(MljobsError):
     """A job backend failed to do what was asked (submit, cancel, fetch logs...)."""
 
     exit_code = 1
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """One line for a fault that escaped every layer (OSError, RecursionError, RuntimeError...): its kind,
+    the OS reason when there is one, never a traceback, a file's content or a credential.
+
+    Used by the CLI's last resort and offered to the MCP layer for the same purpose.
+    """
+    from mljobs.skill.redact import redact
+
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to process (RecursionError); simplify it or report it"
+    if isinstance(exc, MemoryError):
+        return "out of memory while processing the input; it is too large"
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        name = exc.filename if isinstance(exc.filename, str) else None
+        where = f" ({_short(name)})" if name else ""
+        return f"operating system error: {reason}{where}"
+    text = " ".join(str(exc).split())
+    return f"unexpected {type(exc).__name__}: {redact(_short(text))}" if text else f"unexpected {type(exc).__name__}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

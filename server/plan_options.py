@@ -50,6 +50,7 @@ CLI_FLAGS: dict[str, Flag] = {
     "query_warehouse": Flag("--warehouse", shared=True),
     "extra_pip_requirements": Flag("--pip", "REQ"),
     "env_vars": Flag("--env", "KEY=VALUE"),
+    "allow_direct_requirements": Flag("--allow-direct-requirements"),
     "use_artifact_repository": Flag("--artifact-repository"),
     "runtime_environment": Flag("--runtime"),
     "function_name": Flag("--function"),
@@ -112,6 +113,11 @@ class PlanOptions(BaseModel):
         default_factory=dict,
         description="Environment variables for the job (values stay on the server; redacted in output).",
     )
+    allow_direct_requirements: bool = Field(
+        default=False,
+        description="Accept URL, VCS and file: requirements (extra ones and the requirements file); without it "
+        "only package specifiers such as name>=1.0 are accepted.",
+    )
     use_artifact_repository: bool = Field(
         default=False, description="Install packages from Snowflake's PyPI artifact repository (no PyPI EAI).",
     )
@@ -145,6 +151,7 @@ class PlanOptions(BaseModel):
             extra_pip_requirements=tuple(self.extra_pip_requirements),
             env_vars=dict(self.env_vars),
             use_artifact_repository=self.use_artifact_repository,
+            allow_direct_requirements=self.allow_direct_requirements,
             runtime_environment=self.runtime_environment,
             function_name=self.function_name,
             comment=self.comment,

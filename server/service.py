@@ -8,7 +8,9 @@ import) is imported only then.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +30,7 @@ from mljobs.skill.redact import redact
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
 from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
+from .notebook_payload import annotate_logs, payload_plan
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -62,6 +65,7 @@ class Submission:
     status: JobStatus
     plan_hash: str
     confirmation: Confirmation
+    warning: str | None = None  # the job exists but something after submit failed (e.g. the store write)
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Service:
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _store: JobStore | None = field(default=None, init=False, repr=False)
     _checkpoints: Checkpoints | None = field(default=None, init=False, repr=False)
+    _reconciled: bool = field(default=False, init=False, repr=False)
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -138,6 +143,7 @@ class Service:
         # One per call: the cache holds an SQLite connection, and MCP runs tools in worker threads.
         from .analysis_cache import DiskFileCache
 
+        self.settings.ensure_state_dir()  # 0700 first: the cache folder must not create it 0755
         return DiskFileCache(self.settings.cache_dir / "analysis.sqlite3")
 
     def facts(self, backend: str | None = None, *, refresh: bool = False) -> AccountFacts:
@@ -316,18 +322,55 @@ class Service:
         if confirmation.action != "submit" or confirmation.subject != plan_hash:
             raise NotConfirmedError("the confirmation does not match this plan; preview it again")
         backend = self.backend(plan.backend)
-        job_id = backend.submit(plan)
+        # SUBMITTING first: when the store cannot be written, nothing is submitted (no ghost job).
+        submission_id = secrets.token_hex(8)
+        self.store.begin_submission(submission_id, backend.name, name=plan.name, plan_hash=plan_hash)
+        try:
+            job_id = backend.submit(payload_plan(plan, self.settings.state_dir))  # a notebook runs as its script
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self.store.end_submission(submission_id, job_id=None, outcome=f"failed: {type(exc).__name__}")
+            raise
         try:
             status = backend.status(job_id)
         except Exception as exc:  # noqa: BLE001 - the job exists; a failed first read is not fatal
             log.warning("first status read of %s failed: %s", job_id, exc)
             status = JobStatus.PENDING
-        self.store.add(
-            job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
-            plan_hash=plan_hash, confirmation=confirmation.to_dict(),
-            payload_location=_payload_location(backend, job_id) or plan.stage_name,
-        )
+        try:
+            self.store.add(
+                job_id, backend.name, status.value, name=plan.name, plan=plan.to_dict(redacted=True),
+                plan_hash=plan_hash, confirmation=confirmation.to_dict(),
+                payload_location=_payload_location(backend, job_id) or plan.stage_name,
+            )
+            self.store.end_submission(submission_id, job_id=job_id, outcome="submitted")
+        except MljobsError as exc:
+            # The job exists: its id is the answer, never an error that invites a (billed) retry.
+            warning = (f"job {job_id} was submitted, but recording it in the job store failed ({exc.message}); "
+                       "do not submit it again: it will be adopted into the store the next time jobs are listed")
+            log.warning("%s", warning)
+            return Submission(job_id, backend.name, status, plan_hash, confirmation, warning=warning)
         return Submission(job_id, backend.name, status, plan_hash, confirmation)
+
+    def reconcile(self, backend: str | None = None) -> list[str]:
+        """Adopt jobs the backend knows and the store lacks (a crash or a store failure between submit and
+        record); returns the adopted ids. Only the local backend is listed here: its listing is a folder
+        read, while listing Snowflake costs a query and returns other people's services too."""
+        name = backend or "local"
+        if name != "local" or not self.settings.jobs_dir.is_dir():
+            return []
+        adopted = []
+        for info in self.backend(name).list(limit=-1):
+            if self.store.find(info.job_id) is None:
+                with contextlib.suppress(MljobsError):
+                    self.store.add(info.job_id, name, info.status.value, name=info.name)
+                    self.store.update_status(info.job_id, info.status.value, "adopted: found running or finished "
+                                             "in the backend but missing from the job store")
+                    adopted.append(info.job_id)
+        for sub in self.store.open_submissions():
+            if sub["backend"] == name:
+                with contextlib.suppress(MljobsError):
+                    self.store.end_submission(sub["submission_id"], job_id=None, outcome="reconciled")
+        return adopted
 
     def cancel(self, job_id: str, confirmation: Confirmation) -> JobStatus:
         self._check_confirmation(confirmation, "cancel", job_id)
@@ -368,7 +411,7 @@ class Service:
             tail = self._tail(backend, job_id, verbose=status in (JobStatus.FAILED, JobStatus.INTERNAL_ERROR))
         if status is JobStatus.DONE or status is JobStatus.FAILED:
             try:
-                result = backend.result(job_id)
+                result = redact_result(backend.result(job_id))
             except BackendError as exc:
                 log.info("no result for %s: %s", job_id, exc)
         record = self.store.find(job_id)
@@ -396,15 +439,27 @@ class Service:
         return wait_for_job(lambda: self.refresh_status(job_id), **kwargs)
 
     def logs(self, job_id: str, *, instance_id: int | None = None, limit: int = -1, verbose: bool = False) -> str:
-        backend, _ = self._backend_for(job_id)
-        return redact(backend.logs(job_id, instance_id=instance_id, limit=limit, verbose=verbose))
+        backend, record = self._backend_for(job_id)
+        logs = backend.logs(job_id, instance_id=instance_id, limit=limit, verbose=verbose)
+        if record is not None:  # notebook jobs: name the cell and line of each traceback frame
+            logs = annotate_logs(logs, record.plan, record.plan_hash, self.settings.state_dir)
+        return redact(logs)
 
     def result(self, job_id: str) -> JobResult:
+        """The job's result with credentials redacted from its value, error and traceback (a job that
+        returns a URL with user:token@ must not put the token into an answer)."""
         backend, _ = self._backend_for(job_id)
-        return backend.result(job_id)
+        return redact_result(backend.result(job_id))
 
     def jobs(self, limit: int = 50, *, refresh: bool = True) -> list[JobView]:
-        """Jobs from the store, newest first; non-terminal ones get their live status."""
+        """Jobs from the store, newest first; non-terminal ones get their live status. The first call in a
+        process adopts local jobs the store lacks (see `reconcile`)."""
+        if not self._reconciled:
+            self._reconciled = True
+            try:
+                self.reconcile()
+            except MljobsError as exc:
+                log.warning("could not reconcile local jobs with the store: %s", exc)
         views = []
         for record in self.store.list(limit=limit):
             status = JobStatus(record.status)
@@ -431,6 +486,8 @@ class Service:
         status = self.refresh_status(job_id)
         try:
             logs = backend.logs(job_id, verbose=True)
+            if record is not None:
+                logs = annotate_logs(logs, record.plan, record.plan_hash, self.settings.state_dir)
         except (BackendError, JobNotFoundError) as exc:
             logs = f"(logs unavailable: {exc})"
         plan = None
@@ -483,6 +540,31 @@ def _default_dependency_checker(settings: Settings) -> Any:
     from .depcheck import DependencyChecker
 
     return DependencyChecker.from_environment(settings.cache_dir)
+
+
+def redact_result(result: JobResult) -> JobResult:
+    """`result` with every string inside its value (JSON-like containers, bounded depth), its error and its
+    traceback redacted; other objects are left as they are."""
+    return replace(
+        result,
+        value=_redact_value(result.value, 0),
+        error=redact(result.error) if result.error else result.error,
+        traceback=redact(result.traceback) if result.traceback else result.traceback,
+    )
+
+
+def _redact_value(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 50:
+        return value
+    if isinstance(value, dict):
+        return {_redact_value(k, depth + 1): _redact_value(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_redact_value(v, depth + 1) for v in value)
+    return value
 
 
 def _default_backend_factory(name: str, settings: Settings) -> Backend:

@@ -21,6 +21,7 @@ from typing import Any
 from mljobs.skill.redact import redact
 
 from .errors import JobNotFoundError, JobStoreError
+from .settings import create_private_file, ensure_private_dir
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +51,15 @@ CREATE TABLE IF NOT EXISTS status_history (
 );
 CREATE INDEX IF NOT EXISTS history_job ON status_history (job_id, id);
 CREATE TABLE IF NOT EXISTS used_tokens (token_id TEXT PRIMARY KEY, used_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    submission_id TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    name TEXT,
+    plan_hash TEXT,
+    started_at REAL NOT NULL,
+    job_id TEXT,
+    outcome TEXT
+);
 """
 
 _TERMINAL = {"DONE", "FAILED", "CANCELLED", "INTERNAL_ERROR", "DELETING", "DELETED"}  # = backends.base.TERMINAL_STATUSES
@@ -94,7 +104,8 @@ class JobStore:
     # ------------------------------------------------------------------ plumbing
     def _connect(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
+            create_private_file(self.path)
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise JobStoreError(
@@ -233,6 +244,35 @@ class JobStore:
             cur = conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
             if cur.rowcount == 0:
                 raise JobNotFoundError(f"no job {job_id!r} in the job store; `mljobs jobs` lists known jobs")
+
+    def begin_submission(self, submission_id: str, backend: str, *, name: str | None, plan_hash: str) -> None:
+        """Record that a submission is about to start (status SUBMITTING), before the backend is called.
+
+        If this write fails the caller must not submit: a job the store never heard of would be lost, and on
+        Snowflake a retry would run (and bill) it twice.
+        """
+        with self._session(write=True) as conn:
+            conn.execute(
+                "INSERT INTO submissions (submission_id, backend, name, plan_hash, started_at) VALUES (?,?,?,?,?)",
+                (submission_id, backend, name, plan_hash, self._now()),
+            )
+
+    def end_submission(self, submission_id: str, *, job_id: str | None, outcome: str) -> None:
+        """Close a SUBMITTING record: the job id the backend returned, or why there is none."""
+        with self._session(write=True) as conn:
+            conn.execute(
+                "UPDATE submissions SET job_id = ?, outcome = ? WHERE submission_id = ?",
+                (job_id, redact(outcome)[:500], submission_id),
+            )
+
+    def open_submissions(self) -> list[dict[str, Any]]:
+        """Submissions that started and never recorded an outcome (the process died in between)."""
+        with self._session(write=False) as conn:
+            rows = conn.execute(
+                "SELECT submission_id, backend, name, plan_hash, started_at FROM submissions "
+                "WHERE outcome IS NULL ORDER BY started_at"
+            ).fetchall()
+        return [dict(r) for r in rows]
 
     def mark_token_used(self, token_id: str) -> bool:
         """Record a confirmation token as spent. False when it was already spent (by any process)."""

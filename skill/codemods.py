@@ -80,6 +80,39 @@ def _assigns_return(module: cst.Module) -> bool:
     return found
 
 
+def _returns_value(module: cst.Module, name: str) -> bool | None:
+    """Whether the module-level function `name` has a `return <value>` in its own body (not in nested
+    functions, lambdas or classes; `return None` does not count; a generator never counts).
+
+    Returns None when no module-level `def name` exists (imported or built at run time: unknown).
+    """
+    fn = next((s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
+    if fn is None:
+        return None
+    state = {"value": False, "generator": False}
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is fn
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            state["generator"] = True
+
+        def visit_Return(self, node: cst.Return) -> None:
+            value = node.value
+            if value is not None and not (isinstance(value, cst.Name) and value.value == "None"):
+                state["value"] = True
+
+    fn.visit(Finder())
+    return state["value"] and not state["generator"]
+
+
 def _call_name(call: cst.Call) -> str:
     func = call.func
     parts = []
@@ -114,7 +147,8 @@ def capture_return(source: str, path: str = "script.py", entry: str | None = Non
 
     Returns:
         A changed `CodemodResult`, or a skip when: the script does not parse; it already sets `__return__`;
-        there is no main guard; the call is the exit code (`sys.exit(main())`) or nested in try/with/for;
+        the called function returns nothing, or is not defined in the file and its result is not assigned
+        (`result = train()` shows the author uses the value, so it is captured); there is no main guard; the call is the exit code (`sys.exit(main())`) or nested in try/with/for;
         the guard has no call or several candidate calls.
     """
     module = _parse(source)
@@ -164,6 +198,15 @@ def capture_return(source: str, path: str = "script.py", entry: str | None = Non
     index, kind = candidates[0]
     line = body[index]
     assert isinstance(line, cst.SimpleStatementLine)  # noqa: S101 - sanity check: candidates are single lines
+    called = _entry_of(line)
+    returns = _returns_value(module, called) if called else None
+    if returns is False:
+        return CodemodResult(source, skipped=f"{called}() returns nothing (no `return <value>` in its body), so "
+                                             "__return__ would be None; route its outputs to "
+                                             "MLRS_STAGE_RESULT_PATH instead")
+    if returns is None and kind == "call":
+        return CodemodResult(source, skipped=f"{called or 'the entry point'}() is not defined in this file; not "
+                                             "capturing a value that may not exist")
     small = line.body[0]
     if kind == "call":
         assert isinstance(small, cst.Expr)  # noqa: S101 - sanity check

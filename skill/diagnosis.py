@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .diagnosis_model import Diagnosis, PlanChange
@@ -259,7 +260,15 @@ def _context(
         context["requirement"] = groups["requirement"].strip("'\"")
     if "module" in groups:
         top = groups["module"].split(".")[0]
-        context["distribution"] = (distribution_of(groups["module"]) if distribution_of else None) or top
+        known = distribution_of(groups["module"]) if distribution_of else None
+        local = _project_module(top, plan)
+        if local:  # the project has it (e.g. a `datasets/` folder): ship the folder, never install the name
+            known = None
+            context["local_module"] = local
+        # An unknown name is never proposed for install (it may be a local module; issue 10 item 3).
+        context["distribution"] = known or (f"the distribution that provides {top} (mljobs does not know it: "
+                                            "confirm the real name first; never pip install a local module's name)")
+        context["unknown_distribution"] = "" if known else top
     if plan and plan.instance_family:
         family = lookup_family(plan.instance_family, facts)
         context["family"] = plan.instance_family
@@ -268,12 +277,30 @@ def _context(
     return context
 
 
+def _project_module(top: str, plan: JobPlan | None) -> str | None:
+    """The project file or folder named like a missing module (`utils.py`, `TaxiFareModel/`), or None."""
+    if plan is None or plan.source.startswith("@") or not top.isidentifier():
+        return None
+    folder = Path(plan.source)
+    folder = folder.parent if folder.suffix else folder
+    for candidate in (folder / f"{top}.py", folder / top):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
 # ----------------------------------------------------------------------------------------- changes
 
 
 def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: AccountFacts | None) -> _Outcome:
     match kind:
         case "add_pip_requirement":
+            if context.get("local_module"):
+                return _Outcome((PlanChange("method", "set", "submit_directory",
+                                            f"{context['local_module']} is part of the project and must travel with "
+                                            "it"),))
+            if context.get("unknown_distribution"):
+                return _Outcome(())
             dist = context["distribution"]
             changes = [PlanChange("pip_requirements", "add", dist, f"{context['module']} is imported but not installed")]
             changes.extend(_pypi_changes(plan, facts))

@@ -210,6 +210,7 @@ class HostCoverage:
     guesses: tuple[tuple[str, str], ...] = ()  # (eai, why its name suggests it)
     disabled: tuple[str, ...] = ()  # disabled EAIs that would allow it
     reason: str = ""
+    evidence_more: int = 0  # evidence items beyond MAX_EVIDENCE_PER_HOST, counted not kept
 
     @property
     def address(self) -> str:
@@ -310,10 +311,18 @@ class _Need:
     port: int
     categories: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    evidence_more: int = 0
+
+
+#: Evidence kept per required host; the rest is counted (`evidence_more`). 100k imports of one library
+#: would otherwise carry 100k evidence items into every answer.
+MAX_EVIDENCE_PER_HOST = 20
 
 
 def _collect(needs: Sequence[NetworkNeed]) -> tuple[list[_Need], list[tuple[str, str]]]:
+    """Merge the needs per (host, port): linear in the evidence (a set per host, never a list scan)."""
     merged: dict[tuple[str, int], _Need] = {}
+    seen: dict[tuple[str, int], set[Evidence]] = {}
     invalid: list[tuple[str, str]] = []
     for need in needs:
         for raw in need.hosts:
@@ -322,10 +331,19 @@ def _collect(needs: Sequence[NetworkNeed]) -> tuple[list[_Need], list[tuple[str,
             except ValueError as exc:
                 invalid.append((raw, str(exc)))
                 continue
-            item = merged.setdefault((host, port), _Need(host, port))
+            key = (host, port)
+            item = merged.setdefault(key, _Need(host, port))
+            known = seen.setdefault(key, set())
             if need.category.value not in item.categories:
                 item.categories.append(need.category.value)
-            item.evidence.extend(e for e in need.evidence if e not in item.evidence)
+            for e in need.evidence:
+                if e in known:
+                    continue
+                known.add(e)
+                if len(item.evidence) < MAX_EVIDENCE_PER_HOST:
+                    item.evidence.append(e)
+                else:
+                    item.evidence_more += 1
     return sorted(merged.values(), key=lambda n: (n.host, n.port)), invalid
 
 
@@ -440,7 +458,7 @@ def check_coverage(
         results.append(HostCoverage(
             host=item.host, port=item.port, categories=tuple(item.categories), evidence=tuple(item.evidence),
             status=status, matches=tuple(matches), unverified=tuple(unverified), guesses=tuple(guesses),
-            disabled=tuple(disabled), reason=reason,
+            disabled=tuple(disabled), reason=reason, evidence_more=item.evidence_more,
         ))
 
     if chosen_norm is not None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from mljobs.analyzers.model import SubmitMethod
 
-from .redact import redact
+from .redact import REDACTED, redact
+from .runner_inputs import escaped, runner_env_reason
 
 PLAN_VERSION = 1
 
@@ -50,13 +51,17 @@ class JobPlan:
     requirements_file: str | None = None  # a requirements.txt inside the source folder that travels with it
     artifact_repositories: tuple[str, ...] = ()
     comment: str | None = None
+    #: The notebook the entrypoint is converted from (the file name for submit_file, else relative to the
+    #: source folder); None for scripts. The payload gets the converted script as `entrypoint` at submission.
+    notebook: str | None = None
     version: int = PLAN_VERSION
 
     def to_dict(self, *, redacted: bool = False) -> dict[str, Any]:
-        """Plain JSON-able dict. With `redacted`, credentials in any string value are replaced by ***."""
+        """Plain JSON-able dict. With `redacted`, credentials in any string value are replaced by ***, and
+        every env var value is (a variable such as HF_TOKEN is a secret whatever its value looks like)."""
         data = asdict(self)
         data["method"] = self.method.value
-        data["env_vars"] = {k: v for k, v in self.env_vars}
+        data["env_vars"] = {k: (REDACTED if redacted else v) for k, v in self.env_vars}
         for key in ("args", "pip_requirements", "external_access_integrations", "artifact_repositories"):
             data[key] = list(data[key])
         return _redact_tree(data) if redacted else data
@@ -108,6 +113,8 @@ def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
         if plan.method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.REMOTE)
         else (f"{d['source']} (entrypoint {d['entrypoint']})")
     )
+    if plan.notebook:
+        script += f" (notebook {plan.notebook} runs as the converted script {plan.entrypoint})"
     nodes = f"{plan.target_instances}" + (
         f" (at least {plan.min_instances})" if plan.min_instances != plan.target_instances else ""
     )
@@ -118,7 +125,7 @@ def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
         f"Instance family: {plan.instance_family or 'unknown'}",
         "Dependencies: "
         + (
-            ", ".join(d["pip_requirements"])
+            ", ".join(escaped(r) for r in d["pip_requirements"])
             or (
                 f"{plan.requirements_file} (travels with the code)"
                 if plan.requirements_file
@@ -126,6 +133,9 @@ def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
             )
         ),
         "External access: " + (", ".join(plan.external_access_integrations) or "none"),
+        "Environment: " + (", ".join(f"{escaped(k)}={REDACTED}" for k, _ in plan.env_vars) or "none"),
+        *(f"WARNING: env var {escaped(k)} {reason}" for k, _ in plan.env_vars
+          if (reason := runner_env_reason(k))),
         f"Nodes: {nodes}",
         f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
         "Args: " + (" ".join(d["args"]) or "none"),

@@ -23,12 +23,17 @@ from mljobs.analyzers.model import (
     PackageFinding,
     Analysis,
     Confidence,
+    IoFinding,
+    IoReport,
     NetworkCategory,
     NetworkNeed,
     PackageStatus,
     SubmitMethod,
 )
 
+from mljobs.analyzers.nbscript import NotebookScript, notebook_to_script
+
+from .argcheck import check_args
 from .codegen import Generated, NotGenerated, generate_code
 from .codemods import RESULT_ENV, CodemodResult, apply_codemods
 from .cost import CostEstimate, estimate_cost
@@ -46,6 +51,8 @@ from .identifiers import (
 from .jobplan import JobPlan, summary_lines
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
+from .redact import redact
+from .runner_inputs import runner_input_errors
 from .spec import merge_overrides, resources_override, secret_env_override, shm_volume_override
 
 DEFAULT_STAGE = "MLJOBS_PAYLOAD"
@@ -91,6 +98,7 @@ class PlanChoices:
     comment: str | None = None
     connection_name: str | None = None
     propose_edits: bool = True
+    allow_direct_requirements: bool = False  # URL/VCS/file requirements; only a person's explicit CLI flag sets it
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ class PlanResult:
     # The server's dependency preflight (mljobs.server.depcheck.DepCheck): it runs a resolver, so the
     # pure planner leaves it None and the service fills it in.
     dependencies: Any = None
+    #: For a notebook: the script the job runs (show it to the user before submitting).
+    notebook_script: NotebookScript | None = None
 
     @property
     def ready(self) -> bool:
@@ -122,7 +132,8 @@ class PlanResult:
 
 def _fail(reason: str, errors: list[str] | None = None, explanations: list[str] | None = None, **kw: Any
           ) -> PlanResult:
-    return PlanResult(None, reason, tuple(errors or ()), explanations=tuple(explanations or ()), **kw)
+    return PlanResult(None, redact(reason), tuple(redact(e) for e in errors or ()),
+                      explanations=tuple(redact(n) for n in explanations or ()), **kw)
 
 
 def _validate_choices(c: PlanChoices) -> list[str]:
@@ -166,9 +177,9 @@ def _validate_choices(c: PlanChoices) -> list[str]:
         errors.append(f"function_name {c.function_name!r} is not a Python identifier")
     if c.backend is not None and c.backend not in ("snowflake", "local"):
         errors.append(f"backend {c.backend!r} must be 'snowflake' or 'local'")
-    for req in c.extra_pip_requirements:
+    for index, req in enumerate(c.extra_pip_requirements, start=1):
         if not isinstance(req, str) or not req.strip() or "\n" in req:
-            errors.append(f"pip requirement {req!r} must be one non-empty line")
+            errors.append(f"pip requirement #{index} must be one non-empty line")
     return errors
 
 
@@ -176,8 +187,10 @@ def _missing(analysis: Analysis, facts: AccountFacts, *, optional: bool) -> list
     """Packages the job environment lacks: by the runtime image's list, or by what the backend has installed."""
     if facts.installed_packages is None:
         return [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional is optional]
+    # An unresolved import is never installed, whatever the backend: its name is only a guess.
     return [p for p in analysis.packages
-            if p.optional is optional and canonicalize_name(p.distribution) not in facts.installed_packages]
+            if p.optional is optional and p.status is not PackageStatus.UNRESOLVED
+            and canonicalize_name(p.distribution) not in facts.installed_packages]
 
 
 def _pip_requirements(analysis: Analysis, facts: AccountFacts, method: SubmitMethod, choices: PlanChoices,
@@ -217,20 +230,55 @@ def _derive_args(analysis: Analysis, method: SubmitMethod, choices: PlanChoices,
     """(args, output handled by an option). Prefers the script's own output option over editing code."""
     if choices.args is not None:
         notes.append("args as given")
-        return tuple(choices.args), any(a == RESULT_ARG for a in choices.args)
+        return tuple(choices.args), any(RESULT_ARG in a for a in choices.args)
     if method is SubmitMethod.REMOTE:
         return (), False
+    args = output_args(analysis.io)
+    if args is not None:
+        flag = args[0]
+        finding = next(f for f in analysis.io.output_args if f.detail == flag)
+        notes.append(f"the script takes {flag} ({finding.location.render()}), which its parser declares as a "
+                     f"path: passing {list(args)!r} sends its outputs to the job's result stage, so the code needs "
+                     "no edit (the variable is set in the job container)")
+        return args, True
     for finding in analysis.io.output_args:
-        flag = finding.detail
-        if flag.startswith("-"):
-            notes.append(f"the script takes {flag} ({finding.location.render()}): passing "
-                         f"[{flag!r}, {RESULT_ARG!r}] sends its outputs to the job's result stage, so the code "
-                         "needs no edit (the variable is set in the job container; this is the pattern Snowflake's "
-                         "guided ML Jobs skill documents)")
-            return (flag, RESULT_ARG), True
-        notes.append(f"the script takes a positional output argument {flag!r}: pass {RESULT_ARG} in its position "
-                     "through args (not derived automatically)")
+        if not finding.detail.startswith("-"):
+            notes.append(f"the script takes a positional output argument {finding.detail!r}: pass {RESULT_ARG} in "
+                         "its position through args (not derived automatically)")
+    rejected = [f.detail for f in analysis.io.output_args if f.detail.startswith("-")]
+    if rejected:
+        notes.append(f"output options {', '.join(rejected)} were not given the result path: their declarations "
+                     "could not be verified to take a folder (pass args yourself to use one)")
     return (), False
+
+
+def output_args(io: IoReport) -> tuple[str, ...] | None:
+    """The args that send the script's outputs to the result stage, or None when no option surely takes one.
+
+    Folder options come before file options (`--model_file out/model.pkl` gets `$MLRS_STAGE_RESULT_PATH/
+    model.pkl`), certain before likely; a candidate is used only when the parser accepts it without doubt.
+    """
+    ranked = sorted((f for f in io.output_args if f.detail.startswith("-")),
+                    key=lambda f: (_is_file_option(f), f.confidence is not Confidence.CERTAIN))
+    for finding in ranked:
+        value = RESULT_ARG
+        if _is_file_option(finding):
+            base = posixpath.basename((finding.default or "").rstrip("/"))
+            if not base or "{}" in base:
+                continue
+            value = f"{RESULT_ARG}/{base}"
+        args = (finding.detail, value)
+        rejected = [i for i in check_args(args, io) if i.code != "args.required"]  # required: reported anyway
+        if not rejected and all(o.known for o in io.cli_options if finding.detail in o.flags):
+            return args
+    return None
+
+
+def _is_file_option(finding: IoFinding) -> bool:
+    key = finding.detail.lstrip("-").replace("-", "_").lower()
+    default = (finding.default or "").rstrip("/")
+    return bool(re.search(r"(?:^|_)(?:file|filename|fname)(?:_|$)|^outfile$", key)) or bool(
+        re.search(r"\.[A-Za-z0-9]{1,8}$", posixpath.basename(default)))
 
 
 def _network_needs(analysis: Analysis, reqs: tuple[str, ...], requirements_file: str | None,
@@ -251,19 +299,54 @@ def _script_edit(analysis: Analysis, method: SubmitMethod, output_by_arg: bool, 
     if not entry.endswith(".py"):
         return CodemodResult("", skipped=f"{entry} is not a .py script; edits are only proposed for scripts")
     literals = [] if output_by_arg else [f.detail for f in analysis.io.hardcoded_outputs]
-    capture = method is not SubmitMethod.REMOTE and not analysis.io.sets_return and analysis.io.entrypoint_call is not None
+    call = analysis.io.entrypoint_call
+    capture = (method is not SubmitMethod.REMOTE and not analysis.io.sets_return and call is not None
+               and call.returns_value is True)
+    if call is not None and call.returns_value is not True and not analysis.io.sets_return \
+            and method is not SubmitMethod.REMOTE:
+        notes.append(f"no __return__ edit: {call.hint}")
     if not literals and not capture:
         return None
     try:
         source = (Path(analysis.root) / entry).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return CodemodResult("", skipped=f"could not read {entry}: {exc.__class__.__name__}")
-    call = analysis.io.entrypoint_call
     result = apply_codemods(source, capture=capture, output_literals=literals, path=entry,
                             entry=call.detail if call else None)
     if result.changed:
         notes.append("proposed script edit (applied only on request): " + "; ".join(result.changes))
     return result
+
+
+def _convert_notebook(analysis: Analysis, method: SubmitMethod, notes: list[str]) -> NotebookScript | str:
+    """The notebook as the script the job runs, or why it cannot be (a one-line reason)."""
+    if method not in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
+        return (f"{analysis.entrypoint} is a notebook: it runs with submit_file or submit_directory (its cells become "
+                f"a script), not {method.value}")
+    try:
+        data = (Path(analysis.root) / analysis.entrypoint).read_bytes()
+    except OSError as exc:
+        return f"cannot read {analysis.entrypoint}: {exc.strerror or exc.__class__.__name__}"
+    converted = notebook_to_script(data, posixpath.basename(analysis.entrypoint))
+    if isinstance(converted, str):
+        return converted
+    script = notebook_script_path(analysis, method)
+    notes.append(f"the notebook's code cells run as {script}, written into the payload at submission; "
+                 "'# %% [cell N]' lines in it mark the cells, and job tracebacks name the cell and line"
+                 + (f"; {len(converted.pip_lines)} pip line(s) become pip_requirements" if converted.pip_lines
+                    else ""))
+    notes.extend(f"notebook {n}" for n in converted.notes)
+    return converted
+
+
+def notebook_script_path(analysis: Analysis, method: SubmitMethod) -> str:
+    """Where a notebook's converted script goes in the payload: beside it, `<stem>.py`, never over a file."""
+    rel = analysis.entrypoint if method is SubmitMethod.SUBMIT_DIRECTORY else posixpath.basename(analysis.entrypoint)
+    stem = posixpath.splitext(rel)[0]
+    candidate = stem + ".py"
+    if method is SubmitMethod.SUBMIT_DIRECTORY and (Path(analysis.root) / candidate).exists():
+        candidate = stem + "_mljobs_job.py"
+    return candidate
 
 
 def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | None = None) -> PlanResult:
@@ -289,9 +372,14 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     backend = c.backend or facts.backend
     method = c.method or analysis.method.method
     notes.append(f"method {method.value}: " + ("chosen by you" if c.method else analysis.method.reason))
-    if not analysis.entrypoint.endswith(".py"):
-        return _fail(f"ML Jobs run .py entrypoints and {analysis.entrypoint} is not one; convert it first "
-                     "(e.g. jupyter nbconvert --to script)", explanations=notes)
+    notebook: NotebookScript | None = None
+    if analysis.entrypoint.endswith(".ipynb"):
+        converted = _convert_notebook(analysis, method, notes)
+        if isinstance(converted, str):
+            return _fail(converted, explanations=notes)
+        notebook = converted
+    elif not analysis.entrypoint.endswith(".py"):
+        return _fail(f"ML Jobs run .py entrypoints and {analysis.entrypoint} is not one", explanations=notes)
 
     # --- where the code comes from
     root = str(Path(analysis.root))
@@ -317,6 +405,8 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
             return _fail("@remote needs the function to run: pass function_name", explanations=notes)
         source, entrypoint = entry_path, posixpath.basename(analysis.entrypoint)
         notes.append(f"@remote runs {function_name}() from {entrypoint}")
+    if notebook is not None:
+        entrypoint = notebook_script_path(analysis, method)
 
     # --- instances
     hint = analysis.compute.multi_node
@@ -393,6 +483,11 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
     # --- args, requirements, network
     args, output_by_arg = _derive_args(analysis, method, c, notes)
     reqs, requirements_file = _pip_requirements(analysis, facts, method, c, notes)
+    travelling = [(f"{d.location.path}:{d.location.line}", d.specifier) for d in analysis.declared
+                  if requirements_file and d.location.path.endswith(".txt")]
+    refused = runner_input_errors(reqs, c.env_vars, travelling, allow_direct=c.allow_direct_requirements)
+    if refused:
+        return _fail("invalid choices: " + "; ".join(refused), refused, notes)
     artifact = c.use_artifact_repository
     if artifact:
         notes.append(f"packages install from {PYPI_ARTIFACT_REPOSITORY} (artifact repository), so no PyPI EAI "
@@ -447,15 +542,33 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         requirements_file=requirements_file,
         artifact_repositories=(PYPI_ARTIFACT_REPOSITORY,) if artifact else (),
         comment=c.comment or DEFAULT_COMMENT,
+        notebook=(posixpath.basename(analysis.entrypoint) if method is SubmitMethod.SUBMIT_FILE
+                  else analysis.entrypoint) if notebook is not None else None,
     )
     issues = extra_issues + list(preflight(plan, analysis, facts, coverage)) + _removed_api_issues(analysis)
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
-    code = generate_code(plan, connection_name=c.connection_name) if backend == "snowflake" else _snowflake_equivalent(
-        plan, analysis, c.connection_name)
+    code_plan = _notebook_code_plan(plan)
+    code = generate_code(code_plan, connection_name=c.connection_name) if backend == "snowflake" else \
+        _snowflake_equivalent(code_plan, analysis, c.connection_name)
+    if plan.notebook and isinstance(code, Generated):
+        code = Generated(code.code, (
+            f"the code submits the converted script {plan.entrypoint}, which mljobs writes into the payload when it "
+            f"submits; to run this code yourself, first save the converted script (shown with the plan) as "
+            f"{posixpath.join(posixpath.dirname(code_plan.source), plan.entrypoint) if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint}"
+            + ("" if plan.method is SubmitMethod.SUBMIT_FILE else f" inside {plan.source}"),
+            *code.warnings))
     return PlanResult(
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
-        explanations=tuple(notes), cost=estimate_cost(plan, facts),
+        # redacted: a --pip URL may carry user:token@
+        explanations=tuple(redact(n) for n in notes), cost=estimate_cost(plan, facts), notebook_script=notebook,
     )
+
+
+def _notebook_code_plan(plan: JobPlan) -> JobPlan:
+    """For a notebook plan, the plan the generated code submits: the converted script beside the notebook."""
+    if not plan.notebook or plan.method is not SubmitMethod.SUBMIT_FILE:
+        return plan
+    return dataclasses.replace(plan, source=str(Path(plan.source).with_name(plan.entrypoint)))
 
 
 _PY_SUFFIX = re.compile(r"-py(\d)(\d+)$")

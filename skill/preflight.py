@@ -11,19 +11,25 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from mljobs.analyzers.snowobjects import SELECT as SELECT_PRIVILEGE
 from mljobs.analyzers.model import (
     Analysis,
     ComputeTarget,
     Confidence,
     NetworkCategory,
     NetworkNeed,
+    PackageStatus,
     SubmitMethod,
 )
 
+from .argcheck import check_args
 from .eai import MAX_EAIS_PER_JOB, Coverage, HostStatus, builtin_rules, check_coverage
 from .facts import AccountFacts, FamilyKind
 from .families import lookup_family
-from .identifiers import InvalidIdentifier, validate_identifier
+from .identifiers import InvalidIdentifier, validate_identifier, validate_qualified
 from .jobplan import JobPlan
 from .spec import validate_spec_overrides
 
@@ -286,6 +292,103 @@ def _method_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
     return out
 
 
+def _requirement_name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return text
+
+
+def _import_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
+    """Imports nothing provides: a missing local module or an unresolved package is the user's call."""
+    out: list[PreflightIssue] = []
+    planned = {_requirement_name(r) for r in plan.pip_requirements}
+    missing = [m for m in analysis.missing_modules if canonicalize_name(m.lstrip(".")) not in planned]
+    if missing:
+        out.append(PreflightIssue(
+            Severity.ERROR, "imports.missing_local",
+            f"the code imports {', '.join(missing)}, which look like the project's own modules but have no file in "
+            "it; the job would fail with ModuleNotFoundError (see the analysis problems for where)",
+            "add the missing files to the project folder and submit the folder; only if one is really a PyPI "
+            "package you have checked, pass its distribution as an extra pip requirement"))
+    unresolved = [p for p in analysis.packages if p.status is PackageStatus.UNRESOLVED and not p.optional
+                  and canonicalize_name(p.distribution) not in planned]
+    if unresolved:
+        where = ", ".join(p.evidence[0].location.render() for p in unresolved[:3] if p.evidence)
+        out.append(PreflightIssue(
+            Severity.ERROR, "imports.unresolved",
+            f"no project file, standard-library module, curated entry or installed package provides "
+            f"{', '.join(p.import_name for p in unresolved)} ({where}); nothing is installed for them, so the job "
+            "would fail with ModuleNotFoundError",
+            "name the real PyPI distribution (declare it in requirements.txt or pass it as an extra pip "
+            "requirement) after checking it is the package you mean, or add the missing file to the project"))
+    return out
+
+
+def _snowflake_issues(plan: JobPlan, analysis: Analysis, facts: AccountFacts) -> list[PreflightIssue]:
+    """Snowpark use and the tables/stages it touches: impossible on the local pool, grants to check on Snowflake."""
+    io = analysis.io
+    objects = io.snowflake_objects
+    sessions = [f for f in io.snowpark_evidence if f.confidence is Confidence.CERTAIN]
+    out: list[PreflightIssue] = []
+    named = ", ".join(f"{f.detail} ({f.location.render()})" for f in objects[:4]) + (", ..." if len(objects) > 4
+                                                                                    else "")
+    if plan.backend == "local" and (sessions or objects):
+        first = (sessions or list(objects))[0]
+        out.append(PreflightIssue(
+            Severity.ERROR, "snowpark.local_pool",
+            f"the script needs a Snowflake session ({first.evidence} at {first.location.render()})"
+            + (f" and reads or writes {named}" if objects else "")
+            + "; the local pool has no Snowflake account, so the job would fail after installing its packages",
+            "plan it for Snowflake (backend snowflake, with a connection), or make the Snowpark part optional so the "
+            "script runs without a session locally"))
+    elif plan.backend == "snowflake" and objects:
+        role = _role(facts)
+        grants = []
+        for f in objects:
+            try:
+                name = validate_qualified(f.detail, "object")
+            except (InvalidIdentifier, ValueError):
+                continue
+            if f.privilege == SELECT_PRIVILEGE:
+                grants.append(f"GRANT SELECT ON TABLE {name} TO ROLE {role}")
+            elif f.privilege and f.privilege.startswith("INSERT"):
+                grants.append(f"GRANT INSERT ON TABLE {name} TO ROLE {role}")
+            elif f.privilege and f.privilege.startswith(("READ", "WRITE")):
+                grants.append(f"GRANT {f.privilege.split()[0]} ON STAGE {name} TO ROLE {role}")
+        out.append(PreflightIssue(
+            Severity.WARNING, "snowflake.object_privileges",
+            f"the job runs as {role} and touches {named}: "
+            + "; ".join(dict.fromkeys(f"{f.privilege} for {f.detail}" for f in objects[:6] if f.privilege))
+            + " (table grants are not read, so this is not checked)",
+            ("if a grant is missing, an owner runs: " + "; ".join(dict.fromkeys(grants))) if grants else
+            "check the role's privileges on these objects"))
+    return out
+
+
+def _input_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
+    """Local files the code reads that are not in the project: the job will not have them."""
+    absent = [f for f in analysis.io.local_inputs if f.exists_locally is False and "{}" not in f.detail
+              and f.confidence is not Confidence.GUESS and not f.detail.startswith("@")]
+    if not absent:
+        return []
+    shown = ", ".join(f"{f.detail} ({f.location.render()})" for f in absent[:4]) + (", ..." if len(absent) > 4 else "")
+    return [PreflightIssue(
+        Severity.WARNING, "inputs.not_in_project",
+        f"the code reads {shown}, which the project does not contain; the job will not have "
+        + ("them" if len(absent) > 1 else "it") + " unless the script creates or downloads " + (
+            "them" if len(absent) > 1 else "it") + " first",
+        "upload the data to a stage (or a table) and read it from there, or add it to the project folder")]
+
+
+def _args_issues(plan: JobPlan, analysis: Analysis) -> list[PreflightIssue]:
+    """The plan's args against the script's parser: a rejected arg is an error, an unverifiable one a warning."""
+    if plan.method is SubmitMethod.REMOTE:
+        return []
+    return [PreflightIssue(Severity.ERROR if issue.certain else Severity.WARNING, issue.code, issue.message, issue.fix)
+            for issue in check_args(plan.args, analysis.io)]
+
+
 def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: Coverage | None = None
               ) -> tuple[PreflightIssue, ...]:
     """Check a plan against the analysis and the account before anything is submitted.
@@ -309,6 +412,10 @@ def preflight(plan: JobPlan, analysis: Analysis, facts: AccountFacts, coverage: 
         issues += _python_issues(plan, facts)
         issues += _warehouse_issues(plan, analysis, facts)
     issues += _method_issues(plan, analysis)
+    issues += _args_issues(plan, analysis)
+    issues += _import_issues(plan, analysis)
+    issues += _snowflake_issues(plan, analysis, facts)
+    issues += _input_issues(plan, analysis)
     for spec_issue in validate_spec_overrides(plan.spec_overrides):
         issues.append(PreflightIssue(
             Severity(spec_issue.severity), "spec_overrides", f"{spec_issue.path}: {spec_issue.message}",

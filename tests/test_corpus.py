@@ -89,7 +89,8 @@ def observe(analysis: Any) -> Observed:
             obs.optional.add(dist)
         else:
             obs.packages.add(dist)
-            if str(_value(p.status)) == "to_install":
+            # An unresolved import needs installing as much as a to_install one; only its name awaits the user.
+            if str(_value(p.status)) in {"to_install", "unresolved"}:
                 obs.to_install.add(dist)
     for need in analysis.network:
         cat = str(_value(need.category))

@@ -22,6 +22,7 @@ Snowflake refuses a min_instances above the pool's max_nodes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,12 @@ from mljobs.skill.facts import (
     Stage,
 )
 from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.redact import has_secret
+from mljobs.skill.runner_inputs import requirement_problem, runner_input_errors
 
 from ..errors import BackendError, JobNotFoundError, UsageError
 from ..local_eais import LocalEaiConfig, LocalEaiSource
+from ..payload import PayloadError, copy_payload
 from ..runner import launcher
 from ..settings import Settings
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
@@ -302,17 +306,19 @@ class LocalBackend:
             )
         try:
             self._settings.ensure_state_dir()
+            self._settings.jobs_dir.mkdir(mode=0o700, exist_ok=True)
+            job_dir.mkdir(mode=0o700)
             for sub in ("app", "output", "logs", "system"):
-                (job_dir / sub).mkdir(parents=True)
+                (job_dir / sub).mkdir()
             self._copy_payload(plan, job_dir / "app")
             runner_dir = Path(launcher.__file__).parent
             shutil.copy2(runner_dir / "launcher.py", job_dir / "system" / launcher.LAUNCHER_NAME)
             shutil.copy2(runner_dir / "netguard.py", job_dir / "system" / launcher.NETGUARD_NAME)
             created = time.time()
-            launcher._write_json_atomic(job_dir / "plan.json", plan.to_dict())
-            launcher._write_json_atomic(
-                job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings)
-            )
+            # plan.json is for people: redacted. launch.json is what the job needs (its env var values
+            # included), so it alone keeps them, readable by the owner only.
+            launcher._write_json_atomic(job_dir / "plan.json", plan.to_dict(redacted=True))
+            _write_private_json(job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
             launcher._write_json_atomic(
                 job_dir / launcher.STATUS_FILE,
                 {
@@ -328,12 +334,16 @@ class LocalBackend:
         except OSError as exc:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise BackendError(f"could not prepare the local job folder {job_dir}: {exc}") from exc
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("MLJOBS_NETGUARD", None)
+        env = job_base_environment(os.environ)
+        try:
+            prefix = isolation_prefix(plan, os.environ.get(ISOLATION_ENV, ""))
+        except UsageError:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
         try:
             with log_file:
                 proc = subprocess.Popen(
-                    [self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
+                    [*prefix, self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
                     cwd=job_dir,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
@@ -373,6 +383,15 @@ class LocalBackend:
             )
         if plan.method is SubmitMethod.REMOTE and not plan.function_name:
             raise UsageError("method=remote needs the plan's function_name (the function to run)")
+        # A plan may come from a JSON file: options, control characters and runner-changing env names are
+        # refused here too (direct references were allowed or refused when the plan was made).
+        refused = runner_input_errors(
+            [r for r in plan.pip_requirements if requirement_problem(r, allow_direct=True)],
+            [k for k, _ in plan.env_vars],
+            allow_direct=True,
+        )
+        if refused:
+            raise UsageError("; ".join(refused))
         source = Path(plan.source)
         if plan.source.startswith("@") or not source.exists():
             raise UsageError(
@@ -382,14 +401,17 @@ class LocalBackend:
             )
 
     def _copy_payload(self, plan: JobPlan, app: Path) -> None:
-        source = Path(plan.source).resolve()
+        source = Path(plan.source)
+        try:
+            # The one guarded copy (server/payload.py): no symlink out of the folder is shipped or kept.
+            listing = copy_payload(source, app)
+        except PayloadError as exc:
+            raise UsageError(str(exc)) from exc
+        for note in listing.skipped:
+            log.warning("payload of %s: %s; not shipped", plan.name, note)
         if source.is_file():
-            shutil.copy2(source, app / source.name)
             entry_rel = source.name if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
         else:
-            shutil.copytree(
-                source, app, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*SKIPPED_DIRS), symlinks=True
-            )
             entry_rel = plan.entrypoint
         if not (app / entry_rel).is_file():
             raise UsageError(f"the entrypoint {entry_rel!r} is not in the payload {plan.source}")
@@ -442,7 +464,7 @@ class LocalBackend:
     def _record(self, job_dir: Path) -> dict[str, Any]:
         """The status record after reconciling it with the job's process (see `status`)."""
         self._reap_children()
-        record = launcher.read_status(job_dir)
+        record = _read_record_or_mark(job_dir)
         status = record.get("status")
         pid, start = record.get("pid"), record.get("pid_start")
         now = time.time()
@@ -464,6 +486,8 @@ class LocalBackend:
                     finished_at=now,
                     message=VANISHED,
                 )
+                # a job whose launcher is gone must not keep processes running
+                kill_leftover_group(pid, str(record.get("job_id") or ID_PREFIX + job_dir.name))
         elif status == "CANCELLING":
             requested = float(record.get("cancel_requested_at") or now)
             if pid and launcher.group_alive(pid):
@@ -578,7 +602,10 @@ class LocalBackend:
         job_dir = self._job_dir(job_id)
         record = self._record(job_dir)
         if record.get("status") in launcher.TERMINAL:
-            log.info("job %s is already %s; nothing to cancel", job_id, record.get("status"))
+            if kill_leftover_group(record.get("pid"), str(record.get("job_id") or job_id)):
+                log.warning("job %s was already %s; killed processes it left running", job_id, record.get("status"))
+            else:
+                log.info("job %s is already %s; nothing to cancel", job_id, record.get("status"))
             return
         record = launcher.update_status(
             job_dir,
@@ -703,3 +730,161 @@ def _user() -> str | None:
         return getpass.getuser()
     except (OSError, KeyError):
         return None
+
+
+# ---------------------------------------------------------------------------------------- trust boundaries
+
+#: Variables a local job inherits from the server: what locates tools, locale, temp space, certificates,
+#: GPUs and the machine's own pip configuration (the local pool's "image"). Everything else, such as
+#: SNOWFLAKE_PASSWORD or AWS_SECRET_ACCESS_KEY, stays with the server; a job that needs a value gets it
+#: through the plan's env_vars, which the user confirms.
+INHERITED_ENV = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "LD_LIBRARY_PATH", "CUDA_HOME",
+    "CUDA_PATH", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+    "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SYSTEMROOT",
+    "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED",  # output/hashing only
+})
+INHERITED_ENV_PREFIXES = ("LC_", "PIP_")
+#: Machine pip settings that may carry a credential (`https://user:token@index/`) are not inherited.
+_PIP_SECRET_ENV = frozenset({"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"})
+
+
+def job_base_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a local job process starts from: the allow-listed part of `environ`."""
+    env = {
+        k: v for k, v in environ.items()
+        if k in INHERITED_ENV or (k.startswith(INHERITED_ENV_PREFIXES) and not (k in _PIP_SECRET_ENV and has_secret(v)))
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _write_private_json(path: Path, data: Any) -> None:
+    """JSON written atomically with mode 0600 (it holds the job's env var values)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def kill_leftover_group(pgid: object, job_id: str) -> bool:
+    """SIGKILL what is left of a finished job's process group (children of a launcher that died).
+
+    The group id is the launcher's pid, and pids are reused, so a group is killed only when one of its
+    live members carries `MLJOBS_JOB_ID=<job_id>` in its environment (every process the job starts
+    inherits it from the launcher). Needs /proc (Linux); elsewhere nothing is killed. True when
+    processes were signalled.
+    """
+    if not isinstance(pgid, int) or pgid <= 1 or pgid == os.getpgrp():
+        return False
+    members = _group_members(pgid)
+    marker = f"MLJOBS_JOB_ID={job_id}".encode()
+    if not any(marker in _environ_entries(pid) for pid in members):
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + 2.0
+    while launcher.group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return True
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of group `pgid`, from /proc; [] without /proc."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = launcher._proc_stat(int(entry))
+            if fields and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+                members.append(int(entry))
+    return members
+
+
+def _environ_entries(pid: int) -> set[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return set(fh.read().split(b"\0"))
+    except OSError:
+        return set()
+
+
+def _read_record_or_mark(job_dir: Path) -> dict[str, Any]:
+    """The job's status record; a corrupt one marks this job INTERNAL_ERROR (with the reason) and no other.
+
+    The bad file is kept beside it as `status.json.bad` for whoever wants to look.
+    """
+    path = job_dir / launcher.STATUS_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        return {"status": "INTERNAL_ERROR", "message": f"status file unreadable ({exc.strerror})"}
+    reason = None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        reason = "status file is not valid JSON"
+        data = None
+    if reason is None and not isinstance(data, dict):
+        reason = "status file does not hold a JSON object"
+    elif reason is None and data.get("status") not in {s.value for s in JobStatus}:
+        reason = "status file names no known status"
+    if reason is None:
+        return data
+    record = {
+        "status": "INTERNAL_ERROR",
+        "job_id": ID_PREFIX + job_dir.name,
+        "message": f"{reason}; the job's state is unknown (kept as status.json.bad)",
+        "finished_at": time.time(),
+        "created_at": _safe_mtime(path),
+    }
+    with contextlib.suppress(OSError):
+        with launcher._status_lock(job_dir):
+            if path.read_bytes() == raw:  # nobody fixed it meanwhile
+                os.replace(path, job_dir / "status.json.bad")
+                launcher._write_json_atomic(path, record)
+    log.warning("local job %s: %s", job_dir.name, reason)
+    return record
+
+
+def _safe_mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+#: `MLJOBS_LOCAL_ISOLATION=netns` runs local jobs in their own network namespace (Linux, `unshare`): no
+#: interface but a down loopback, so nothing the job does (ctypes, curl, a child that drops the guard)
+#: reaches any network, the machine's own loopback services included.
+ISOLATION_ENV = "MLJOBS_LOCAL_ISOLATION"
+
+
+def isolation_prefix(plan: JobPlan, mode: str) -> list[str]:
+    """The command prefix of the OS-level isolation mode `mode` ("" or "none": the Python-level guard only).
+
+    Raises:
+        UsageError: an unknown mode, `unshare` missing, or a job that needs network (EAIs or pip
+            requirements) under `netns`, which allows none.
+    """
+    mode = mode.strip().lower()
+    if mode in ("", "none"):
+        return []
+    if mode != "netns":
+        raise UsageError(f"{ISOLATION_ENV} must be 'netns' or 'none'")
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        raise UsageError(f"{ISOLATION_ENV}=netns needs Linux and the unshare tool (util-linux)")
+    if plan.external_access_integrations or plan.pip_requirements or plan.requirements_file:
+        raise UsageError(f"{ISOLATION_ENV}=netns gives the job no network at all, and this job needs some "
+                         "(EAIs or pip requirements); unset it for this job or drop the network needs")
+    return [unshare, "--net", "--map-root-user"]

@@ -52,6 +52,7 @@ from mljobs.skill.jobplan import JobPlan
 
 from ..account import discover
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
+from ..payload import shipped_copy
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
 from .snowflake_errors import _error_code, _message, is_transient, map_error
 from .snowflake_records import _failed_result, _history_info, _job_info, _status
@@ -248,7 +249,9 @@ class SnowflakeBackend:
             if method is SubmitMethod.SUBMIT_FILE:
                 job = jobs.submit_file(plan.source, plan.compute_pool, **kwargs)
             elif method is SubmitMethod.SUBMIT_DIRECTORY:
-                job = jobs.submit_directory(plan.source, plan.compute_pool, entrypoint=plan.entrypoint, **kwargs)
+                # The library uploads everything under the folder: hand it the guarded, filtered copy.
+                with shipped_copy(plan.source) as (folder, _listing):
+                    job = jobs.submit_directory(str(folder), plan.compute_pool, entrypoint=plan.entrypoint, **kwargs)
             elif method is SubmitMethod.SUBMIT_FROM_STAGE:
                 entry = f"{plan.source.rstrip('/')}/{plan.entrypoint}"
                 job = jobs.submit_from_stage(plan.source, plan.compute_pool, entrypoint=entry, **kwargs)

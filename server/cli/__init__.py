@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ..errors import MljobsError
+from ..errors import MljobsError, describe_unexpected
 
 # Each module exposes `register(subparsers)`, adding its verbs with `set_defaults(func=handler)`;
 # a handler takes the parsed args and returns an exit code. Modules are imported lazily per run.
@@ -71,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mljobs: interrupted", file=sys.stderr)
         return 130
+    except (OSError, RecursionError, RuntimeError, ValueError, MemoryError) as exc:
+        # Faults no layer turned into an MljobsError still end in one line, not a traceback (-v shows it).
+        if args.verbose:
+            raise
+        print(f"mljobs: error: {describe_unexpected(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,6 +103,7 @@ def plan_payload(result: Any) -> dict[str, Any]:
     """The stable JSON form of a plan result (the plan redacted, plus its hash)."""
     plan = result.plan
     code = result.code
+    notebook = getattr(result, "notebook_script", None)
     return {
         "ready": result.ready,
         "reason": result.reason,
@@ -118,6 +119,8 @@ def plan_payload(result: Any) -> dict[str, Any]:
         "explanations": list(result.explanations),
         "cost": result.cost,
         "dependencies": result.dependencies.to_dict() if result.dependencies is not None else None,
+        "notebook_script": notebook.script if notebook is not None else None,
+        "notebook_notes": list(notebook.notes) if notebook is not None else [],
     }
 
 
@@ -164,6 +167,10 @@ def render_plan(result: Any) -> str:
         lines.extend("  " + row for row in edit.diff.splitlines())
     elif edit is not None and edit.skipped:
         lines.append(f"\nScript changes: none ({edit.skipped})")
+    notebook = getattr(result, "notebook_script", None)
+    if notebook is not None:
+        lines.append(f"\nConverted notebook (the job runs this as {plan.entrypoint})")
+        lines.extend("  " + row for row in notebook.script.splitlines())
     code = result.code
     if isinstance(code, Generated):
         lines.append("\nSubmission code")

@@ -47,8 +47,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow binding HTTP to a non-loopback address (the server has no authentication)",
+        help="allow binding HTTP to a non-loopback address; needs --allowed-host and a bearer token "
+        "in $MLJOBS_HTTP_TOKEN (32+ characters)",
     )
+    p.add_argument("--allowed-host", action="append", default=[], metavar="HOST[:PORT]",
+                   help="with --allow-remote: a Host header clients may send (repeatable)")
+    p.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
+                   help="with --allow-remote: an Origin header browsers may send (repeatable)")
     add_backend_options(p)  # --backend, --connection-name, --database, --schema, --warehouse, --role
     p.set_defaults(func=run)
 
@@ -61,9 +66,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.transport == "http" and args.host not in LOOPBACK_HOSTS and not args.allow_remote:
         raise UsageError(
-            f"--host {args.host} is not a loopback address and the HTTP server has no authentication; "
-            "use 127.0.0.1, or pass --allow-remote behind your own authenticating proxy"
+            f"--host {args.host} is not a loopback address; use 127.0.0.1, or pass --allow-remote with "
+            "--allowed-host and a bearer token in $MLJOBS_HTTP_TOKEN"
         )
+    remote = args.transport == "http" and args.allow_remote
+    if remote:  # checked before anything starts: no token or no allow-list, no server
+        from ..http_auth import remote_security, token_from_env
+
+        token = token_from_env()
+        remote_security(args.allowed_host, args.allowed_origin)
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port; use 1-65535")
     # Libraries log to stderr, never stdout (the stdio channel); the CLI already set the level from -v.
@@ -74,6 +85,16 @@ def run(args: argparse.Namespace) -> int:
     server = build_server(settings, roots=args.root)
     if args.transport == "stdio":
         server.run("stdio")  # the SDK points fd 1 at stderr while serving, so stray prints miss the wire
+    elif remote:
+        import uvicorn
+
+        from ..http_auth import remote_app
+
+        app = remote_app(server, host=args.host, allowed_hosts=args.allowed_host,
+                         allowed_origins=args.allowed_origin, token=token)
+        print(f"mljobs: serving MCP at http://{args.host}:{args.port}/mcp (bearer token required; "
+              f"hosts: {', '.join(args.allowed_host)})", file=sys.stderr)
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).run()
     else:
         print(f"mljobs: serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)

@@ -400,7 +400,12 @@ def setup_phase(job_dir: Path, launch: dict[str, Any]) -> int | None:
             "ERROR: Could not install the job's requirements: the package index is unreachable from this job."
         )
         return _finish_failed(job_dir, "PipInstallError", problem)
-    extra = _pip_config_index_hosts()
+    # The pip phase reaches what the job's EAIs allow. The machine's own index (pip.conf, or the PIP_*
+    # settings the launcher inherited, read before the plan's env vars were applied) stands in for PyPI, so
+    # it is reachable only when an EAI of the job allows PyPI.
+    job_policy = netguard.GuardPolicy.from_config({"job_eais": launch.get("job_eais") or {}})
+    pypi_allowed = all(job_policy.allows(host, 443) for host in PYPI_HOSTS)
+    extra = list(launch.get("machine_index_hosts") or []) if pypi_allowed else []
     if launch.get("artifact_repositories"):
         extra += list(PYPI_HOSTS)
     config = _write_guard_files(job_dir, launch, extra, "pip")
@@ -544,10 +549,10 @@ def run_user_code(job_dir: Path, launch: dict[str, Any], args: list[str]) -> Any
 def run_phase(job_dir: Path, launch: dict[str, Any]) -> int:
     """Guard the network, run the user code between the banners, record the result; the exit code."""
     config = _write_guard_files(job_dir, launch, [], "job")
-    netguard.install(netguard.load_policy(str(config)))
     os.environ.update(
         {k: v for k, v in _guarded_env(job_dir, config).items() if k in ("PYTHONPATH", netguard.CONFIG_ENV)}
     )
+    netguard.install(netguard.load_policy(str(config)))  # after the env: children inherit the guard
     args = expand_args([str(a) for a in launch.get("args") or []], dict(os.environ))
     app = job_dir / "app"
     os.chdir(app)
@@ -618,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for warning in launch.get("warnings") or []:
                 _say(f"WARNING: {warning}")
+            launch = {**launch, "machine_index_hosts": _pip_config_index_hosts()}  # before the job's env
             os.environ.update(job_environment(job_dir, launch))
             rc = setup_phase(job_dir, launch)
             if rc is not None:

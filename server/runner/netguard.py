@@ -172,8 +172,12 @@ class GuardPolicy:
         )
 
     def allows(self, host: str, port: int | None) -> bool:
+        return is_loopback(host) or self.rules_allow(host, port)
+
+    def rules_allow(self, host: str, port: int | None) -> bool:
+        """Whether a rule (not the loopback exception) allows `host:port`."""
         rules = [r for eai_rules in self.job_eais.values() for r in eai_rules] + list(self.extra_hosts)
-        return host_allowed(rules, host, port)
+        return any(rule_allows(rule, host, port) for rule in rules)
 
     def refusal(self, host: str, port: int | None) -> str:
         """The message for a refused `host:port`: which EAI would allow it, or that none does."""
@@ -192,11 +196,11 @@ class GuardPolicy:
 
 
 class _Guard:
-    """The installed wrappers' shared state: the policy and the IPs that allowed hosts resolved to."""
+    """The installed wrappers' shared state: the policy and the (ip, port) pairs allowed names resolved to."""
 
     def __init__(self, policy: GuardPolicy) -> None:
         self.policy = policy
-        self.resolved: dict[str, set[str]] = {}  # ip -> allowed host names it was resolved from
+        self.resolved: set[tuple[str, int | None]] = set()  # (ip, port) resolved from a name a rule allows
         self.reported: set[tuple[str, int | None]] = set()
         self.lock = threading.Lock()
 
@@ -215,23 +219,33 @@ class _Guard:
         return message
 
     def _check(self, host: str, port: int | None) -> str | None:
-        if is_loopback(host):
-            return None
         if is_ip(host):
             ip = host.strip("[]").split("%", 1)[0]
-            with self.lock:
-                names = set(self.resolved.get(ip, ()))
-            if self.policy.allows(ip, port) or any(self.policy.allows(name, port) for name in names):
+            if is_loopback(ip) or self.policy.rules_allow(ip, port):
                 return None
-            return self.policy.refusal(ip, port)
+            with self.lock:
+                # Only the port the allowed name was resolved for, never the whole address.
+                known = (ip, port) in self.resolved or (port is None and any(r[0] == ip for r in self.resolved))
+            return None if known else self.policy.refusal(ip, port)
+        if is_loopback(host):
+            return None  # a loopback *name*: its lookup answers are filtered to loopback addresses
         return None if self.policy.allows(host, port) else self.policy.refusal(host, port)
 
-    def remember(self, host: str, infos: list[tuple]) -> None:
+    def filter_answers(self, host: str, port: int | None, infos: list[tuple]) -> list[tuple]:
+        """The lookup answers a job may use, remembering them for the connect that follows.
+
+        A loopback name (`localhost`, `x.localhost`) keeps only loopback answers: a resolver that maps it
+        elsewhere must not open that address. A name a rule allows has its answers remembered for that
+        port only; an answer is never a reason to allow the address on other ports or for other names.
+        """
         if is_ip(host):
-            return
+            return infos
+        if not self.policy.rules_allow(host, port):  # allowed only as a loopback name
+            return [info for info in infos if is_loopback(str(info[4][0]))]
         with self.lock:
             for info in infos:
-                self.resolved.setdefault(str(info[4][0]), set()).add(host)
+                self.resolved.add((str(info[4][0]), port))
+        return infos
 
 
 def _port_of(port: object, proto: str = "tcp") -> int | None:
@@ -251,28 +265,73 @@ def _port_of(port: object, proto: str = "tcp") -> int | None:
 _installed: _Guard | None = None
 
 
+def _name(host: object) -> str:
+    return host.decode() if isinstance(host, bytes) else str(host)
+
+
 def install(policy: GuardPolicy) -> None:
-    """Wrap the socket functions of this process with `policy` (idempotent: a second call swaps policy)."""
+    """Wrap the socket functions of this process with `policy` (idempotent: a second call swaps policy).
+
+    The wrappers go on both `socket` and the C module `_socket` underneath it, so `import _socket`,
+    `importlib.reload(socket)` (which re-reads `_socket`) and UDP `sendto` are guarded too, and every name
+    lookup (`getaddrinfo`, `gethostbyname[_ex]`, `gethostbyaddr`, `getnameinfo`) is refused before any DNS
+    traffic for a name no EAI allows. Child processes keep the guard's environment (see `_guard_children`).
+    What stays outside: native code (ctypes, C extensions with their own sockets), non-Python programs
+    (curl, git), and code that digs out the original type (`socket.socket.__mro__`). docs/local-pool.md
+    says so; `MLJOBS_LOCAL_ISOLATION=netns` offers the OS-level mode.
+    """
     global _installed
     if _installed is not None:
         _installed.policy = policy
         return
+    import _socket
+
     guard = _Guard(policy)
-    real_getaddrinfo = socket.getaddrinfo
+    real = {
+        "getaddrinfo": _socket.getaddrinfo,
+        "gethostbyname": _socket.gethostbyname,
+        "gethostbyname_ex": _socket.gethostbyname_ex,
+        "gethostbyaddr": _socket.gethostbyaddr,
+        "getnameinfo": _socket.getnameinfo,
+    }
     real_create_connection = socket.create_connection
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
+    base_socket = _socket.socket
+
+    def refuse_lookup(name: str, port: int | None) -> None:
+        message = guard.check_host(name, port)
+        if message is not None:
+            raise socket.gaierror(socket.EAI_NONAME, message)
 
     def getaddrinfo(host, port, *args, **kwargs):
-        if host is not None:
-            name = host.decode() if isinstance(host, bytes) else str(host)
-            message = guard.check_host(name, _port_of(port))
-            if message is not None:
-                raise socket.gaierror(socket.EAI_NONAME, message)
-            infos = real_getaddrinfo(host, port, *args, **kwargs)
-            guard.remember(name, infos)
-            return infos
-        return real_getaddrinfo(host, port, *args, **kwargs)
+        if host is None:
+            return real["getaddrinfo"](host, port, *args, **kwargs)
+        name, number = _name(host), _port_of(port)
+        refuse_lookup(name, number)
+        infos = guard.filter_answers(name, number, real["getaddrinfo"](host, port, *args, **kwargs))
+        if not infos:
+            raise socket.gaierror(socket.EAI_NONAME, f"mljobs network guard: {name} did not resolve to loopback")
+        return infos
+
+    def gethostbyname(host):
+        return getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+
+    def gethostbyname_ex(host):
+        refuse_lookup(_name(host), None)
+        name, aliases, ips = real["gethostbyname_ex"](host)
+        kept = [ip for _, _, _, _, (ip, *_) in guard.filter_answers(
+            _name(host), None, [(0, 0, 0, "", (ip, 0)) for ip in ips])]
+        if not kept:
+            raise socket.gaierror(socket.EAI_NONAME, f"mljobs network guard: {_name(host)} did not resolve to loopback")
+        return name, aliases, kept
+
+    def gethostbyaddr(address):
+        refuse_lookup(_name(address), None)  # a reverse lookup is DNS traffic too
+        return real["gethostbyaddr"](address)
+
+    def getnameinfo(sockaddr, flags):
+        if isinstance(sockaddr, tuple) and sockaddr:
+            refuse_lookup(_name(sockaddr[0]), _port_of(sockaddr[1]) if len(sockaddr) > 1 else None)
+        return real["getnameinfo"](sockaddr, flags)
 
     def create_connection(address, *args, **kwargs):
         host, port = address[0], address[1]
@@ -281,34 +340,115 @@ def install(policy: GuardPolicy) -> None:
             raise ConnectionRefusedError(errno.ECONNREFUSED, message)
         return real_create_connection(address, *args, **kwargs)
 
-    def _inet_target(sock: socket.socket, address: object) -> tuple[str, int] | None:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+    def _inet_target(sock: object, address: object) -> tuple[str, int] | None:
+        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
             return None  # unix sockets, netlink...: local by nature
         if isinstance(address, tuple) and len(address) >= 2:
-            return str(address[0]), int(address[1])
+            return _name(address[0]), int(address[1])
         return None
 
-    def connect(self, address):
+    def checked(method_name: str, returns_code: bool = False):
+        def wrapper(self, address, *rest):
+            target = _inet_target(self, address)
+            if target is not None:
+                message = guard.check_host(*target)
+                if message is not None:
+                    if returns_code:
+                        return errno.ECONNREFUSED  # connect_ex reports errors as a value; check_host logged why
+                    raise ConnectionRefusedError(errno.ECONNREFUSED, message)
+            return getattr(base_socket, method_name)(self, address, *rest)
+
+        wrapper.__name__ = method_name
+        return wrapper
+
+    def sendto(self, data, *rest):
+        address = rest[-1] if rest else None  # sendto(data, address) or sendto(data, flags, address)
         target = _inet_target(self, address)
         if target is not None:
             message = guard.check_host(*target)
             if message is not None:
                 raise ConnectionRefusedError(errno.ECONNREFUSED, message)
-        return real_connect(self, address)
+        return base_socket.sendto(self, data, *rest)
 
-    def connect_ex(self, address):
-        target = _inet_target(self, address)
+    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
+        target = _inet_target(self, address) if address is not None else None
         if target is not None:
             message = guard.check_host(*target)
             if message is not None:
-                return errno.ECONNREFUSED  # connect_ex reports errors as a value; check_host logged why
-        return real_connect_ex(self, address)
+                raise ConnectionRefusedError(errno.ECONNREFUSED, message)
+        if address is None:
+            return base_socket.sendmsg(self, buffers, ancdata, flags)
+        return base_socket.sendmsg(self, buffers, ancdata, flags, address)
 
-    socket.getaddrinfo = getaddrinfo
+    methods = {
+        "connect": checked("connect"),
+        "connect_ex": checked("connect_ex", returns_code=True),
+        "sendto": sendto,
+        "sendmsg": sendmsg,
+    }
+    guarded_type = type("socket", (base_socket,), {**methods, "__module__": "_socket", "__slots__": ()})
+    for name, method in methods.items():
+        setattr(socket.socket, name, method)  # the class socket.py already derived from the raw type
+    _socket.socket = guarded_type  # type: ignore[misc, assignment]  # raw `_socket.socket()` and a reloaded socket.py
+    _socket.SocketType = guarded_type  # type: ignore[assignment]
+    lookups = {"getaddrinfo": getaddrinfo, "gethostbyname": gethostbyname, "gethostbyname_ex": gethostbyname_ex,
+               "gethostbyaddr": gethostbyaddr, "getnameinfo": getnameinfo}
+    for name, fn in lookups.items():
+        setattr(_socket, name, fn)
+        setattr(socket, name, fn)
     socket.create_connection = create_connection
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    _guard_children()
     _installed = guard
+
+
+def _keep_env_options(options: list[str]) -> list[str]:
+    """A Python command line's options with `-I`/`-E` (which make it ignore PYTHONPATH, so the guard's
+    sitecustomize) turned into `-s`; only options before the script, `-c` or `-m` are touched."""
+    out: list[str] = []
+    index = 0
+    while index < len(options):
+        option = options[index]
+        if not option.startswith("-") or option.startswith("--") or option in ("-", "-c", "-m") or (
+            len(option) > 2 and option[1] in "cmWX"
+        ):
+            return out + options[index:]
+        if option in ("-W", "-X"):  # an option with a separate value: keep both
+            out += options[index : index + 2]
+            index += 2
+            continue
+        kept = option[1:].replace("I", "s").replace("E", "")
+        if kept:
+            out.append("-" + kept)
+        index += 1
+    return out
+
+
+def _guard_children() -> None:
+    """Child processes keep the guard: an `env=` without the guard's variables gets them back, and a
+    child Python's `-I`/`-E` (which ignore PYTHONPATH, so the guard's sitecustomize) becomes `-s`."""
+    import subprocess
+
+    keep = {k: os.environ[k] for k in (CONFIG_ENV, "PYTHONPATH") if os.environ.get(k)}
+    if CONFIG_ENV not in keep:
+        return
+    real_init = subprocess.Popen.__init__
+
+    def init(self, args, *rest, **kwargs):
+        env = kwargs.get("env")
+        if env is None and any(os.environ.get(k) != v for k, v in keep.items()):
+            env = dict(os.environ)  # the job removed the guard's variables from its own environment
+        if env is not None:
+            env = dict(env)
+            env[CONFIG_ENV] = keep[CONFIG_ENV]
+            if "PYTHONPATH" in keep:
+                paths = [p for p in str(env.get("PYTHONPATH", "")).split(os.pathsep) if p and p != keep["PYTHONPATH"]]
+                env["PYTHONPATH"] = os.pathsep.join([keep["PYTHONPATH"], *paths])
+            kwargs["env"] = env
+        if isinstance(args, (list, tuple)) and args and "python" in os.path.basename(str(args[0])):
+            args = [args[0], *_keep_env_options(list(args[1:]))]
+        real_init(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = init  # type: ignore[method-assign]
 
 
 def load_policy(path: str) -> GuardPolicy:

@@ -96,13 +96,42 @@ def test_analyze__unusable_input__analysis_input_error(rules, write_tree, tmp_pa
     assert "\n" not in str(info.value)
 
 
-def test_analyze__modules_that_exist_nowhere__guessed_packages(rules, write_tree) -> None:
-    """Imports that are neither local, stdlib, curated nor installed are reported as low-confidence guesses."""
+def test_analyze__modules_that_exist_nowhere__unresolved_problem_not_install(rules, write_tree) -> None:
+    """Imports that are neither local, stdlib, curated nor installed are unresolved: a Problem, never an install."""
     a = analyze(write_tree({"main.py": "import zzz_no_such_module_anywhere\n"}), rules=rules)
     (pkg,) = a.packages
     assert pkg.import_name == "zzz_no_such_module_anywhere"
-    assert pkg.status is PackageStatus.TO_INSTALL and pkg.confidence.value == "guess"
-    assert NetworkCategory.PYPI in {n.category for n in a.network}
+    assert pkg.status is PackageStatus.UNRESOLVED and pkg.confidence.value == "guess"
+    assert NetworkCategory.PYPI not in {n.category for n in a.network}
+    assert any("unresolved import zzz_no_such_module_anywhere" in p.message for p in a.problems)
+    assert a.missing_modules == ()
+
+
+@pytest.mark.parametrize(
+    ("files", "entry", "missing"),
+    [
+        pytest.param({"TaxiFareModel-main/train.py": "from TaxiFareModel.utils import haversine\n"},
+                     "TaxiFareModel-main/train.py", "TaxiFareModel", id="capitalised_package_folder_absent__issue_10"),
+        pytest.param({"taxifare/main.py": "import taxifare_utils\n", "taxifare_utils_old/x.txt": "",
+                      "taxifare/notes/taxifare_utils.py": ""}, "taxifare/main.py", "taxifare_utils",
+                     id="file_elsewhere_in_tree"),
+        pytest.param({"proj/main.py": "import proj\n"}, "proj/main.py", "proj", id="named_like_the_project_folder"),
+        pytest.param({"proj/main.py": "import zz_sibling_lib\n", "zz_sibling_lib/__init__.py": ""}, "proj/main.py",
+                     "zz_sibling_lib", id="sibling_package_beside_the_project"),
+        pytest.param({"proj/pkg/__init__.py": "", "proj/pkg/main.py": "from .helpers import f\n"}, "proj/pkg/main.py",
+                     ".helpers", id="relative_import_without_file"),
+    ],
+)
+def test_analyze__local_looking_missing_module__problem_not_package(rules, tmp_path, files, entry, missing) -> None:
+    """Names that look like the project's own code are missing files: in problems, never a package to install."""
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    root = tmp_path / entry.split("/", 1)[0]
+    a = analyze(root, entry.split("/", 1)[1], rules=rules)
+    assert missing in a.missing_modules
+    assert all(p.import_name.split(".")[0] != missing for p in a.packages)
+    assert any(f"missing local module {missing}" in p.message for p in a.problems)
 
 
 def test_analyze__local_shadowing_name__not_a_package(rules, write_tree) -> None:
@@ -171,3 +200,24 @@ def test_rules_fingerprint__other_process_and_hash_seed__same_digest(rules) -> N
         for seed in ("1", "2")
     }
     assert digests == {rules_fingerprint(rules)}
+
+
+def test_analyze__data_paths_in_another_modules_constants__inputs_and_outputs(rules, tmp_path) -> None:
+    """Issue 10 item 4: `from pkg.params import TRAIN` / `config.DATA_PATH` paths are the job's inputs too."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/params.py": "from pathlib import Path\nROOT = Path(__file__).parent.parent\n"
+                         "TRAIN = ROOT / 'data' / 'train.csv'\nMODEL_OUT = 'artifacts/model.joblib'\n",
+        "config.py": "DATA_PATH = 'data/raw.csv'\n",
+        "data/train.csv": "a\n",
+        "main.py": "import pandas as pd\nimport joblib\nimport config\nfrom pkg.params import TRAIN, MODEL_OUT\n"
+                   "df = pd.read_csv(TRAIN)\nraw = pd.read_csv(config.DATA_PATH)\njoblib.dump(df, MODEL_OUT)\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    a = analyze(tmp_path, "main.py", rules=rules)
+    assert [(f.detail, f.exists_locally, f.location.line) for f in a.io.local_inputs] == [
+        ("data/train.csv", True, 5), ("data/raw.csv", False, 6)]
+    assert [f.detail for f in a.io.hardcoded_outputs] == ["artifacts/model.joblib"]
+    assert a.data_files == ("data/train.csv",) and a.method.method.value == "submit_directory"

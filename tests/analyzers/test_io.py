@@ -33,6 +33,7 @@ def compare(text: str, expected: object, actual: object) -> None:
 
 O, H, L, R, S, E = (IoKind.OUTPUT_ARG, IoKind.HARDCODED_OUTPUT, IoKind.LOCAL_INPUT, IoKind.SETS_RETURN,
                     IoKind.SNOWPARK_SESSION, IoKind.ENTRYPOINT_CALL)
+T, ST = IoKind.SNOWFLAKE_TABLE, IoKind.SNOWFLAKE_STAGE
 
 # (kind, line, detail) of every finding.
 CASES = [
@@ -270,8 +271,23 @@ CASES = [
         from snowflake.snowpark import Session
         session = Session.builder.configs(params).create()
         df = session.table("TRAIN").to_pandas()
-        """, [(S, 1, "snowflake.snowpark"), (S, 2, "Session.builder.create()"), (S, 3, "session.table()")],
+        """, [(S, 1, "snowflake.snowpark"), (S, 2, "Session.builder.create()"), (S, 3, "session.table()"),
+              (T, 3, "TRAIN")],
         id="snowpark_builder_and_table__session"),
+    pytest.param("""
+        from snowflake.snowpark import Session
+        SOURCE = "ML.RAW.TRIPS"
+        sp = Session.builder.getOrCreate()
+        df = sp.table(SOURCE).to_pandas()
+        sp.sql("WITH z AS (SELECT * FROM ML.RAW.ZONES) SELECT * FROM z JOIN ML.RAW.WEATHER w ON z.d = w.d")
+        sp.read.parquet("@ML.RAW.LANDING/2024/")
+        sp.file.put("model.pkl", "@ML.OUT.ARTIFACTS/v1/")
+        sp.create_dataframe(df).write.mode("overwrite").save_as_table("ML.OUT.SCORES")
+        sp.sql(f"SELECT * FROM {table}")
+        """, [(S, 1, "snowflake.snowpark"), (S, 3, "Session.builder.getOrCreate()"), (T, 4, "ML.RAW.TRIPS"),
+              (T, 5, "ML.RAW.WEATHER"), (T, 5, "ML.RAW.ZONES"), (ST, 6, "ML.RAW.LANDING"),
+              (ST, 7, "ML.OUT.ARTIFACTS"), (T, 8, "ML.OUT.SCORES")],
+        id="snowflake_tables_and_stages__cte_and_computed_names_skipped"),
     pytest.param("""
         from snowflake.snowpark.context import get_active_session
         session = get_active_session()

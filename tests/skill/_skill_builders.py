@@ -28,7 +28,8 @@ LOC = Location("train.py", 1)
 EV = Evidence(LOC, "code", "reason")
 
 
-def io(*, output_args=(), hardcoded=(), sets_return=False, entry_call: str | None = "main") -> IoReport:
+def io(*, output_args=(), hardcoded=(), sets_return=False, entry_call: str | None = "main",
+       entry_returns: bool | None = True) -> IoReport:
     return IoReport(
         output_args=tuple(IoFinding(IoKind.OUTPUT_ARG, LOC, "add_argument", flag, Confidence.CERTAIN)
                           for flag in output_args),
@@ -39,7 +40,8 @@ def io(*, output_args=(), hardcoded=(), sets_return=False, entry_call: str | Non
         return_evidence=(),
         uses_snowpark=False,
         snowpark_evidence=(),
-        entrypoint_call=IoFinding(IoKind.ENTRYPOINT_CALL, LOC, "main()", entry_call, Confidence.CERTAIN)
+        entrypoint_call=IoFinding(IoKind.ENTRYPOINT_CALL, LOC, "main()", entry_call, Confidence.CERTAIN,
+                                  returns_value=entry_returns)
         if entry_call else None,
     )
 

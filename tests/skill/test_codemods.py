@@ -64,11 +64,15 @@ def assert_codemod(result, after: str) -> None:
         pytest.param(
             """
             import asyncio
+            async def main():
+                return 1
             if "__main__" == __name__:
                 asyncio.run(main())
             """,
             """
             import asyncio
+            async def main():
+                return 1
             if "__main__" == __name__:
                 __return__ = asyncio.run(main())
             """,
@@ -93,6 +97,16 @@ def test_capture_return__rewrites(before: str, after: str) -> None:
         pytest.param("if __name__ == '__main__': main()\n", "one-line", id="one_line_if"),
         pytest.param("def broken(:\n", "does not parse", id="syntax_error"),
         pytest.param("if __name__ == '__main__':\n    print('hi')\n", "no entry-point call", id="only_print"),
+        pytest.param("def main():\n    print('trained')\nif __name__ == '__main__':\n    main()\n",
+                     "main() returns nothing", id="main_without_return__issue_10"),
+        pytest.param("def main():\n    if x:\n        return\n    return None\nif __name__ == '__main__':\n"
+                     "    main()\n", "returns nothing", id="bare_and_none_returns"),
+        pytest.param("def main():\n    def inner():\n        return 1\n    inner()\nif __name__ == '__main__':\n"
+                     "    main()\n", "returns nothing", id="only_a_nested_function_returns"),
+        pytest.param("def main():\n    yield 1\n    return 2\nif __name__ == '__main__':\n    main()\n",
+                     "returns nothing", id="generator"),
+        pytest.param("from lib import main\nif __name__ == '__main__':\n    main()\n", "not defined in this file",
+                     id="imported_entry_bare_call"),
     ],
 )
 def test_capture_return__unsafe_or_unneeded__skips(before: str, reason: str) -> None:
@@ -200,5 +214,5 @@ def test_apply_codemods__nothing_applies__skip_reasons_joined() -> None:
 
 def test_capture_return__several_calls__main_preferred() -> None:
     """With several calls and no named entry, the call to main() is captured."""
-    result = capture_return("if __name__ == '__main__':\n    setup()\n    main()\n")
+    result = capture_return("def main():\n    return 1\nif __name__ == '__main__':\n    setup()\n    main()\n")
     assert result.changed and "__return__ = main()" in result.code and "    setup()\n" in result.code

@@ -91,6 +91,20 @@ def test_diagnose__realistic_log__matches_entry_and_proposes_change(logs, entry,
     assert result.evidence and result.evidence[0].startswith("line ")
 
 
+@pytest.mark.parametrize("module", ["TaxiFareModel.utils", "zz_unknown_lib"])
+def test_diagnose__module_nobody_knows__never_proposes_installing_it(module: str, rules) -> None:
+    """Issue 10: a missing local module (or any name no table knows) is not answered with `pip install <name>`."""
+    from mljobs.analyzers.packages import distribution_of
+
+    logs = f"Traceback (most recent call last):\nModuleNotFoundError: No module named '{module}'\n"
+    result = diagnose("FAILED", logs, plan=PLAN, facts=FACTS,
+                      distribution_of=lambda m: distribution_of(m, rules.packages))
+    assert result.matched == "module_not_found"
+    assert not [c for c in result.changes if c.field == "pip_requirements"]
+    top = module.split(".")[0]
+    assert f"add {top} to" not in result.fix and "confirm the real name" in result.fix
+
+
 def test_diagnose__gpu_oom__picks_family_with_more_gpu_memory() -> None:
     """A GPU OOM on GPU_NV_S (24 GB) proposes a family with more GPU memory."""
     plan = JobPlan.from_dict({**PLAN.to_dict(), "instance_family": "GPU_NV_S"})
@@ -209,6 +223,17 @@ def test_catalog__every_entry_is_exercised_by_a_test() -> None:
 def test_diagnose__more_entries(text: str, entry: str) -> None:
     """Status messages from the platform map to their entries."""
     assert diagnose("FAILED", text).matched == entry
+
+
+def test_diagnose__missing_module_is_a_project_folder__ship_it_never_install(tmp_path) -> None:
+    """`datasets` is a curated PyPI name, but here it is the project's own folder: ship the folder (issue 10)."""
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "__init__.py").write_text("")
+    (tmp_path / "train.py").write_text("import datasets\n")
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "source": str(tmp_path / "train.py")})
+    logs = "ModuleNotFoundError: No module named 'datasets'\n"
+    result = diagnose("FAILED", logs, plan=plan, facts=FACTS, distribution_of=lambda m: "datasets")
+    assert [(c.field, c.value) for c in result.changes] == [("method", "submit_directory")]
 
 
 def test_diagnose__fix_phrased_for_each_caller__no_cli_command_through_mcp() -> None:

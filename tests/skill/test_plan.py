@@ -38,7 +38,8 @@ def test_plan__gpu_script__gpu_pool() -> None:
 
 def test_plan__output_option__passed_as_arg_instead_of_edit(tmp_path: Path) -> None:
     """An existing --output-dir option receives $MLRS_STAGE_RESULT_PATH, and the explanation says why."""
-    (tmp_path / "train.py").write_text("OUT='./out'\nif __name__ == '__main__':\n    main()\n")
+    (tmp_path / "train.py").write_text("OUT='./out'\ndef main():\n    return 1\nif __name__ == '__main__':\n"
+                                       "    main()\n")
     a = analysis(root=str(tmp_path), io_report=io(output_args=["--output-dir"], hardcoded=["out"]))
     result = plan_job(a, facts())
     assert result.plan is not None and result.plan.args == ("--output-dir", "$MLRS_STAGE_RESULT_PATH")
@@ -161,7 +162,9 @@ def test_plan__invalid_choice__no_plan_with_error(choices: PlanChoices, needle: 
         pytest.param(analysis(gpu=True), facts(pools=(), backend="local"), None, "no compute pool fits",
                      id="no_pool"),
         pytest.param(analysis(), facts(database=None, schema=None), None, "database/schema", id="no_db"),
-        pytest.param(analysis(entrypoint="nb.ipynb"), facts(), None, ".py", id="notebook"),
+        pytest.param(analysis(entrypoint="nb.ipynb"), facts(), None, "cannot read nb.ipynb", id="notebook_unreadable"),
+        pytest.param(analysis(entrypoint="nb.ipynb"), facts(), PlanChoices(method=SubmitMethod.REMOTE, function_name="f"),
+                     "submit_file or submit_directory", id="notebook_remote"),
         pytest.param(analysis(io_report=io(entry_call=None)), facts(), PlanChoices(method=SubmitMethod.REMOTE),
                      "function_name", id="remote_without_function"),
         pytest.param(analysis(), facts(), PlanChoices(method=SubmitMethod.SUBMIT_FROM_STAGE), "source_stage",
