@@ -23,7 +23,7 @@ from .cache import FileCache, FileKey, FileScan, context_fingerprint, result_key
 from .errors import AnalysisInputError
 from .imports import scan_imports_counted
 from .method import recommend_method
-from .model import Analysis, ComputeTarget, ImportFinding, Location, Problem
+from .model import Analysis, ComputeTarget, ImportFinding, Location, NetworkCategory, Problem
 from .project import FileEntry, LocalResolver, ProjectTree, follow_imports, open_project, read_source
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def analyze(
     from .compute import decide_compute
     from .io import summarize_io
     from .network import summarize_network
-    from .packages import classify_packages
+    from .packages import classify_packages, environment_problems
     from .requirements import read_declared
     from .unresolved import split_unresolved
 
@@ -230,9 +230,22 @@ def analyze(
                 for finding in scans[rel].imports:
                     local.update(dotted for dotted, _ in resolver.resolve(finding, rel) if dotted)
         else:
-            order, local = follow_imports(
-                resolver, entry, lambda batch: {rel: scan.imports for rel, scan in scanner.scan(batch).items()}
-            )
+            # A project's config files name classes the program imports at run time (LightningCLI
+            # `class_path`, Hydra `_target_`): they count as imports of the entrypoint.
+            extra: tuple[ImportFinding, ...] = ()
+            if Path(path).is_dir():
+                from .configs import config_imports
+
+                extra = tuple(config_imports(tree.root, tree.files, rules.compute))
+
+            def imports_of(batch: list[str]) -> dict[str, Iterable[ImportFinding]]:
+                found: dict[str, Iterable[ImportFinding]] = {
+                    rel: scan.imports for rel, scan in scanner.scan(batch).items()}
+                if entry in found and extra:
+                    found[entry] = (*found[entry], *extra)
+                return found
+
+            order, local = follow_imports(resolver, entry, imports_of)
     finally:
         scanner.close()
 
@@ -244,7 +257,15 @@ def analyze(
 
     # imports -> compute
     imports: tuple[ImportFinding, ...] = tuple(f for s in parsed for f in s.imports if f.level == 0)
-    verdict = decide_compute([s.compute for s in parsed if s.compute is not None], rules.compute)
+    compute_scans = [s.compute for s in parsed if s.compute is not None]
+    config_needs: list[Any] = []
+    if Path(path).is_dir():  # a project's config files (LightningCLI, DeepSpeed, recipes); not a lone script's
+        from .configs import config_network, scan_configs
+
+        config_scans = scan_configs(tree.root, tree.files, rules.compute)
+        compute_scans.extend(config_scans)
+        config_needs = config_network(config_scans, rules.network.hosts(NetworkCategory("huggingface")))
+    verdict = decide_compute(compute_scans, rules.compute)
     # -> packages
     magics = [m for s in parsed for m in s.magics]
     declared = read_declared(tree.root, magics)
@@ -260,7 +281,7 @@ def analyze(
     packages, missing_modules, unresolved = split_unresolved(
         packages, [(s.path, s.imports) for s in parsed], tree, resolver)
     # -> network
-    network = summarize_network(tuple(f for s in parsed for f in s.network), packages, rules.network)
+    network = summarize_network((*(f for s in parsed for f in s.network), *config_needs), packages, rules.network)
     # -> removed APIs (the packages step knows which library versions the job gets)
     from .removed_apis import check_removed_apis
 
@@ -276,6 +297,7 @@ def analyze(
     for scan in all_scans:
         problems.extend(scan.problems)
     problems.extend(declared.problems)
+    problems.extend(environment_problems(imports, rules.packages))
     problems.extend(unresolved)
     analysis = Analysis(
         root=str(tree.root),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import os
 import re
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "3"  # 2: FileScan.api_uses (removed/renamed API uses); 3: IoScan CLI declarations, constants
+SCANNER_VERSION = "5"  # 2: api_uses; 3: IoScan CLI declarations, constants; 4: ComputeScan.models, command lines; 5: ComputeScan in compute_rules
 
 
 class FileKey(NamedTuple):
@@ -175,10 +176,21 @@ def rules_fingerprint(rules: Any) -> str:
     return digest
 
 
+@functools.lru_cache(maxsize=1)
+def _io_tables_digest() -> str:
+    from .io import IO_APIS
+
+    try:
+        return hashlib.sha1(IO_APIS.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def context_fingerprint(rules: Any, project_files: Iterable[str]) -> str:
     """The `FileKey.context` for one analysis: scanner version, rules digest and the sorted file list."""
     h = hashlib.sha1(SCANNER_VERSION.encode())
     h.update(rules_fingerprint(rules).encode())
+    h.update(_io_tables_digest().encode())  # the io pass reads its API tables itself
     for name in sorted(project_files):
         h.update(b"\0" + name.encode("utf-8", "surrogatepass"))
     return h.hexdigest()

@@ -1,4 +1,7 @@
-"""GPU or CPU, and one node or several: per-file evidence (`scan_compute`) and one verdict (`decide_compute`).
+"""GPU or CPU, and one node or several: the per-file evidence (`scan_compute`).
+
+The rules and scan types are in compute_rules.py, the program-wide verdict (`decide_compute`, re-exported
+here) in verdict.py, model sizes in modelsize.py, command lines in commands.py, config files in configs.py.
 
 Everything is matched on the AST with import aliases resolved (never on raw text, so comments, strings
 and docstrings cannot trigger anything). The patterns come from `skill/data/gpu_patterns.yaml` through
@@ -16,355 +19,40 @@ How the evidence weighs (see `decide_compute`):
 from __future__ import annotations
 
 import ast
-import enum
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import (
-    ComputeTarget,
-    ComputeVerdict,
-    Confidence,
-    Evidence,
-    GpuFinding,
-    Location,
-    MultiNodeHint,
-    Problem,
+from .commands import read_command
+from .compute_rules import (  # noqa: F401 - re-exported: callers import the rules and scan types from here
+    HINT_SIGNALS,
+    INFERRED_SIGNALS,
+    CallRule,
+    ComputeRules,
+    ComputeScan,
+    ExternalDevice,
+    GpuSignal,
+    KeywordRule,
+    LargeModelHint,
+    MultiNodeFinding,
+    MultiNodeFramework,
+    _device_confidence,
+    _judge_device_move,
+    _large_model,
+    _longest_prefix,
+    _norm,
+    _prefixes,
+    _under,
+    _weaker,
 )
+from .model import Confidence, Evidence, GpuFinding, Location, Problem
+from .modelsize import ModelHint, is_vision_name, model_size
 from .names import Names, attr_chain, literal_str
 from .source import SourceFile
+from .verdict import decide_compute  # noqa: F401 - re-exported: the verdict lives in verdict.py
 from .visitor import FastVisitor
-
-
-class GpuSignal(str, enum.Enum):
-    """What kind of code a GpuFinding is about (the `signal` field)."""
-
-    CUDA_CALL = "cuda_call"  # .cuda()
-    DEVICE_MOVE = "device_move"  # .to("cuda"), .to(device), device=..., set_default_device
-    CUDA_API = "cuda_api"  # torch.cuda.* calls that need a GPU
-    CUDA_REQUIRED = "cuda_required"  # assert torch.cuda.is_available() / raise when no GPU
-    GPU_LIBRARY = "gpu_library"  # cupy, cudf, vllm, bitsandbytes, ... imported
-    DEVICE_MAP = "device_map"
-    QUANTIZATION = "quantization"
-    HALF_PRECISION = "half_precision"
-    ACCELERATOR = "accelerator"  # accelerator="gpu", gpus=N, num_gpus=N, use_gpu=True
-    DATA_PARALLEL = "data_parallel"
-    BOOSTER_GPU = "booster_gpu"  # xgboost / lightgbm / catboost GPU options
-    FRAMEWORK_DEVICE = "framework_device"  # tf.device("/GPU:0"), jax.devices("gpu")
-    LLM_ENGINE = "llm_engine"
-    AUTO_DEVICE = "auto_device"  # Trainer / Accelerator / Lightning: GPU when present
-    LARGE_MODEL = "large_model"
-    CUDA_CHECK = "cuda_check"  # hint: availability queries
-    CUDA_SETTING = "cuda_setting"  # hint: cudnn flags, CUDA seeds, cache
-    GPU_ENV = "gpu_env"  # hint: CUDA_VISIBLE_DEVICES="0"
-    CPU_FORCED = "cpu_forced"  # the code turns the GPU off
-
-
-#: Signals that do no GPU work by themselves.
-HINT_SIGNALS = frozenset({GpuSignal.CUDA_CHECK, GpuSignal.CUDA_SETTING, GpuSignal.GPU_ENV})
-#: Work inferred from what the code does (not from GPU APIs): an explicit CPU setting outweighs it.
-INFERRED_SIGNALS = frozenset({GpuSignal.AUTO_DEVICE, GpuSignal.LARGE_MODEL})
-
-_RANK = {Confidence.CERTAIN: 3, Confidence.LIKELY: 2, Confidence.GUESS: 1}
-
-
-def _weaker(a: Confidence, b: Confidence) -> Confidence:
-    return a if _RANK[a] <= _RANK[b] else b
-
-
-# --------------------------------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True, slots=True)
-class CallRule:
-    """A qualified name prefix (`torch.cuda`) that signals GPU use when called or referenced."""
-
-    name: str
-    signal: GpuSignal
-    confidence: Confidence
-    reason: str
-    device_arg: int | None = None  # the rule needs this positional argument to name a CUDA device...
-    device_keyword: str | None = None  # ...or this keyword
-    device_default: bool = False  # a missing device argument means CUDA (torch.amp.GradScaler)
-    values: frozenset[Any] = frozenset()  # compare the argument to these literals instead of a device
-
-
-@dataclass(frozen=True, slots=True)
-class KeywordRule:
-    """A keyword argument (or dict key) whose value turns the GPU on or off."""
-
-    keyword: str
-    signal: GpuSignal
-    confidence: Confidence
-    reason: str
-    gpu_values: frozenset[Any] = frozenset()
-    cpu_values: frozenset[Any] = frozenset()
-    gpu_any: bool = False
-    gpu_positive_int: bool = False
-    gpu_names: frozenset[str] = frozenset()
-    device_value: bool = False
-    calls: tuple[str, ...] = ()
-    except_calls: tuple[str, ...] = ()
-    cpu_neutral_calls: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class MultiNodeFramework:
-    name: str
-    reason: str
-    names: tuple[str, ...]
-    instance_keywords: tuple[str, ...] = ()
-    instance_positions: tuple[int, ...] = ()
-    env: frozenset[str] = frozenset()
-    launchers: tuple[str, ...] = ()
-    # The launcher starts one node unless a node flag says more (torchrun, accelerate launch).
-    needs_node_flag: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ComputeRules:
-    """The GPU / multi-node pattern tables (from skill/data/gpu_patterns.yaml). Treat as read-only."""
-
-    gpu_modules: Mapping[str, CallRule]
-    gpu_calls: Mapping[str, CallRule]
-    gpu_methods: Mapping[str, CallRule]
-    device_methods: frozenset[str]
-    keywords: Mapping[str, KeywordRule]
-    env_gpu_disable: Mapping[str, frozenset[str]]
-    env_gpu_select: frozenset[str]
-    cuda_prefixes: tuple[str, ...]
-    cpu_prefixes: tuple[str, ...]
-    device_constructors: frozenset[str]
-    conditional_devices: tuple[str, ...]
-    index_names: frozenset[str]
-    config_objects: frozenset[str]
-    condition_words: tuple[str, ...]
-    large_min_billions: float
-    large_memory_billions: float
-    large_families: tuple[str, ...]
-    large_names: tuple[str, ...]
-    model_loaders: frozenset[str]
-    model_name_words: tuple[str, ...]
-    training_calls: frozenset[str]
-    training_methods: frozenset[str]
-    peft_calls: frozenset[str]
-    dl_frameworks: frozenset[str]
-    allocators: frozenset[str]
-    generators: frozenset[str]
-    large_bytes: int
-    frameworks: tuple[MultiNodeFramework, ...]
-    default_instances: int
-    max_instances: int
-    launcher_node_flags: tuple[str, ...]
-    launch_calls: tuple[str, ...]
-    #: framework names index (qualified prefix -> frameworks), derived from `frameworks`
-    framework_index: Mapping[str, tuple[MultiNodeFramework, ...]] = field(default_factory=dict)
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> ComputeRules:
-        """Build the rules from the parsed gpu_patterns table.
-
-        Raises:
-            ValueError: a section is missing or has the wrong shape; the message names it.
-        """
-        try:
-            return _rules_from_data(data)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"gpu_patterns: malformed table ({type(exc).__name__}: {exc})") from exc
-
-
-def _norm(value: Any) -> Any:
-    """A comparable literal: strings lower-cased, and bools kept apart from ints (True == 1 in Python)."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, str):
-        return ("str", value.lower())
-    if isinstance(value, (int, float)):
-        return ("num", value)
-    if value is None:
-        return ("none", None)
-    return ("other", repr(value))
-
-
-def _conf(text: str | None, default: Confidence = Confidence.CERTAIN) -> Confidence:
-    return Confidence(text) if text else default
-
-
-def _call_rule(name: str, spec: Mapping[str, Any], signal: str | None = None) -> CallRule:
-    return CallRule(
-        name=name,
-        signal=GpuSignal(spec.get("signal", signal)),
-        confidence=_conf(spec.get("confidence")),
-        reason=str(spec["reason"]),
-        device_arg=spec.get("device_arg"),
-        device_keyword=spec.get("device_keyword"),
-        device_default=bool(spec.get("device_default", False)),
-        values=frozenset(_norm(v) for v in spec.get("values", ())),
-    )
-
-
-def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
-    keywords = {}
-    for kw, spec in data.get("gpu_keywords", {}).items():
-        keywords[kw] = KeywordRule(
-            keyword=kw,
-            signal=GpuSignal(spec["signal"]),
-            confidence=_conf(spec.get("confidence")),
-            reason=str(spec.get("reason", "")),
-            gpu_values=frozenset(_norm(v) for v in spec.get("gpu_values", ())),
-            cpu_values=frozenset(_norm(v) for v in spec.get("cpu_values", ())),
-            gpu_any=bool(spec.get("gpu_any", False)),
-            gpu_positive_int=bool(spec.get("gpu_positive_int", False)),
-            gpu_names=frozenset(spec.get("gpu_names", ())),
-            device_value=bool(spec.get("device_value", False)),
-            calls=tuple(spec.get("calls", ())),
-            except_calls=tuple(spec.get("except_calls", ())),
-            cpu_neutral_calls=tuple(spec.get("cpu_neutral_calls", ())),
-        )
-    devices = data.get("devices", {})
-    large = data.get("large_models", {})
-    training = data.get("training", {})
-    memory = data.get("memory", {})
-    multi = data.get("multi_node", {})
-    frameworks = []
-    for fname, spec in multi.get("frameworks", {}).items():
-        inst = spec.get("instances", ())
-        frameworks.append(
-            MultiNodeFramework(
-                name=fname,
-                reason=str(spec["reason"]),
-                names=tuple(spec["names"]),
-                instance_keywords=tuple(str(i) for i in inst if isinstance(i, str)),
-                instance_positions=tuple(i for i in inst if isinstance(i, int) and not isinstance(i, bool)),
-                env=frozenset(spec.get("env", ())),
-                launchers=tuple(spec.get("launchers", ())),
-                needs_node_flag=bool(spec.get("needs_node_flag", False)),
-            )
-        )
-    env = data.get("env", {})
-    index: dict[str, tuple[MultiNodeFramework, ...]] = {}
-    for fw in frameworks:
-        for name in fw.names:
-            index[name] = (*index.get(name, ()), fw)
-    return ComputeRules(
-        framework_index=index,
-        gpu_modules={m: _call_rule(m, s, "gpu_library") for m, s in data.get("gpu_modules", {}).items()},
-        gpu_calls={n: _call_rule(n, s) for n, s in data.get("gpu_calls", {}).items()},
-        gpu_methods={n: _call_rule(n, s) for n, s in data.get("gpu_methods", {}).items()},
-        device_methods=frozenset(data.get("device_methods", ())),
-        keywords=keywords,
-        env_gpu_disable={
-            k: frozenset(str(v).lower() for v in vs) for k, vs in env.get("gpu_disable", {}).items()
-        },
-        env_gpu_select=frozenset(env.get("gpu_select", ())),
-        cuda_prefixes=tuple(p.lower() for p in devices.get("cuda_prefixes", ("cuda",))),
-        cpu_prefixes=tuple(p.lower() for p in devices.get("cpu_prefixes", ("cpu",))),
-        device_constructors=frozenset(devices.get("constructors", ())),
-        conditional_devices=tuple(devices.get("conditional", ())),
-        index_names=frozenset(devices.get("index_names", ())),
-        config_objects=frozenset(devices.get("config_objects", ())),
-        condition_words=tuple(w.lower() for w in devices.get("condition_words", ())),
-        large_min_billions=float(large.get("min_billions", 1.0)),
-        large_memory_billions=float(large.get("memory_min_billions", 7.0)),
-        large_families=tuple(f.lower() for f in large.get("families", ())),
-        large_names=tuple(n.lower() for n in large.get("names", ())),
-        model_loaders=frozenset(large.get("loaders", ())),
-        model_name_words=tuple(w.lower() for w in large.get("name_words", ())),
-        training_calls=frozenset(training.get("calls", ())),
-        training_methods=frozenset(training.get("methods", ())),
-        peft_calls=frozenset(training.get("peft_calls", ())),
-        dl_frameworks=frozenset(data.get("dl_frameworks", ())),
-        allocators=frozenset(memory.get("allocators", ())),
-        generators=frozenset(memory.get("generators", ())),
-        large_bytes=int(memory.get("large_bytes", 32_000_000_000)),
-        frameworks=tuple(frameworks),
-        default_instances=int(multi.get("default_instances", 2)),
-        max_instances=int(multi.get("max_instances", 16)),
-        launcher_node_flags=tuple(multi.get("launcher_node_flags", ())),
-        launch_calls=tuple(multi.get("launch_calls", ())),
-    )
-
-
-def _longest_prefix(qualname: str, table: Mapping[str, Any]) -> Any:
-    """The entry for the longest dotted prefix of `qualname` in `table` (`a.b.c` tries a.b.c, a.b, a)."""
-    name = qualname
-    while True:
-        hit = table.get(name)
-        if hit is not None:
-            return hit
-        cut = name.rfind(".")
-        if cut < 0:
-            return None
-        name = name[:cut]
-
-
-def _under(qualname: str, prefixes: Iterable[str]) -> bool:
-    return any(qualname == p or qualname.startswith(p + ".") for p in prefixes)
-
-
-def _prefixes(qualname: str) -> list[str]:
-    """`a.b.c` -> ["a.b.c", "a.b", "a"]: set lookups instead of scanning every rule per name."""
-    out = [qualname]
-    while "." in qualname:
-        qualname = qualname.rsplit(".", 1)[0]
-        out.append(qualname)
-    return out
-
-
-# --------------------------------------------------------------------------------------------------- scan
-
-
-@dataclass(frozen=True, slots=True)
-class MultiNodeFinding:
-    """One piece of code written for several nodes; `instances` is a literal node/worker count, if any."""
-
-    framework: str
-    location: Location
-    evidence: str
-    reason: str
-    confidence: Confidence
-    instances: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LargeModelHint:
-    """A model id literal naming a large model; `billions` is its size tag (None when unknown)."""
-
-    name: str
-    billions: float | None
-    location: Location
-    evidence: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExternalDevice:
-    """`.to(DEVICE)` where DEVICE (or `get_device()`) is imported from another module: judged across files."""
-
-    qualname: str  # "config.DEVICE", ".utils.get_device()"
-    location: Location
-    evidence: str
-    guarded: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ComputeScan:
-    """What one file says about compute. Picklable, so it can be cached by file fingerprint."""
-
-    path: str
-    module: str = ""  # dotted module name, to resolve devices imported by other files
-    gpu: tuple[GpuFinding, ...] = ()  # GPU evidence, in source order
-    cpu: tuple[GpuFinding, ...] = ()  # cpu_forced evidence
-    multi_node: tuple[MultiNodeFinding, ...] = ()
-    large_models: tuple[LargeModelHint, ...] = ()
-    training: tuple[Evidence, ...] = ()  # the code trains (Trainer, loss.backward(), peft, ...)
-    peft: tuple[Evidence, ...] = ()  # parameter-efficient fine-tuning (LoRA adapters)
-    memory: tuple[Evidence, ...] = ()  # allocations too big for a standard node
-    frameworks: tuple[str, ...] = ()  # deep-learning frameworks imported
-    device_names: tuple[tuple[str, tuple[str, ...]], ...] = ()  # exported device names and their kinds
-    external_devices: tuple[ExternalDevice, ...] = ()
-    problems: tuple[Problem, ...] = ()
 
 
 def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
@@ -376,6 +64,7 @@ def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
     problems: list[Problem] = []
     try:
         visitor.visit(src.tree)
+        visitor.magics()
     except RecursionError:
         problems.append(Problem(Location(src.path, 1), "code nested too deeply; GPU analysis is incomplete"))
     if not visitor.finish():
@@ -412,6 +101,7 @@ class _Acc:
     cpu: dict[tuple[str, int, int], GpuFinding] = field(default_factory=dict)
     multi: dict[tuple[str, int], MultiNodeFinding] = field(default_factory=dict)
     large: dict[tuple[str, int], LargeModelHint] = field(default_factory=dict)
+    models: dict[tuple[str, int], ModelHint] = field(default_factory=dict)
     training: list[Evidence] = field(default_factory=list)
     peft: list[Evidence] = field(default_factory=list)
     memory: list[Evidence] = field(default_factory=list)
@@ -419,7 +109,6 @@ class _Acc:
     external: list[ExternalDevice] = field(default_factory=list)
 
 
-_SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z0-9])")
 _EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 _ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
 _ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv"})
@@ -466,7 +155,7 @@ class _ComputeVisitor(FastVisitor):
         target = self.acc.cpu if signal is GpuSignal.CPU_FORCED else self.acc.gpu
         key = (signal.value, loc.line, loc.cell or 0)
         old = target.get(key)
-        if old is None or _RANK[confidence] > _RANK[old.confidence]:
+        if old is None or confidence > old.confidence:
             target[key] = finding
 
     def _report_multi(
@@ -477,7 +166,7 @@ class _ComputeVisitor(FastVisitor):
         old = self.acc.multi.get(key)
         if old is not None:
             instances = max(filter(None, (instances, old.instances)), default=None)
-            if _RANK[old.confidence] > _RANK[confidence]:
+            if old.confidence > confidence:
                 confidence = old.confidence
         code = self.src.code(node)
         self.acc.multi[key] = MultiNodeFinding(fw.name, loc, code, fw.reason, confidence, instances)
@@ -496,6 +185,7 @@ class _ComputeVisitor(FastVisitor):
             cpu=ordered(self.acc.cpu.values()),
             multi_node=ordered(self.acc.multi.values()),
             large_models=ordered(self.acc.large.values()),
+            models=ordered(self.acc.models.values()),
             training=tuple(self.acc.training),
             peft=tuple(self.acc.peft),
             memory=tuple(self.acc.memory),
@@ -571,11 +261,16 @@ class _ComputeVisitor(FastVisitor):
         self.visit(node.args)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
+        words = self.rules.model_name_words
         for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=False):
             self._bind(arg.arg, default)
+            if any(w in arg.arg.lower() for w in words):
+                self._pending.append(_Pending("model", default, default, False))
         for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
             if kw_default is not None:
                 self._bind(arg.arg, kw_default)
+                if any(w in arg.arg.lower() for w in words):
+                    self._pending.append(_Pending("model", kw_default, kw_default, False))
         if node.returns is not None:
             self.visit(node.returns)
         self._functions.append(node.name)
@@ -670,6 +365,11 @@ class _ComputeVisitor(FastVisitor):
             return
         if not rules.training_calls.isdisjoint(prefixes):
             self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
+        if _under(qualname, rules.model_constructors):
+            leaf = qualname.rsplit(".", 1)[-1]
+            first = literal_str(call.args[0]) if call.args else None
+            if leaf not in rules.model_loaders:
+                self._model_hint(first if first and leaf in {"create_model", "get_model"} else leaf, call)
         if not rules.peft_calls.isdisjoint(prefixes):
             self.acc.peft.append(self._evidence(call, f"fine-tunes adapters with {qualname}"))
         if qualname in rules.allocators:
@@ -738,6 +438,9 @@ class _ComputeVisitor(FastVisitor):
     def _method_call(self, method: str, node: ast.Call) -> None:
         rules = self.rules
         rule = rules.gpu_methods.get(method)
+        scoped = rules.gpu_methods_when_imported.get(method)
+        if rule is None and scoped is not None and any(self.names.imports(m) for m in scoped[1]):
+            rule = scoped[0]
         if rule is not None:
             self._report(rule.signal, node, rule.reason, rule.confidence)
         elif method in rules.device_methods:
@@ -745,6 +448,8 @@ class _ComputeVisitor(FastVisitor):
             if arg is not None:
                 self._pending.append(_Pending("move", node, arg, self._conditional()))
         if method in rules.training_methods:
+            self.acc.training.append(self._evidence(node, f"trains: calls .{method}()"))
+        elif any(self.names.imports(m) for m in rules.training_methods_when_imported.get(method, ())):
             self.acc.training.append(self._evidence(node, f"trains: calls .{method}()"))
 
     # ------------------------------------------------------------------ keywords, dicts, assignments
@@ -894,6 +599,7 @@ class _ComputeVisitor(FastVisitor):
         if not words:
             return
         command = " ".join(words)
+        self._command(command, node)
         for fw in self.rules.frameworks:
             if any(command == lw or command.startswith(lw + " ") for lw in fw.launchers):
                 nodes = None
@@ -906,6 +612,39 @@ class _ComputeVisitor(FastVisitor):
                 if fw.needs_node_flag and (nodes is None or nodes <= 1):
                     continue  # e.g. `torchrun --nproc_per_node=4`: several processes, one node
                 self._report_multi(fw, node, Confidence.CERTAIN, nodes)
+
+    def _command(self, text: str, node: ast.AST | None, line: int | None = None) -> None:
+        """A command line the code runs (a notebook `!` line or a subprocess string): what it says about GPUs."""
+        facts = read_command(text, self.rules.commands)
+        if not (facts.runs_program or facts.gpu):
+            return
+        loc = self.src.location(line) if line is not None else self.src.loc(node) if node is not None else None
+        if loc is None:
+            return
+        code = text.strip()[:160] if line is not None else self.src.code(node) if node is not None else text
+        if facts.runs_program:
+            self.acc.frameworks.add("command")  # code we cannot read runs: "no GPU found" is not certain
+        for signal, reason in facts.gpu:
+            self._report_at(GpuSignal(signal), loc, code, f"{reason} on its command line", Confidence.LIKELY)
+        for name in facts.models:
+            self._model_hint(name, node or self.src.tree, loc, code)
+        if facts.trains:
+            self.acc.training.append(Evidence(loc, code, "trains: runs a training command"))
+            if not facts.gpu and not facts.models:
+                self._report_at(GpuSignal.AUTO_DEVICE, loc, code,
+                                "runs a training program whose code is not analysed (training code uses a GPU "
+                                "when one is present)", Confidence.LIKELY)
+
+    def _report_at(self, signal: GpuSignal, loc: Location, code: str, reason: str, confidence: Confidence) -> None:
+        finding = GpuFinding(signal.value, loc, code, reason, confidence)
+        key = (signal.value, loc.line, loc.cell or 0)
+        old = self.acc.gpu.get(key)
+        if old is None or confidence > old.confidence:
+            self.acc.gpu[key] = finding
+
+    def magics(self) -> None:
+        for line, text in self.src.magics:
+            self._command(text, None, line)
 
     def _allocation(self, call: ast.Call, qualname: str) -> None:
         shape = call.args[0] if call.args else None
@@ -947,7 +686,7 @@ class _ComputeVisitor(FastVisitor):
                 if qualname and _longest_prefix(qualname, self.rules.gpu_calls):
                     return True
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if self._string_kind(node.value) == "cuda":
+                if self._string_kind(node.value) in ("cuda", "cpu"):
                     return True
         return False
 
@@ -1115,13 +854,25 @@ class _ComputeVisitor(FastVisitor):
 
     def _judge_model(self, item: _Pending) -> None:
         assert item.value is not None  # noqa: S101, sanity check
-        for name in self._strings(item.value, frozenset()):
-            size = _large_model(name, self.rules)
-            if size is not False:
-                loc = self.src.loc(item.node)
-                self.acc.large.setdefault(
-                    (name, loc.line), LargeModelHint(name, size, loc, self.src.code(item.node))
-                )
+        names = self._strings(item.value, frozenset())
+        if not names and isinstance(item.value, ast.Name) and item.value.id not in self._bindings \
+                and is_vision_name(item.value.id, self.rules.model_sizes):
+            names = {item.value.id}  # `vision_learner(dls, resnet18)`: an architecture function, by name
+        for name in names:
+            self._model_hint(name, item.node)
+
+    def _model_hint(self, name: str, node: ast.AST, location: Location | None = None, code: str | None = None) -> None:
+        loc = location or self.src.loc(node)
+        code = code if code is not None else self.src.code(node)
+        size = _large_model(name, self.rules)
+        if size is not False:
+            self.acc.large.setdefault((name, loc.line), LargeModelHint(name, size, loc, code))
+        known = model_size(name, self.rules.model_sizes)
+        if known is not None:
+            millions, kind = known
+            if millions is None and size not in (False, None):
+                millions = float(size) * 1000
+            self.acc.models.setdefault((name, loc.line), ModelHint(name, millions, kind, loc, code))
 
     def _strings(self, node: ast.expr, seen: frozenset[str]) -> set[str]:
         """The string literals an expression can hold, as written (following simple assignments)."""
@@ -1279,34 +1030,6 @@ class _ComputeVisitor(FastVisitor):
         return frozenset({"?"})
 
 
-def _device_confidence(kinds: frozenset[str]) -> Confidence | None:
-    """CERTAIN when the value is always CUDA, LIKELY when it can be, GUESS when chosen at run time."""
-    if kinds and kinds <= {"cuda"}:
-        return Confidence.CERTAIN
-    if "cuda" in kinds or "cuda?" in kinds:
-        return Confidence.LIKELY
-    if "runtime" in kinds and "cpu" not in kinds:
-        return Confidence.GUESS
-    return None
-
-
-def _judge_device_move(
-    kinds: frozenset[str], label: str, variable: bool
-) -> tuple[GpuSignal, str, Confidence] | None:
-    """The finding for `.to(<value>)` whose value can be `kinds`; None when it says nothing."""
-    confidence = _device_confidence(kinds)
-    what = f"moves a model or tensor to {label}"
-    if confidence is Confidence.CERTAIN:
-        return GpuSignal.DEVICE_MOVE, f"moves a model or tensor to CUDA ({label})", confidence
-    if confidence is Confidence.LIKELY:
-        return GpuSignal.DEVICE_MOVE, f"{what}, a CUDA GPU when one is present", confidence
-    if confidence is Confidence.GUESS:
-        return GpuSignal.DEVICE_MOVE, f"{what}, a device chosen at run time", confidence
-    if kinds == {"cpu"} and variable:
-        return GpuSignal.CPU_FORCED, f"moves the model to {label}, which is always the CPU", Confidence.LIKELY
-    return None
-
-
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -1382,195 +1105,3 @@ def _label(node: ast.expr) -> str:
     except (ValueError, RecursionError):
         return "a device"
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _large_model(name: str, rules: ComputeRules) -> float | None | bool:
-    """Billions of parameters of a large model id, None when large but of unknown size, False if not large."""
-    low = name.strip().lower()
-    if not low or len(low) > 200 or any(c.isspace() for c in low):
-        return False
-    best: float | None = None
-    for match in _SIZE.finditer(low):
-        start = match.start()
-        if start and low[start - 1] in ".0123456789":
-            continue
-        experts, number, unit = match.groups()
-        value = float(number) * (int(experts) if experts else 1)
-        value = value if unit == "b" else value / 1000
-        best = value if best is None else max(best, value)
-    if best is not None:
-        if best >= rules.large_min_billions:
-            return best
-        return None if any(n in low for n in rules.large_names) else False
-    if any(n in low for n in rules.large_names) or any(f in low for f in rules.large_families):
-        return None
-    return False
-
-
-# --------------------------------------------------------------------------------------------------- verdict
-
-
-def decide_compute(scans: Sequence[ComputeScan], rules: ComputeRules) -> ComputeVerdict:
-    """Recommend GPU or CPU for the whole program from the per-file scans, with the deciding evidence.
-
-    Returns a GPU verdict (certain) when some code uses a GPU as written; GPU (likely) when the code does
-    real GPU work only when a GPU is present ("runs on CPU too"), unless it turns the GPU off explicitly;
-    CPU (guess) when it only checks for a GPU; CPU otherwise. `multi_node` is set when code is written for
-    several nodes; `needs_large_memory` for large-model full fine-tuning, large models on CPU and huge arrays.
-    """
-    gpu = [f for s in scans for f in s.gpu]
-    cpu = [f for s in scans for f in s.cpu]
-    for finding in _cross_file_devices(scans):
-        (cpu if finding.signal == GpuSignal.CPU_FORCED.value else gpu).append(finding)
-    training = [e for s in scans for e in s.training]
-    peft = [e for s in scans for e in s.peft]
-    quantized = any(f.signal == GpuSignal.QUANTIZATION.value for f in gpu)
-    # A model id only matters when the code runs the model itself (not when it names one for a remote API).
-    local = any(s.frameworks for s in scans)
-    larges = list({h.name: h for s in scans for h in reversed(s.large_models)}.values()) if local else []
-    gpu.extend(_large_model_findings(larges, training, rules))
-
-    def strength(f: GpuFinding) -> tuple[int, int, int]:
-        signal = GpuSignal(f.signal)
-        work = 0 if signal in HINT_SIGNALS else 1
-        return (work, _RANK[f.confidence], 0 if signal in INFERRED_SIGNALS else 1)
-
-    gpu.sort(key=lambda f: (tuple(-x for x in strength(f)), f.location.sort_key()))
-    cpu.sort(key=lambda f: (-_RANK[f.confidence], f.location.sort_key()))
-    work = [f for f in gpu if GpuSignal(f.signal) not in HINT_SIGNALS]
-    explicit_certain = [
-        f for f in work if f.confidence is Confidence.CERTAIN and GpuSignal(f.signal) not in INFERRED_SIGNALS
-    ]
-    top = work[0] if work else None
-
-    if explicit_certain or (top is not None and top.confidence is Confidence.CERTAIN and not cpu):
-        top = explicit_certain[0] if explicit_certain else top
-        assert top is not None  # noqa: S101 - the branch condition guarantees one
-        conflict = bool(cpu) and cpu[0].confidence is Confidence.CERTAIN
-        confidence = Confidence.LIKELY if conflict else Confidence.CERTAIN
-        reason = f"GPU: the code {_cite(top)}."
-        if cpu:
-            where = cpu[0].location.render()
-            reason += f" It also turns the GPU off at {where}; check which path the job takes."
-        verdict = ComputeVerdict(ComputeTarget.GPU, confidence, reason, (*work, *_rest(gpu, work), *cpu))
-    elif top is not None and top.confidence is not Confidence.GUESS and not cpu:
-        reason = (
-            f"GPU: the code {_cite(top)}. It falls back to the CPU when no GPU is present, so it runs on CPU "
-            "too, only slower."
-        )
-        verdict = ComputeVerdict(ComputeTarget.GPU, Confidence.LIKELY, reason, (*work, *_rest(gpu, work)))
-    elif cpu:
-        also = f", although it {_cite(top)}" if top is not None else ""
-        reason = f"CPU: the code {_cite(cpu[0])}{also}."
-        confidence = Confidence.CERTAIN if not work else Confidence.LIKELY
-        verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, (*cpu, *gpu))
-    elif top is not None:
-        reason = (
-            f"CPU: the code {_cite(top)}; nothing else uses a GPU, so the code runs on the CPU unless it is "
-            "started with a GPU device."
-        )
-        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
-    elif gpu:
-        reason = f"CPU: the code only {_cite(gpu[0])}, and does no GPU work, so it runs on the CPU."
-        verdict = ComputeVerdict(ComputeTarget.CPU, Confidence.GUESS, reason, tuple(gpu))
-    else:
-        uses_dl = any(s.frameworks for s in scans)
-        reason = "CPU: no GPU code found (no CUDA calls, GPU libraries, GPU options or large models)."
-        confidence = Confidence.LIKELY if uses_dl else Confidence.CERTAIN
-        verdict = ComputeVerdict(ComputeTarget.CPU, confidence, reason, ())
-
-    memory = _needs_large_memory(verdict.recommendation, larges, training, peft, quantized, rules)
-    memory = memory or any(s.memory for s in scans)
-    return ComputeVerdict(
-        verdict.recommendation,
-        verdict.confidence,
-        verdict.reason,
-        verdict.evidence,
-        _multi_node_hint(scans, rules),
-        memory,
-    )
-
-
-def _cross_file_devices(scans: Sequence[ComputeScan]) -> list[GpuFinding]:
-    """Judge `.to(DEVICE)` where DEVICE comes from another analysed module (`from config import DEVICE`)."""
-    exports = {s.module: dict(s.device_names) for s in scans if s.module and s.device_names}
-    if not exports:
-        return []
-    out = []
-    for scan in scans:
-        for use in scan.external_devices:
-            module, _, name = use.qualname.lstrip(".").rpartition(".")
-            kinds = next(
-                (names[name] for mod, names in exports.items()
-                 if name in names and (mod == module or mod.endswith("." + module))),
-                None,
-            )
-            if kinds is None:
-                continue
-            judged = _judge_device_move(frozenset(kinds), use.qualname.lstrip("."), True)
-            if judged is not None:
-                signal, reason, confidence = judged
-                confidence = _weaker(confidence, Confidence.LIKELY) if use.guarded else confidence
-                out.append(GpuFinding(signal.value, use.location, use.evidence, reason, confidence))
-    return out
-
-
-def _rest(all_findings: Sequence[GpuFinding], first: Sequence[GpuFinding]) -> list[GpuFinding]:
-    seen = {id(f) for f in first}
-    return [f for f in all_findings if id(f) not in seen]
-
-
-def _cite(f: GpuFinding) -> str:
-    return f"{f.reason}, at {f.location.render()}: `{f.evidence}`"
-
-
-def _size_text(billions: float | None) -> str:
-    if billions is None:
-        return "a large model"
-    return f"a ~{billions:g}B-parameter model"
-
-
-def _large_model_findings(
-    larges: Sequence[LargeModelHint], training: Sequence[Evidence], rules: ComputeRules
-) -> list[GpuFinding]:
-    out = []
-    for hint in larges:
-        size = _size_text(hint.billions)
-        if training:
-            confidence = Confidence.CERTAIN if hint.billions is not None else Confidence.LIKELY
-            reason = f"fine-tunes {hint.name!r}, {size}, which needs a GPU (on CPU it would take days)"
-        else:
-            confidence = Confidence.LIKELY
-            reason = f"runs {hint.name!r}, {size}, which is very slow on a CPU"
-        out.append(GpuFinding(GpuSignal.LARGE_MODEL.value, hint.location, hint.evidence, reason, confidence))
-    return out
-
-
-def _needs_large_memory(
-    target: ComputeTarget,
-    larges: Sequence[LargeModelHint],
-    training: Sequence[Evidence],
-    peft: Sequence[Evidence],
-    quantized: bool,
-    rules: ComputeRules,
-) -> bool:
-    big = [h for h in larges if h.billions is not None and h.billions >= rules.large_memory_billions]
-    if not big or quantized:
-        return False
-    full_fine_tune = bool(training) and not peft
-    return full_fine_tune or target is ComputeTarget.CPU
-
-
-def _multi_node_hint(scans: Sequence[ComputeScan], rules: ComputeRules) -> MultiNodeHint | None:
-    findings = [f for s in scans for f in s.multi_node]
-    if not findings:
-        return None
-    order = {fw.name: i for i, fw in enumerate(rules.frameworks)}
-    findings.sort(
-        key=lambda f: (order.get(f.framework, len(order)), -_RANK[f.confidence], f.location.sort_key())
-    )
-    counts = [f.instances for f in findings if f.instances]
-    instances = max([rules.default_instances, *counts])
-    instances = min(instances, rules.max_instances)
-    evidence = tuple(Evidence(f.location, f.evidence, f"{f.framework}: {f.reason}") for f in findings)
-    return MultiNodeHint(findings[0].framework, instances, evidence)

@@ -17,6 +17,7 @@ import dataclasses
 import posixpath
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import snowobjects
@@ -49,58 +50,34 @@ _NOT_OUTPUT = re.compile(r"(?:^|_)(?:input|in|data|train|test|valid|val|eval|sou
                          r"pretrained|base|cache|config|name_or_path|name)(?:_|$)|^model_(?:name|id|type)$")
 
 #: Output-named keyword arguments of library calls: TrainingArguments(output_dir=...), Trainer(default_root_dir=...).
-_OUTPUT_KWS = frozenset({"output_dir", "logging_dir", "save_dir", "default_root_dir", "dirpath", "log_dir",
-                         "logdir", "save_path", "checkpoint_dir", "output_path", "project_dir", "save_to"})
+#: The reader / writer API tables live in skill/data/io_apis.yaml (one source; a new library is one entry there).
+IO_APIS = Path(__file__).resolve().parent.parent / "skill" / "data" / "io_apis.yaml"
 
+
+def _load_io_apis(path: Path = IO_APIS) -> dict[str, Any]:
+    import yaml  # only needed once, for the tables
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    return data if isinstance(data, dict) else {}
+
+
+def _calls(table: Any) -> dict[str, tuple[int, tuple[str, ...]]]:
+    return {str(k): (int(v[0]), tuple(str(x) for x in v[1])) for k, v in (table or {}).items()}
+
+
+_APIS = _load_io_apis()
+_OUTPUT_KWS = frozenset(_APIS.get("output_keywords", ()))
 #: Calls that write: qualname -> (positional index of the path, keyword names).
-_WRITERS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "torch.save": (1, ("f",)), "torch.jit.save": (1, ("f",)), "torch.onnx.export": (2, ("f",)),
-    "joblib.dump": (1, ("filename",)), "numpy.save": (0, ("file",)), "numpy.savez": (0, ("file",)),
-    "numpy.savez_compressed": (0, ("file",)), "numpy.savetxt": (0, ("fname",)),
-    "matplotlib.pyplot.savefig": (0, ("fname",)), "os.makedirs": (0, ("name",)), "os.mkdir": (0, ("path",)),
-    "cv2.imwrite": (0, ("filename",)), "tensorflow.saved_model.save": (1, ("export_dir",)),
-    "safetensors.torch.save_file": (1, ("filename",)), "shutil.copy": (1, ("dst",)),
-    "shutil.copyfile": (1, ("dst",)), "shutil.copytree": (1, ("dst",)), "shutil.make_archive": (0, ("base_name",)),
-    "imageio.imwrite": (0, ("uri",)), "soundfile.write": (0, ("file",)), "scipy.io.savemat": (0, ("file_name",)),
-    "torch.utils.tensorboard.SummaryWriter": (0, ("log_dir",)), "tensorboardX.SummaryWriter": (0, ("logdir",)),
-    "tensorflow.keras.callbacks.ModelCheckpoint": (0, ("filepath",)),
-    "keras.callbacks.ModelCheckpoint": (0, ("filepath",)), "skops.io.dump": (1, ("file",)),
-    "cloudpickle.dump": (1, ()), "pathlib.Path.mkdir": (0, ()), "mlflow.sklearn.save_model": (1, ("path",)),
-    "h5py.File": (0, ("name",)),  # only with a write mode, see _h5_mode
-}
+_WRITERS: dict[str, tuple[int, tuple[str, ...]]] = _calls(_APIS.get("writers"))
 #: Calls that read: qualname (or glob) -> (positional index of the path, keyword names).
-_READERS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "pandas.read_*": (0, ("filepath_or_buffer", "path", "io", "path_or_buf")),
-    "polars.read_*": (0, ("source",)), "polars.scan_*": (0, ("source",)),
-    "numpy.load": (0, ("file",)), "numpy.loadtxt": (0, ("fname",)), "numpy.genfromtxt": (0, ("fname",)),
-    "numpy.fromfile": (0, ("file",)), "torch.load": (0, ("f",)), "torch.jit.load": (0, ("f",)),
-    "joblib.load": (0, ("filename",)), "PIL.Image.open": (0, ("fp",)), "cv2.imread": (0, ("filename",)),
-    "imageio.imread": (0, ("uri",)), "imageio.v3.imread": (0, ("uri",)), "soundfile.read": (0, ("file",)),
-    "librosa.load": (0, ("path",)), "scipy.io.loadmat": (0, ("file_name",)),
-    "datasets.load_from_disk": (0, ("dataset_path",)), "pyarrow.parquet.read_table": (0, ("source",)),
-    "tensorflow.keras.models.load_model": (0, ("filepath",)), "keras.models.load_model": (0, ("filepath",)),
-    "keras.saving.load_model": (0, ("filepath",)), "safetensors.torch.load_file": (0, ("filename",)),
-    "torchvision.datasets.ImageFolder": (0, ("root",)), "torchvision.datasets.DatasetFolder": (0, ("root",)),
-    "tensorflow.keras.utils.image_dataset_from_directory": (0, ("directory",)),
-    "keras.utils.image_dataset_from_directory": (0, ("directory",)),
-    "tensorflow.keras.preprocessing.image_dataset_from_directory": (0, ("directory",)),
-    "glob.glob": (0, ("pathname",)), "glob.iglob": (0, ("pathname",)), "os.listdir": (0, ("path",)),
-    "os.scandir": (0, ("path",)), "os.walk": (0, ("top",)), "lightgbm.Booster": (-1, ("model_file",)),
-    "xgboost.Booster": (-1, ("model_file",)), "skops.io.load": (0, ("file",)), "h5py.File": (0, ("name",)),
-    "spacy.load": (0, ("name",)), "sqlite3.connect": (0, ("database",)), "zipfile.ZipFile": (0, ("file",)),
-    "tarfile.open": (0, ("name",)), "yaml.safe_load": (-1, ()), "onnxruntime.InferenceSession": (0, ("path_or_bytes",)),
-}
+_READERS: dict[str, tuple[int, tuple[str, ...]]] = _calls(_APIS.get("readers"))
 #: Methods on any object that write their first argument (receiver unknown: a model, a DataFrame, a figure).
-_WRITE_METHODS = frozenset({
-    "to_csv", "to_parquet", "to_json", "to_excel", "to_pickle", "to_feather", "to_hdf", "to_html", "to_markdown",
-    "to_netcdf", "to_stata", "write_csv", "write_parquet", "write_json", "write_ipc", "save_model", "save_pretrained",
-    "save", "savefig", "save_weights", "save_state", "save_to_disk", "write_text", "write_bytes", "export_model",
-    "save_checkpoint", "to_file", "dump_model",
-})
+_WRITE_METHODS = frozenset(_APIS.get("write_methods", ()))
 #: Methods on any object that read their first argument.
-_READ_METHODS = frozenset({"load_model", "load_weights", "read_text", "read_bytes", "load_state", "from_file"})
-_PATH_METHOD_WRITES = frozenset({"mkdir", "touch", "write_text", "write_bytes"})
-_PATH_METHOD_READS = frozenset({"read_text", "read_bytes", "glob", "rglob", "iterdir"})
+_READ_METHODS = frozenset(_APIS.get("read_methods", ()))
+_PATH_METHOD_WRITES = frozenset(_APIS.get("path_method_writes", ()))
+_PATH_METHOD_READS = frozenset(_APIS.get("path_method_reads", ()))
 _HF_LIBS = ("transformers", "diffusers", "peft", "sentence_transformers", "timm", "optimum", "setfit", "trl")
 
 _SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "read", "file", "call", "use_database",

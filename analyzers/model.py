@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +24,26 @@ class Confidence(str, enum.Enum):
     CERTAIN = "certain"
     LIKELY = "likely"
     GUESS = "guess"
+
+    @property
+    def rank(self) -> int:
+        """certain 3 > likely 2 > guess 1: the one order every pass compares and sorts by."""
+        return _CONFIDENCE_RANK[self.value]
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > other.rank if isinstance(other, Confidence) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= other.rank if isinstance(other, Confidence) else NotImplemented
+
+
+_CONFIDENCE_RANK = {"certain": 3, "likely": 2, "guess": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +146,8 @@ class PackageFinding:
     requirement: str | None = None  # the declared specifier, e.g. "xgboost>=2.0", when one was declared
     runtime_version: str | None = None  # version in the runtime image when preinstalled
     hint: str | None = None
+    #: declared (requirements.txt, pyproject) but imported by no analysed file: installed only with the file
+    declared_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,26 +201,40 @@ class ComputeVerdict:
 # --------------------------------------------------------------------------------------------------- network
 
 
-class NetworkCategory(str, enum.Enum):
-    """Closed vocabulary of outbound access kinds; the public JSON contract uses exactly these values."""
+#: The network catalog: its category names are the vocabulary below (one source for the enum, the JSON
+#: schema and the docs; a new service or category is a change to this file only).
+NETWORK_CATALOG = Path(__file__).resolve().parent.parent / "skill" / "data" / "network_catalog.yaml"
 
-    PYPI = "pypi"
-    HUGGINGFACE = "huggingface"
-    PYTORCH_HUB = "pytorch_hub"
-    TORCHVISION_DOWNLOAD = "torchvision_download"
-    TFHUB = "tfhub"
-    KERAS_DOWNLOAD = "keras_download"
-    NLTK = "nltk"
-    SKLEARN_DOWNLOAD = "sklearn_download"
-    WANDB = "wandb"
-    MLFLOW = "mlflow"
-    COMET = "comet"
-    OPENAI = "openai"
-    ANTHROPIC = "anthropic"
-    S3 = "s3"
-    GCS = "gcs"
-    AZURE = "azure"
-    HTTP = "http"
+
+def catalog_categories(path: Path = NETWORK_CATALOG) -> dict[str, str]:
+    """Member name -> value for every category of the network catalog, in catalog order."""
+    import yaml  # noqa: PLC0415 - only needed once, to build the enum
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    return {str(name).upper(): str(name) for name in data["categories"]}
+
+
+if TYPE_CHECKING:
+
+    class NetworkCategory(str, enum.Enum):
+        """The members code refers to by name (tests/analyzers/test_catalog_vocabulary.py checks they exist)."""
+
+        PYPI = "pypi"
+        HUGGINGFACE = "huggingface"
+        PYTORCH_HUB = "pytorch_hub"
+        NLTK = "nltk"
+        WANDB = "wandb"
+        MLFLOW = "mlflow"
+        S3 = "s3"
+        AZURE = "azure"
+        HTTP = "http"
+
+else:
+    #: Closed vocabulary of outbound access kinds, built from network_catalog.yaml; the public JSON contract
+    #: uses exactly these values.
+    NetworkCategory = enum.Enum("NetworkCategory", catalog_categories(), type=str, module=__name__)
+    NetworkCategory.__doc__ = "Closed vocabulary of outbound access kinds (the categories of network_catalog.yaml)."
 
 
 @dataclass(frozen=True, slots=True)

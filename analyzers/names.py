@@ -37,10 +37,11 @@ def import_statements(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 class Names:
     """Local name -> fully qualified dotted name, from the import statements of one module."""
 
-    __slots__ = ("_memo", "aliases")
+    __slots__ = ("_memo", "aliases", "star_modules")
 
     def __init__(self, tree: ast.AST) -> None:
         aliases: dict[str, str] = {}
+        stars: list[str] = []
         # Source order, so a later import of the same name wins, as it does at run time.
         for node in sorted(import_statements(tree), key=lambda n: (n.lineno, n.col_offset)):
             if isinstance(node, ast.Import):
@@ -54,10 +55,21 @@ class Names:
                 base = ("." * node.level) + (node.module or "")
                 for alias in node.names:
                     if alias.name == "*":
+                        if node.module and not node.level:
+                            stars.append(node.module)
                         continue
                     target = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
                     aliases[alias.asname or alias.name] = target
+        # A module-level class that extends an imported class stands for it (`class MyCLI(LightningCLI)`:
+        # calling MyCLI(...) runs LightningCLI), so rules for the base apply to the subclass.
+        for stmt in getattr(tree, "body", ()):
+            if isinstance(stmt, ast.ClassDef) and stmt.bases and stmt.name not in aliases:
+                chain = attr_chain(stmt.bases[0])
+                if chain and chain[0] in aliases and not isinstance(stmt.bases[0], ast.Call):
+                    aliases[stmt.name] = ".".join([aliases[chain[0]], *chain[1:]])
         self.aliases = aliases
+        #: Modules imported with `from m import *`: their names are unqualified in the file.
+        self.star_modules = tuple(stars)
         # The compute, network and io passes resolve the same call nodes; nodes live as long as the tree.
         self._memo: dict[tuple[int, bool], str | None] = {}
 
@@ -96,7 +108,8 @@ class Names:
 
     def imports(self, prefix: str) -> bool:
         """True when some alias points into `prefix` (a top-level module or dotted prefix)."""
-        return any(target == prefix or target.startswith(prefix + ".") for target in self.aliases.values())
+        return any(target == prefix or target.startswith(prefix + ".")
+                   for target in (*self.aliases.values(), *self.star_modules))
 
 
 def attr_chain(node: ast.AST) -> list[str]:

@@ -43,14 +43,15 @@ CHECKS = frozenset({
     "always", "guess", "hub_id", "dataset_id", "kw_true", "kw_not_false", "kw_set", "tv_weights",
     "keras_weights", "url_arg", "handle", "hub_source", "fetch", "shell", "pip_args", "s3_service",
     "s3_bucket", "protocol", "base_url", "tracking_uri", "wandb_mode", "azure_conn", "azure_account",
-    "release_weights",
+    "release_weights", "host_template", "fastai_arch",
 })
 #: Checks that read every URL in the call themselves, so the generic URL-literal rule skips the call.
 _URL_CONSUMERS = frozenset({
     "hub_id", "dataset_id", "url_arg", "handle", "shell", "pip_args", "base_url", "tracking_uri", "azure_conn",
 })
 _DYNAMIC_MODES = frozenset({"network", "guess", "none", "name_hint"})
-_RULE_KEYS = frozenset({"check", "arg", "kw", "hosts", "reason", "on_missing", "on_dynamic", "when_imported"})
+_RULE_KEYS = frozenset({"check", "arg", "kw", "hosts", "reason", "on_missing", "on_dynamic", "when_imported",
+                        "default"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class CallRule:
     on_missing: str = "none"
     on_dynamic: str = "network"
     when_imported: tuple[str, ...] = ()
+    default: str | None = None  # host_template: the value used when the call does not name one
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,8 @@ class CategoryRule:
     imports: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
     offline_env: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: boto3 service name -> regional host template (`{region}`), for AWS services of this category.
+    aws_services: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,7 @@ class NetworkRules:
             env.update(dict.fromkeys(cat.env, cat.category))
             offline.update({k: (cat.category, v) for k, v in cat.offline_env})
         imports = tuple((imp, cat.category) for cat in self.categories for imp in cat.imports)
+        aws = {name: (cat.category, template) for cat in self.categories for name, template in cat.aws_services}
         object.__setattr__(self, "_index", {
             "root": {k: tuple(v) for k, v in by_root.items()},
             "method": {k: tuple(v) for k, v in by_method.items()},
@@ -123,6 +128,7 @@ class NetworkRules:
             "env": env,
             "offline": offline,
             "imports": imports,
+            "aws": aws,
             "url": tuple((re.compile(translate(u.pattern.lower())), u) for u in self.url_hosts),
             "schemes": dict(self.schemes),
             "local": frozenset(self.local_hosts),
@@ -169,6 +175,7 @@ class NetworkRules:
                 reason=entry.get("reason"), on_missing=str(entry.get("on_missing", "none")),
                 on_dynamic=str(entry.get("on_dynamic", "network")),
                 when_imported=tuple(entry.get("when_imported", ())),
+                default=None if entry.get("default") is None else str(entry["default"]),
             )
 
         categories: list[CategoryRule] = []
@@ -182,6 +189,7 @@ class NetworkRules:
                 category=cat, hosts=tuple(body.get("hosts", ())), reason=str(body.get("reason", name)),
                 imports=tuple(body.get("imports", ())), env=tuple(body.get("env", ())),
                 offline_env=tuple((k, tuple(str(x) for x in v)) for k, v in (body.get("offline_env") or {}).items()),
+                aws_services=tuple((str(k), str(v)) for k, v in (body.get("aws_services") or {}).items()),
             ))
             calls.extend(call_rule(cat, e, "match", f"{name}.calls") for e in body.get("calls", ()))
             methods.extend(call_rule(cat, e, "name", f"{name}.methods") for e in body.get("methods", ()))
@@ -438,6 +446,14 @@ class _NetworkVisitor(FastVisitor):
                 if not candidate.when_imported or imported:
                     rule, requires = candidate, (imported[0] if imported else None)
                     break
+        elif rule is None and isinstance(func, ast.Name) and func.id not in self.names.aliases:
+            # A bare function name nothing in the file binds: it came from a star import
+            # (`from fastai.vision.all import *`), so a rule for that name applies when its library is imported.
+            for candidate in self.index["method"].get(func.id, ()):
+                imported = [m for m in candidate.when_imported if self._imports(m)]
+                if imported:
+                    rule, requires = candidate, imported[0]
+                    break
         consumed = False
         if rule is not None:
             consumed = rule.check in _URL_CONSUMERS
@@ -465,13 +481,18 @@ class _NetworkVisitor(FastVisitor):
         for line, text in self.src.magics:
             words = text.lstrip("!%").split()
             if words and words[0] in {"pip", "pip3", "conda", "mamba"} or "install" in words[:3]:
-                # Packages come from pip_requirements; only hosts other than PyPI matter here.
-                urls = [u for u in _URL_IN_TEXT.findall(text) if u.startswith("git+") or "--index-url" in text
-                        or "--extra-index-url" in text or " -i " in text or "-f " in text]
-                hosts = [h[1] for h in (_host_of(u.removeprefix("git+")) for u in urls) if h and h[1]]
-                if hosts:
-                    hit = _Hit(C.PYPI, tuple(hosts), Confidence.CERTAIN, f"installs from {', '.join(hosts)}")
-                    self._report_at(line, text, hit)
+                # Packages come from pip_requirements; only hosts other than PyPI matter here: a VCS or
+                # archive requirement, or an index / find-links URL. Each host goes under the category the
+                # URL host table gives it (github.com: http, download.pytorch.org: pytorch_hub).
+                for u in dict.fromkeys(_URL_IN_TEXT.findall(text)):
+                    hit = self._url_hit(u.rstrip(").,;").removeprefix("git+"), None)
+                    if hit is not None and hit.category is not C.PYPI:
+                        if u.startswith("git+"):  # a git clone talks to the host itself, no download redirects
+                            parsed = _host_of(u.removeprefix("git+"))
+                            hit.hosts = (parsed[1],) if parsed and parsed[1] else hit.hosts
+                        hit.confidence = Confidence.CERTAIN
+                        hit.reason = f"pip installs from {', '.join(hit.hosts)}"
+                        self._report_at(line, text, hit)
                 continue
             for hit in _shell_hits(self, None, [text.lstrip("!%")]) or ():
                 self._report_at(line, text, hit)
@@ -812,7 +833,9 @@ def _url_arg(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] |
         return v.hit(rule) if not rule.kws and rule.arg is None else v.dynamic(rule, None, "network", "")
     urls = list(v._url_strings(arg))
     if urls:
-        hits = [v._url_hit(u, rule.category) for u in urls]
+        # A generic downloader (category http) reaches whatever the URL names: the host table decides.
+        forced = None if rule.category is C.HTTP else rule.category
+        hits = [v._url_hit(u, forced) for u in urls]
         return [h for h in hits if h] or None
     value = v._literal(arg)
     if isinstance(value, str):
@@ -899,7 +922,30 @@ def _shell_hits(v: _NetworkVisitor, rule: CallRule | None, words: list[str]) -> 
         hit = v._url_hit(u.removeprefix("git+"), None)
         if hit is not None:
             hits.append(hit)
+    hits.extend(_command_model_ids(v, tokens))
     return hits or None
+
+
+#: Command-line options that name a model or dataset on the Hugging Face Hub (`--model_name_or_path x`).
+_HUB_FLAG = re.compile(r"^--?(?:model(?:_name(?:_or_path)?|_id|_path)?|base_model|pretrained_model_name_or_path|"
+                       r"tokenizer_name|teacher_model|dataset_name|hub_model_id)(?:=(.*))?$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?$")
+
+
+def _command_model_ids(v: _NetworkVisitor, tokens: list[str]) -> list[_Hit]:
+    """`python train.py --model_name_or_path bert-base-uncased`: the script downloads that id from the Hub."""
+    hits = []
+    for i, token in enumerate(tokens):
+        match = _HUB_FLAG.match(token)
+        if not match:
+            continue
+        value = match.group(1) if match.group(1) is not None else (tokens[i + 1] if i + 1 < len(tokens) else "")
+        value = value.strip("'\"")
+        if not value or value.startswith(("$", "{", "-")) or not _HUB_ID.match(value) or _is_local_path(value):
+            continue
+        cat = v.rules.category(C.HUGGINGFACE)
+        hits.append(_Hit(C.HUGGINGFACE, cat.hosts, Confidence.LIKELY, f"{token.split('=')[0]} {value}: {cat.reason}"))
+    return hits
 
 
 def _shell(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | None:
@@ -932,9 +978,11 @@ def _s3_service(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit
         return v.hit(rule, Confidence.LIKELY, 'boto3 "s3"', hosts=hosts)
     if not re.fullmatch(r"[a-z0-9\-]+", value):
         return None
+    category, template = v.index["aws"].get(value, (C.HTTP, "{service}.{region}.amazonaws.com"))
     if isinstance(region, str) and region:
-        return [_Hit(C.HTTP, (f"{value}.{region}.amazonaws.com",), Confidence.LIKELY, f"calls AWS {value}")]
-    return [_Hit(C.HTTP, (), Confidence.GUESS, f"calls AWS {value}; its regional endpoint host must be supplied")]
+        host = template.replace("{service}", value).replace("{region}", region)
+        return [_Hit(category, (host,), Confidence.LIKELY, f"calls AWS {value}")]
+    return [_Hit(category, (), Confidence.GUESS, f"calls AWS {value}; its regional endpoint host must be supplied")]
 
 
 def _s3_bucket(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | None:
@@ -1035,20 +1083,53 @@ def _release_weights(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list
     return None
 
 
+def _host_template(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | None:
+    """Regional API hosts: `{}` in the rule's hosts is the call's region/location (or the rule's default)."""
+    value = v._literal(v.kw(node, *rule.kws)) if rule.kws and v.kw(node, *rule.kws) is not None else None
+    if value is None or value is _MISSING:
+        value = rule.default
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9\-]+", value):
+        return v.hit(rule, Confidence.GUESS, "region chosen at run time: its regional host must be supplied", hosts=())
+    return v.hit(rule, Confidence.LIKELY, value, hosts=tuple(h.replace("{}", value) for h in rule.hosts or ()))
+
+
+def _fastai_arch(v: _NetworkVisitor, node: ast.Call, rule: CallRule) -> list[_Hit] | None:
+    """fastai learner architectures: pretrained by default; a name string is a timm model on the HF Hub."""
+    if _flag(v, node, ("pretrained",)) is False:
+        return None
+    arg = v.arg(node, rule)
+    if arg is None:
+        return None
+    value = v._literal(arg)
+    if isinstance(value, str):
+        cat = v.rules.category(C.HUGGINGFACE)
+        return [_Hit(C.HUGGINGFACE, cat.hosts, Confidence.LIKELY, f"pretrained timm model {value!r}: {cat.reason}")]
+    if isinstance(arg, (ast.Name, ast.Attribute)) and value is _MISSING and not _is_local_name(v, arg):
+        return v.hit(rule, Confidence.LIKELY, f"pretrained {v.src.code(arg)}", hosts=("download.pytorch.org",))
+    return None
+
+
+def _is_local_name(v: _NetworkVisitor, node: ast.expr) -> bool:
+    """A parameter or a variable of the file (not an imported model function): its value is unknown here."""
+    return isinstance(node, ast.Name) and node.id not in v.names.aliases and node.id.islower() and \
+        not re.match(r"^(resnet|vgg|densenet|squeezenet|alexnet|mobilenet|efficientnet|convnext|regnet|vit_)",
+                     node.id)
+
+
 _CHECKS: dict[str, Check] = {
     "always": _always, "guess": _guess, "hub_id": _hub_id, "dataset_id": _dataset_id, "kw_true": _kw_true,
     "kw_not_false": _kw_not_false, "kw_set": _kw_set, "tv_weights": _tv_weights, "keras_weights": _keras_weights,
     "url_arg": _url_arg, "handle": _handle, "hub_source": _hub_source, "fetch": _fetch, "shell": _shell,
     "pip_args": _pip_args, "s3_service": _s3_service, "s3_bucket": _s3_bucket, "protocol": _protocol,
     "base_url": _base_url, "tracking_uri": _tracking_uri, "wandb_mode": _wandb_mode, "azure_conn": _azure_conn,
-    "azure_account": _azure_account, "release_weights": _release_weights,
+    "azure_account": _azure_account, "release_weights": _release_weights, "host_template": _host_template,
+    "fastai_arch": _fastai_arch,
 }
 assert set(_CHECKS) == CHECKS  # noqa: S101, sanity check: the catalog vocabulary and the code agree
 
 
 # ----------------------------------------------------------------------------------------------------- entry points
 
-_RANK = {Confidence.CERTAIN: 0, Confidence.LIKELY: 1, Confidence.GUESS: 2}
 
 
 def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, ...]:
@@ -1098,7 +1179,7 @@ def summarize_network(
     def add(category: NetworkCategory, found_hosts: Iterable[str], ev: Evidence, confidence: Confidence) -> None:
         hosts.setdefault(category, set()).update(found_hosts)
         evidence.setdefault(category, []).append(ev)
-        if category not in best or _RANK[confidence] < _RANK[best[category]]:
+        if category not in best or confidence > best[category]:
             best[category] = confidence
 
     # An optional import whose package is not in the image is never installed: its services need no access.

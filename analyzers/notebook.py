@@ -73,7 +73,8 @@ def _blank_magics(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
         if _is_magic(line):
             start = i
             parts = [line.strip()]
-            out.append("")
+            # `pass` at the magic's indentation keeps `if iskaggle:\n    !pip install x` a valid block.
+            out.append(line[: len(line) - len(line.lstrip())] + "pass")
             while parts[-1].endswith("\\") and i + 1 < len(lines):
                 parts[-1] = parts[-1][:-1].rstrip()
                 i += 1
@@ -84,6 +85,24 @@ def _blank_magics(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
             out.append(line)
         i += 1
     return out, magics
+
+
+#: An `if` test naming a hosted notebook service: its branch runs only there (`if IN_COLAB:`,
+#: `if 'google.colab' in sys.modules:`, `iskaggle = os.environ.get('KAGGLE_KERNEL_RUN_TYPE')`).
+_ENVIRONMENT_TEST = re.compile(r"colab|kaggle", re.I)
+
+
+def _environment_branch_lines(tree: ast.Module) -> set[int]:
+    """Lines of branches that only a hosted notebook service takes: their shell lines never run in a job."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.If) or not _ENVIRONMENT_TEST.search(ast.unparse(node.test)):
+            continue
+        negated = isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
+        branch = node.orelse if negated else node.body
+        if branch:
+            lines.update(range(branch[0].lineno, (branch[-1].end_lineno or branch[-1].lineno) + 1))
+    return lines
 
 
 #: A real notebook nests about 6 levels deep; 100,000 brackets would exhaust the parser's recursion.
@@ -185,6 +204,8 @@ def parse_notebook(data: bytes | str, path: str) -> tuple[SourceFile | None, tup
         else:
             ast.increment_lineno(tree, first - 1)
             body.extend(tree.body)
+            skipped = _environment_branch_lines(tree)
+            cell_magics = [(offset, text) for offset, text in cell_magics if first + offset not in skipped]
         spans.append(CellSpan(index, first, first + len(lines) - 1))
         magics.extend((first + offset, text) for offset, text in cell_magics)
         text_lines.extend(lines)

@@ -31,6 +31,7 @@ from .model import (
     Location,
     PackageFinding,
     PackageStatus,
+    Problem,
 )
 from .requirements import Declared
 
@@ -40,7 +41,6 @@ UNRESOLVED_HINT = ("unresolved: no project file, standard-library module, curate
                    "invites dependency confusion); declare the real distribution or add the missing file")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON = re.compile(r"^(?:py(?:thon)?)?\s*(\d+)\.(\d+)(?:\.\d+)?\S*$", re.IGNORECASE)
-_RANK = {Confidence.CERTAIN: 2, Confidence.LIKELY: 1, Confidence.GUESS: 0}
 
 
 class ResolvedBy:
@@ -213,6 +213,10 @@ class PackageRules:
     runtimes: Mapping[tuple[str, str], Mapping[str, str]]
     runtime_version: str
     default_python: str
+    #: import prefix -> the hosted notebook environment that alone provides it (google.colab -> Google Colab)
+    environment_only: Mapping[str, str] = field(default_factory=dict)
+    #: companion distribution -> its parent: installed with the parent, so not listed when the parent is
+    companions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, import_map_data: Mapping[str, Any], runtime_data: Mapping[str, Any]) -> PackageRules:
@@ -241,12 +245,19 @@ class PackageRules:
         default_python = str(runtime_data.get("default_python", ""))
         if ("cpu", default_python) not in runtimes:
             raise ValueError(f"runtime_packages: default_python {default_python!r} has no package list")
+        environment_only = import_map_data.get("environment_only") or {}
+        companions = import_map_data.get("companions") or {}
+        if not isinstance(environment_only, Mapping) or not isinstance(companions, Mapping):
+            raise ValueError("import_map: 'environment_only' and 'companions' must be mappings")
         return cls(
             imports=MappingProxyType(dict(sorted(imports.items()))),
             namespaces=frozenset(namespaces),
             runtimes=MappingProxyType(runtimes),
             runtime_version=runtime_version,
             default_python=default_python,
+            environment_only=MappingProxyType({str(k): str(v) for k, v in environment_only.items()}),
+            companions=MappingProxyType({canonicalize_name(str(k)): canonicalize_name(str(v))
+                                         for k, v in companions.items()}),
         )
 
     @property
@@ -514,6 +525,26 @@ def _pin_hint(req: DeclaredRequirement, dist: str, version: str) -> str | None:
     return None
 
 
+def environment_of(module: str, rules: PackageRules) -> str | None:
+    """The hosted notebook environment that alone provides `module` (google.colab: Google Colab), if any."""
+    for prefix in _prefixes(module):
+        env = rules.environment_only.get(prefix)
+        if env is not None:
+            return env
+    return None
+
+
+def environment_problems(imports: Sequence[ImportFinding], rules: PackageRules) -> list[Problem]:
+    """Unguarded imports of modules that exist only in a hosted notebook: the job stops there."""
+    out = []
+    for imp in imports:
+        env = environment_of(imp.module, rules) if imp.module and imp.level == 0 else None
+        if env is not None and not imp.optional and imp.kind is not ImportKind.PIP_MAGIC:
+            out.append(Problem(imp.location, f"imports {imp.module}, which exists only in {env}: the job fails at "
+                                             "this import; remove it or guard it with try/except ImportError"))
+    return out
+
+
 def classify_packages(
     imports: Sequence[ImportFinding],
     *,
@@ -567,7 +598,8 @@ def classify_packages(
         DeclaredResolver(by_name, magic),
         IdentityResolver(rules.namespaces),
     ]
-    third_party = [i for i in imports if i.level == 0 and i.kind is not ImportKind.PIP_MAGIC and i.module]
+    third_party = [i for i in imports if i.level == 0 and i.kind is not ImportKind.PIP_MAGIC and i.module
+                   and (i.optional or environment_of(i.module, rules) is None)]  # guarded ones stay optional
     resolved = resolve_names((n for i in third_party for n in _candidates(i)), resolvers)
 
     groups: dict[str, _Group] = {}
@@ -582,8 +614,7 @@ def classify_packages(
                                         f"imports {res.import_name}: {res.distribution} ({res.source})"))
             group.optional.append(imp.optional)
             group.resolved_by.append(res.resolved_by)
-            rank = min(_RANK[res.confidence], _RANK[imp.confidence])
-            group.confidence.append(next(c for c, r in _RANK.items() if r == rank))
+            group.confidence.append(min(res.confidence, imp.confidence))
             if res.hint:
                 curated = res.resolved_by == ResolvedBy.CURATED
                 (group.install_notes if curated else group.hints).append(res.hint)
@@ -611,6 +642,10 @@ def classify_packages(
         where = "a notebook pip line" if req in magic else req.location.path
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))
 
+    for companion, parent in rules.companions.items():
+        found = groups.get(companion)
+        if found is not None and parent in groups and (found.requirement is None or not found.import_names):
+            del groups[companion]  # pip installs it with its parent (jaxlib with jax)
     findings = []
     for dist, group in groups.items():
         version = runtime.get(dist)
@@ -623,7 +658,7 @@ def classify_packages(
         if python_hint:
             hints.append(python_hint)
         best_by = max(group.resolved_by, key=lambda b: _RESOLVER_RANK[b])
-        confidence = max(group.confidence, key=lambda c: _RANK[c])
+        confidence = max(group.confidence)
         if version is None and best_by == ResolvedBy.IDENTITY:
             status = PackageStatus.UNRESOLVED  # only a guess names it: never installed (dependency confusion)
             hints.insert(0, UNRESOLVED_HINT)
@@ -641,6 +676,7 @@ def classify_packages(
                 requirement=requirement.specifier if requirement is not None else None,
                 runtime_version=version,
                 hint="; ".join(hints) or None,
+                declared_only=not group.import_names and ResolvedBy.PIP_MAGIC not in group.resolved_by,
             )
         )
     return tuple(sorted(findings, key=lambda f: f.distribution)), label

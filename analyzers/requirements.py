@@ -94,12 +94,29 @@ def _name_from_url(url: str) -> str | None:
     path = unquote(urlsplit(url.split("+", 1)[1] if "+" in url.split("://", 1)[0] else url).path)
     filename = PurePosixPath(path).name
     if not _ARCHIVE.search(filename):
-        return None
+        return _repository_name(url, path)
     if filename.lower().endswith(".whl"):
         return filename.split("-", 1)[0]
     stem = _ARCHIVE.sub("", filename)
     name, sep, _version = stem.rpartition("-")
     return name if sep and name else None
+
+
+#: Code forges whose clone URLs are <host>/<owner>/<repository>: a VCS requirement without `#egg=` is, by
+#: the near-universal convention, the distribution named like the repository (pip only learns the name by
+#: building it; the finding's evidence keeps the URL).
+_FORGES = frozenset({"github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org"})
+
+
+def _repository_name(url: str, path: str) -> str | None:
+    if not url.startswith("git+"):
+        return None
+    host = (urlsplit(url[4:]).hostname or "").lower()
+    parts = [p for p in path.split("@", 1)[0].split("/") if p]
+    if host not in _FORGES or len(parts) != 2:
+        return None
+    name = parts[1].removesuffix(".git")
+    return name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]*", name) else None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -180,18 +197,62 @@ def _apply_pip_args(tokens: list[str], location: Location, out: _Collector) -> N
             out.index(value)
 
 
+#: IPython expands `{expr}` in a shell line before the shell sees it: one unknown word, whatever is inside.
+_INTERPOLATION = re.compile(r"\{[^{}]*\}")
+_REDIRECTS = frozenset({">", ">>", "<", ">&", "&>", ">|", "<<", "<<<"})
+
+
+def _strip_shell_comment(body: str) -> str:
+    """Cut a shell comment: `#` at the start of a word, outside quotes (`pkg#egg=x` is not a comment)."""
+    quote = ""
+    for i, ch in enumerate(body):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or body[i - 1].isspace()):
+            return body[:i]
+    return body
+
+
+def _shell_words(body: str) -> list[str]:
+    """The words a POSIX shell passes to commands: quotes removed, `;`, `&&`, `|` and redirections kept apart.
+
+    An unquoted `pkg>=1.0` is `pkg` with its output redirected to a file `=1.0`, as the shell runs it.
+    """
+    lexer = shlex.shlex(_strip_shell_comment(body), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    words = list(lexer)
+    out: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word in _REDIRECTS:
+            skip = True  # the redirection target is a file name, not an argument
+            if out and out[-1].isdigit():
+                out.pop()  # `2>&1`: the file descriptor is not an argument either
+            continue
+        out.append(word)
+    return out
+
+
 def _pip_install_args(text: str, location: Location, out: _Collector) -> list[list[str]]:
     """Argument lists of every `pip install` in one magic / shell line (`a && pip install b; ...`)."""
     body = text.strip()
     body = body[1:] if body[:1] in "%!" else body
+    body = _INTERPOLATION.sub(lambda m: m.group(0) if not re.search(r"[\s'\"]", m.group(0)) else "{expression}", body)
     try:
-        tokens = shlex.split(body, comments=False, posix=True)
+        tokens = _shell_words(body)
     except ValueError as exc:
         out.problems.append(Problem(location, f"cannot parse pip command {redact(text)!r}: {exc}"))
         return []
     commands: list[list[str]] = [[]]
     for token in tokens:
-        if token in _SEPARATORS:
+        if token in _SEPARATORS or token in {"&", "(", ")"}:
             commands.append([])
         elif token.endswith(";") and len(token) > 1:
             commands[-1].append(token[:-1])

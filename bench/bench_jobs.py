@@ -1,5 +1,6 @@
 """Job-side figures, run on demand: store throughput with several writers, local submit -> RUNNING latency,
-and how many status queries a 10-minute wait costs.
+how many status queries a 10-minute wait costs, and job environments: first install with uv against pip in
+the same run, and the start of a second job with the same requirements (environment reused).
 
     .venv/bin/python bench/bench_jobs.py
 
@@ -80,6 +81,43 @@ def submit_latency(runs: int = 10) -> tuple[list[float], list[float]]:
     return returns, running
 
 
+ENV_REQUIREMENTS = ("rich", "tabulate", "humanize", "python-slugify", "pyjokes")
+
+
+def env_job_seconds(installer: str, state: Path, runs: int, requirements: tuple[str, ...] = ENV_REQUIREMENTS
+                    ) -> list[float]:
+    """Seconds from submit() to the user code's start banner for `runs` jobs with the same requirements, each
+    a fresh job folder, on a local pool whose state dir (environments, uv cache) is `state`."""
+    from mljobs.analyzers.model import SubmitMethod
+    from mljobs.server.backends.local import LocalBackend
+    from mljobs.server.runner.jobdir import LOG_START_MSG
+    from mljobs.skill.jobplan import JobPlan
+
+    script = state / "uses_rich.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    imports = "import rich, tabulate, humanize, slugify, pyjokes\n" if requirements else "import builtins as rich\n"
+    script.write_text(imports + "__return__ = rich.__name__\n")
+    backend = LocalBackend(Settings(state_dir=state), installer=installer)
+    times = []
+    for i in range(runs):
+        plan = JobPlan(
+            backend="local", method=SubmitMethod.SUBMIT_FILE, source=str(script), entrypoint=script.name,
+            compute_pool="LOCAL", stage_name="@LOCAL.JOBS.MLJOBS_PAYLOAD", name=f"ENV_{installer}_{i}",
+            pip_requirements=requirements, external_access_integrations=("PYPI_EAI",),
+        )
+        t0 = time.perf_counter()
+        job = backend.submit(plan)
+        while LOG_START_MSG not in backend.logs(job, verbose=True):
+            if backend.status(job).terminal:
+                raise RuntimeError(backend.logs(job, verbose=True))
+            time.sleep(0.02)
+        times.append(time.perf_counter() - t0)
+        while not backend.status(job).terminal:
+            time.sleep(0.05)
+        assert backend.result(job).value in ("rich", "builtins"), backend.logs(job, verbose=True)
+    return times
+
+
 def polls_in(duration: float, *, backoff: bool) -> int:
     """Status queries a wait of `duration` seconds makes for a job that never finishes (fake clock)."""
     clock = [0.0]
@@ -111,6 +149,24 @@ def main() -> int:
     print("Local pool: submit() returns / job RUNNING (ms over 10 jobs)")
     print(f"  submit returns : median {statistics.median(returns):6.1f}  max {max(returns):6.1f}")
     print(f"  submit->RUNNING: median {statistics.median(running):6.1f}  max {max(running):6.1f}")
+
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PIP_NO_CACHE_DIR"] = "1"  # pip starts as cold as uv's fresh cache: both download everything
+        try:
+            pip_first = env_job_seconds("pip", Path(tmp) / "pip", 1)[0]
+        finally:
+            del os.environ["PIP_NO_CACHE_DIR"]
+        uv_times = env_job_seconds("uv", Path(tmp) / "uv", 3)
+        floor = statistics.median(env_job_seconds("uv", Path(tmp) / "none", 2, requirements=()))
+    print(f"Job environments ({len(ENV_REQUIREMENTS)} requirements not on this machine; submit -> user code starts)")
+    print(f"  first job, pip (no cache)     : {pip_first:6.2f} s")
+    print(f"  first job, uv (fresh cache)   : {uv_times[0]:6.2f} s  ({pip_first / uv_times[0]:.1f}x faster than pip)")
+    print(f"  same requirements, env reused : {statistics.median(uv_times[1:]):6.2f} s  (median of 2; "
+          f"{uv_times[0] / statistics.median(uv_times[1:]):.1f}x faster than the first)")
+    print(f"  no requirements (the floor)   : {floor:6.2f} s  (reused env costs "
+          f"{statistics.median(uv_times[1:]) - floor:+.2f} s over it; the real launcher's imports dominate)")
 
     backoff, every_second = polls_in(600, backoff=True), polls_in(600, backoff=False)
     print("Status queries during a 10-minute wait")

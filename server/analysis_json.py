@@ -114,6 +114,9 @@ class PackageOut(_Model):
     requirement: str | None = Field(default=None, description="Declared specifier, e.g. xgboost>=2.0.")
     runtime_version: str | None = Field(default=None, description="Version in the runtime image when preinstalled.")
     hint: str | None = Field(default=None, description="Install note, when one is known.")
+    declared_only: bool = Field(
+        default=False, description="Declared in requirements but imported by no analysed file."
+    )
 
 
 class NetworkOut(_Model):
@@ -296,7 +299,7 @@ class AnalysisOut(_Model):
                     import_name=p.import_name, distribution=p.distribution, status=p.status, optional=p.optional,
                     evidence=[EvidenceOut.from_evidence(e) for e in _cap(p.evidence, n)], resolved_by=p.resolved_by,
                     confidence=p.confidence, requirement=redact(p.requirement) if p.requirement else None,
-                    runtime_version=p.runtime_version, hint=p.hint,
+                    runtime_version=p.runtime_version, hint=p.hint, declared_only=p.declared_only,
                 )
                 for p in a.packages
             ],

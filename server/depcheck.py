@@ -490,6 +490,11 @@ def _image_of(label: str, rules: Any) -> tuple[str, Mapping[str, str]] | None:
 
 def requirement_lines(plan: Any, analysis: Any) -> tuple[str, ...]:
     """What pip installs in the job: pip_requirements, or the lines of the requirements file that travels."""
+    if plan.pip_requirements and plan.backend != "local":
+        # The library writes pip_requirements over a travelling requirements.txt, so they are what pip gets
+        # (the planner puts the file's lines in them when it adds to the file). A local plan's are what this
+        # machine lacks; its file alone is what the image would install.
+        return tuple(plan.pip_requirements)
     if plan.requirements_file:
         try:
             text = (Path(analysis.root) / plan.requirements_file).read_text(encoding="utf-8")

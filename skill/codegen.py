@@ -16,7 +16,9 @@ from typing import Any
 from mljobs.analyzers.model import SubmitMethod
 
 from .identifiers import InvalidIdentifier, validate_env_name, validate_identifier, validate_qualified, validate_stage
+from .entry import WRAPPER_TEXT
 from .jobplan import JobPlan
+from .payload import Payload, payload_for_plan
 from .redact import has_secret, redact
 
 #: Env var names whose values are treated as secrets even when they do not look like a URL credential.
@@ -53,6 +55,22 @@ class _Secret:
     def __repr__(self) -> str:
         call = f"_secret({self.env!r})"
         return f"{self.prefix!r} + {call}" if self.prefix else call
+
+
+class _Expr:
+    """Python source written as is (built here from checked parts, never from user text)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _unique_name(plan: JobPlan) -> _Expr:
+    """`<name>_<8 hex>` per run, like the backend and the library's own derivation: a fixed name would reuse
+    @stage/<name>/ and collide with the previous job of that name."""
+    return _Expr(f"{plan.name + '_'!r} + uuid.uuid4().hex[:8]")
 
 
 def _is_literal(value: Any) -> bool:
@@ -186,14 +204,65 @@ def submit_options(plan: JobPlan, reqs: list[Any], env_vars: dict[str, Any], *, 
     ]
 
 
-def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Every plan field as a keyword argument, in a stable order."""
+def _kwargs(plan: JobPlan, args: list[Any], reqs: list[Any], env_vars: dict[str, Any],
+            staged: Payload | None = None) -> list[tuple[str, Any]]:
+    """Every plan field as a keyword argument, in a stable order; a unique job name per run (no overwrite).
+
+    With `staged` (the payload copied to a folder by the generated code), the entrypoint is the payload's:
+    the entry wrapper when one runs first, with the user's script as its first argument.
+    """
     kw: list[tuple[str, Any]] = [("stage_name", plan.stage_name)]
-    if plan.method is SubmitMethod.SUBMIT_DIRECTORY or plan.method is SubmitMethod.SUBMIT_FROM_STAGE:
-        kw.insert(0, ("entrypoint", plan.entrypoint))
+    entry = plan.entrypoint
+    if staged is not None and staged.wrapper:
+        entry = staged.entrypoint.rsplit("/", 1)[1]
+        args = [staged.args[0], *args]  # the user's script, by its container path
+    if staged is not None or plan.method is SubmitMethod.SUBMIT_DIRECTORY or \
+            plan.method is SubmitMethod.SUBMIT_FROM_STAGE:
+        kw.insert(0, ("entrypoint", entry))
     if plan.method is not SubmitMethod.REMOTE:
         kw.append(("args", args))
-    return kw + submit_options(plan, reqs, env_vars)
+    options = [(k, _unique_name(plan) if k == "name" else v) for k, v in submit_options(plan, reqs, env_vars)
+               if k != "overwrite"]
+    return kw + options
+
+
+def _staged_payload(plan: JobPlan, warnings: list[str]) -> Payload | None:
+    """The payload the generated code must copy before upload: always for a folder (submit_directory would
+    upload .env, .git and virtualenvs as they are), and for a file whose args need the entry wrapper."""
+    if plan.method not in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
+        return None
+    payload = payload_for_plan(plan)
+    if payload is None or not (plan.method is SubmitMethod.SUBMIT_DIRECTORY or payload.wrapper):
+        return None
+    if not any(f.origin == "file" for f in payload.files):
+        warnings.append(f"{plan.source} cannot be read here, so the code uploads it as it is (unfiltered)")
+        return None
+    if payload.wrapper:
+        warnings.append(payload.wrapper)
+    return payload
+
+
+def _staging_lines(payload: Payload) -> list[str]:
+    """Code that copies exactly the payload's files (and the entry wrapper) into a fresh folder."""
+    copied = [f.path for f in payload.files if f.origin == "file"]
+    lines = [
+        "# Exactly the files mljobs lists as the payload (no .git, .env, virtualenvs, node_modules, caches or",
+        "# ignored files), copied to a fresh folder that is uploaded instead of the project itself.",
+        f"SOURCE = pathlib.Path({payload.root!r})",
+        f"FILES = {_fmt(copied, 8)}",
+        'payload_dir = pathlib.Path(tempfile.mkdtemp(prefix="mljobs_payload_"))',
+        "for rel in FILES:",
+        "    (payload_dir / rel).parent.mkdir(parents=True, exist_ok=True)",
+        "    shutil.copy2(SOURCE / rel, payload_dir / rel)",
+    ]
+    if payload.wrapper:
+        name = payload.entrypoint.rsplit("/", 1)[1]
+        lines += [
+            "# Snowflake passes job args verbatim: this wrapper expands $MLRS_* in them inside the container,",
+            "# then runs the script, so outputs reach the job's result stage.",
+            f"(payload_dir / {name!r}).write_text({WRAPPER_TEXT!r})",
+        ]
+    return lines + [""]
 
 
 def generate_code(
@@ -223,11 +292,13 @@ def generate_code(
     except (InvalidIdentifier, _Unsafe) as exc:
         return NotGenerated(str(exc))
     args, reqs, env_vars, secrets = _protect(plan, warnings)
+    staged = _staged_payload(plan, warnings)
     if plan.method is SubmitMethod.REMOTE and plan.args:
         warnings.append("the function is called with the plan's args as strings; edit the call to pass typed values")
     if plan.database is None or plan.schema is None:
         warnings.append("no database/schema in the plan: the job uses the connection's defaults")
 
+    call = "submit_directory" if staged is not None else plan.method.value
     lines: list[str] = [
         f'"""Submit job {plan.name} to Snowflake ML Jobs ({plan.method.value}). Generated by mljobs from plan '
         f'{(plan_hash or plan.plan_hash())[:12]}."""',
@@ -237,10 +308,13 @@ def generate_code(
         lines += ["import os"]
     if plan.method is SubmitMethod.REMOTE:
         lines += ["import runpy"]
+    if staged is not None:
+        lines += ["import pathlib", "import shutil", "import tempfile"]
+    lines += ["import uuid"]
     lines += [
         "",
         "from snowflake.snowpark import Session",
-        f"from snowflake.ml.jobs import {'remote' if plan.method is SubmitMethod.REMOTE else plan.method.value}",
+        f"from snowflake.ml.jobs import {'remote' if plan.method is SubmitMethod.REMOTE else call}",
         "",
     ]
     if secrets:
@@ -265,7 +339,9 @@ def generate_code(
         lines.append(f"session.use_schema({plan.schema!r})")
     lines.append("")
 
-    kw = _kwargs(plan, args, reqs, env_vars)
+    kw = _kwargs(plan, args, reqs, env_vars, staged)
+    if staged is not None:
+        lines += _staging_lines(staged)
     if plan.method is SubmitMethod.REMOTE:
         lines += [
             "# Load the function from the script without running its __main__ block; loading runs the script's",
@@ -285,8 +361,8 @@ def generate_code(
         warnings.append("@remote pickles the function with the local Python; the runtime must match it to unpickle")
     else:
         lines += [
-            f"job = {plan.method.value}(",
-            f"    {plan.source!r},",
+            f"job = {call}(",
+            "    payload_dir," if staged is not None else f"    {plan.source!r},",
             f"    {plan.compute_pool!r},",
         ]
         lines += [f"    {key}={_fmt(value, 4 + len(key) + 1)}," for key, value in kw]

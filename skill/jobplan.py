@@ -54,6 +54,9 @@ class JobPlan:
     #: The notebook the entrypoint is converted from (the file name for submit_file, else relative to the
     #: source folder); None for scripts. The payload gets the converted script as `entrypoint` at submission.
     notebook: str | None = None
+    # Run the payload's entry wrapper (skill/entry.py) first, which expands $MLRS_* in the args in the
+    # container; set when the planner routes outputs through an arg. Args given by the user pass verbatim.
+    entry_wrapper: bool = False
     version: int = PLAN_VERSION
 
     def to_dict(self, *, redacted: bool = False) -> dict[str, Any]:
@@ -138,7 +141,9 @@ def summary_lines(plan: JobPlan, notes: Sequence[str] = ()) -> list[str]:
           if (reason := runner_env_reason(k))),
         f"Nodes: {nodes}",
         f"Method: {plan.method.value}" + (f" ({plan.function_name})" if plan.function_name else ""),
-        "Args: " + (" ".join(d["args"]) or "none"),
+        "Args: " + (" ".join(d["args"]) or "none")
+        + (" (passed through the payload's entry wrapper, which expands $MLRS_* in the container)"
+           if plan.entry_wrapper else ""),
         f"Job name: {plan.name}; payload stage: {plan.stage_name}",
         *notes,
         f"Plan hash: {plan.plan_hash()[:12]}",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from mljobs import __version__
@@ -48,7 +49,9 @@ from .identifiers import (
     validate_qualified,
     validate_stage,
 )
+from .entry import needs_wrapper
 from .jobplan import JobPlan, summary_lines
+from .payload import Payload, payload_for_plan
 from .pools import PoolNeeds, PoolRanking, rank_compute_pools
 from .preflight import PreflightIssue, Severity, preflight
 from .redact import redact
@@ -118,6 +121,7 @@ class PlanResult:
     code: Generated | NotGenerated | None = None
     script_edit: CodemodResult | None = None
     explanations: tuple[str, ...] = ()
+    payload: Payload | None = None  # exactly what uploads (None: no plan, or the code is already on a stage)
     cost: CostEstimate | None = None
     # The server's dependency preflight (mljobs.server.depcheck.DepCheck): it runs a resolver, so the
     # pure planner leaves it None and the service fills it in.
@@ -183,46 +187,117 @@ def _validate_choices(c: PlanChoices) -> list[str]:
     return errors
 
 
-def _missing(analysis: Analysis, facts: AccountFacts, *, optional: bool) -> list[PackageFinding]:
-    """Packages the job environment lacks: by the runtime image's list, or by what the backend has installed."""
-    if facts.installed_packages is None:
+def _missing(analysis: Analysis, installed: frozenset[str] | None, *, optional: bool) -> list[PackageFinding]:
+    """Packages the job environment lacks: by the runtime image's lists (`installed` None) or by what the
+    target has installed (the local pool: this machine)."""
+    if installed is None:
         return [p for p in analysis.packages if p.status is PackageStatus.TO_INSTALL and p.optional is optional]
     # An unresolved import is never installed, whatever the backend: its name is only a guess.
     return [p for p in analysis.packages
             if p.optional is optional and p.status is not PackageStatus.UNRESOLVED
-            and canonicalize_name(p.distribution) not in facts.installed_packages]
+            and canonicalize_name(p.distribution) not in installed]
 
 
-def _pip_requirements(analysis: Analysis, facts: AccountFacts, method: SubmitMethod, choices: PlanChoices,
-                      notes: list[str]) -> tuple[tuple[str, ...], str | None]:
-    """(pip_requirements, requirements_file that travels). Only non-optional missing packages are listed.
+def _req_name(line: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return None
 
-    On Snowflake "missing" means not in the Container Runtime image; on the local pool, whose jobs run
-    with this machine's environment, it means not installed here.
+
+def _pin(req: Requirement) -> str | None:
+    specs = list(req.specifier)
+    return specs[0].version if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in \
+        specs[0].version else None
+
+
+def requirement_conflicts(file_lines: list[str], wanted: list[str]) -> list[str]:
+    """Pairs of requirements for one distribution that no version satisfies (one pins a version the other
+    excludes), as "file line vs wanted line" texts."""
+    out = []
+    for w in wanted:
+        try:
+            rw = Requirement(w)
+        except InvalidRequirement:
+            continue
+        for f in file_lines:
+            try:
+                rf = Requirement(f)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(rf.name) != canonicalize_name(rw.name):
+                continue
+            pf, pw = _pin(rf), _pin(rw)
+            clash = (pf is not None and not rw.specifier.contains(pf, prereleases=True)) or (
+                pw is not None and not rf.specifier.contains(pw, prereleases=True))
+            if clash:
+                out.append(f"{f!r} vs {w!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class _Requirements:
+    pip: tuple[str, ...]
+    requirements_file: str | None
+    issues: tuple[PreflightIssue, ...] = ()
+
+
+def _pip_requirements(analysis: Analysis, installed: frozenset[str] | None, method: SubmitMethod,
+                      choices: PlanChoices, notes: list[str] | None, target: str) -> _Requirements:
+    """What the job installs on one target, never dropping a needed package or an extra.
+
+    `installed` None plans against the Container Runtime image (the Snowflake code, always); a set plans
+    against that environment (the local pool: only what this machine lacks). A requirements.txt at the root
+    travels with submit_directory and startup.sh installs it, but the library writes pip_requirements over
+    that file: so when the code needs something the file lacks, or the user asked for extras,
+    pip_requirements carries the file's lines plus those. A pin in the file that excludes what is needed
+    makes the plan not ready.
     """
-    to_install = _missing(analysis, facts, optional=False)
-    optional = [p.distribution for p in _missing(analysis, facts, optional=True)]
+    say = notes.append if notes is not None else (lambda _text: None)
+    to_install = _missing(analysis, installed, optional=False)
+    optional = [p.distribution for p in _missing(analysis, installed, optional=True)]
     if optional:
-        notes.append(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
-    reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
+        say(f"optional imports not installed: {', '.join(sorted(optional))} (guarded by try/except)")
     travels = (method is SubmitMethod.SUBMIT_DIRECTORY and analysis.requirements_file is not None
                and posixpath.dirname(analysis.requirements_file) == "")
-    if travels:
-        # The container runs `pip install -r app/requirements.txt`, and pip_requirements would overwrite that file.
-        declared = {d.name for d in analysis.declared}
-        missing = [p.distribution for p in to_install if p.distribution not in declared]
-        notes.append(f"{analysis.requirements_file} travels with submit_directory and is installed at container "
-                     "start, so pip_requirements is omitted (it would replace that file)")
-        if missing or choices.extra_pip_requirements:
-            notes.append("add to requirements.txt, since they are not declared there: "
-                         + ", ".join(missing + list(choices.extra_pip_requirements)))
-        return (), analysis.requirements_file
-    reqs += [r for r in choices.extra_pip_requirements if r not in reqs]
-    if reqs:
-        where = ("not installed in the local pool's environment" if facts.installed_packages is not None
-                 else f"not in the runtime image {analysis.runtime or ''}".rstrip())
-        notes.append(f"pip_requirements: {', '.join(reqs)} ({where})")
-    return tuple(reqs), None
+    unused = [p.distribution for p in to_install if p.declared_only]
+    if unused and not travels:  # declared but imported nowhere: the job does not need them
+        to_install = [p for p in to_install if not p.declared_only]
+        say(f"declared but not imported by the code, so not installed: {', '.join(sorted(unused))}")
+    reqs = list(dict.fromkeys([p.requirement or p.distribution for p in to_install]))
+    extras = [r for r in choices.extra_pip_requirements if r not in reqs]
+    where = ("not installed in the local pool's environment" if installed is not None
+             else f"not in the runtime image {analysis.runtime or ''}".rstrip())
+    if not travels:
+        reqs += extras
+        if reqs:
+            say(f"pip_requirements: {', '.join(reqs)} ({where})")
+        return _Requirements(tuple(reqs), None)
+    rel = analysis.requirements_file
+    file_lines = [d.specifier for d in analysis.declared if d.location.path == rel]
+    declared = {n for n in (_req_name(x) for x in file_lines) if n}
+    missing = [r for r in reqs if _req_name(r) not in declared]
+    issues = [PreflightIssue(
+        Severity.ERROR, "requirements.conflict",
+        f"{rel} conflicts with what the job needs: {clash}",
+        f"change the pin in {rel} or the requested requirement so one version satisfies both")
+        for clash in requirement_conflicts(file_lines, [p.requirement or p.distribution for p in to_install]
+                                           + list(choices.extra_pip_requirements))]
+    if not missing and not extras:
+        say(f"{rel} travels with submit_directory and startup.sh installs it at container start; it declares "
+            "every package the code needs" + (f" {where}" if reqs else ""))
+        return _Requirements((), rel, tuple(issues))
+    if any("***" in line for line in file_lines):
+        issues.append(PreflightIssue(
+            Severity.ERROR, "requirements.credentials",
+            f"{rel} holds credentials, and pip_requirements would carry its lines (it replaces that file)",
+            "move the index URL into a Snowflake secret (pip_index_secret) and drop it from the file"))
+    merged = list(dict.fromkeys([*file_lines, *missing, *extras]))
+    added = missing + extras
+    say(f"pip_requirements: {rel}'s {len(file_lines)} line(s) plus {', '.join(added)} "
+        f"({'needed by the code and ' if missing else ''}{'requested' if extras else where}): the library writes "
+        f"pip_requirements over {rel}, so it carries both and nothing is dropped")
+    return _Requirements(tuple(merged), rel, tuple(issues))
 
 
 def _derive_args(analysis: Analysis, method: SubmitMethod, choices: PlanChoices, notes: list[str]
@@ -482,7 +557,18 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
 
     # --- args, requirements, network
     args, output_by_arg = _derive_args(analysis, method, c, notes)
-    reqs, requirements_file = _pip_requirements(analysis, facts, method, c, notes)
+    # The planner's own $MLRS_STAGE_RESULT_PATH arg only works through the entry wrapper (Snowflake passes args
+    # verbatim); args the user gave pass verbatim, as on Snowflake, with a warning when they name $MLRS_*.
+    wrapper = output_by_arg and c.args is None and method not in (SubmitMethod.REMOTE, SubmitMethod.SUBMIT_FROM_STAGE)
+    if needs_wrapper(args) and not wrapper and method is not SubmitMethod.REMOTE:
+        extra_issues.append(PreflightIssue(
+            Severity.WARNING, "args.literal_variable",
+            "your args name $MLRS_* variables: Snowflake passes args verbatim, so the script receives the text "
+            f"{next(a for a in args if needs_wrapper([a]))!r}, not a path",
+            "let mljobs derive the output arg (it adds an entry wrapper that expands it), or read "
+            "os.environ['MLRS_STAGE_RESULT_PATH'] in the script"))
+    req = _pip_requirements(analysis, facts.installed_packages, method, c, notes, backend)
+    reqs, requirements_file = req.pip, req.requirements_file
     travelling = [(f"{d.location.path}:{d.location.line}", d.specifier) for d in analysis.declared
                   if requirements_file and d.location.path.endswith(".txt")]
     refused = runner_input_errors(reqs, c.env_vars, travelling, allow_direct=c.allow_direct_requirements)
@@ -544,12 +630,33 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         comment=c.comment or DEFAULT_COMMENT,
         notebook=(posixpath.basename(analysis.entrypoint) if method is SubmitMethod.SUBMIT_FILE
                   else analysis.entrypoint) if notebook is not None else None,
+        entry_wrapper=wrapper,
     )
-    issues = extra_issues + list(preflight(plan, analysis, facts, coverage)) + _removed_api_issues(analysis)
+    payload = payload_for_plan(plan)
+    if payload is not None:
+        extra_issues += [PreflightIssue(Severity.WARNING, "payload.large_file", w, "add it to .mljobsignore")
+                         for w in payload.warnings]
+        secret = [p for p, why in payload.excluded if "secret" in why or "private key" in why]
+        if secret:
+            notes.append("not uploaded (may hold secrets): " + ", ".join(secret))
+        if payload.wrapper:
+            notes.append("entry wrapper: " + payload.wrapper)
+        listed = {f.path for f in payload.files}
+        for rel, what in ((entrypoint, "the entrypoint"), (requirements_file, "the requirements file")):
+            if plan.notebook and rel == entrypoint:
+                continue  # the converted script is written into the payload at submission
+            if rel and method is not SubmitMethod.REMOTE and Path(source).exists() and rel not in listed:
+                why = next((w for p, w in payload.excluded if rel == p or rel.startswith(p.rstrip("/") + "/")),
+                           "not found")
+                extra_issues.append(PreflightIssue(
+                    Severity.ERROR, "payload.excluded", f"{what} {rel} is not in the payload ({why})",
+                    "remove the rule that excludes it from .gitignore/.mljobsignore, or move the file"))
+    issues = (extra_issues + list(req.issues) + list(preflight(plan, analysis, facts, coverage))
+              + _removed_api_issues(analysis))
     issues.sort(key=lambda i: 0 if i.severity is Severity.ERROR else 1)
     code_plan = _notebook_code_plan(plan)
     code = generate_code(code_plan, connection_name=c.connection_name) if backend == "snowflake" else \
-        _snowflake_equivalent(code_plan, analysis, c.connection_name)
+        _snowflake_equivalent(code_plan, analysis, c)
     if plan.notebook and isinstance(code, Generated):
         code = Generated(code.code, (
             f"the code submits the converted script {plan.entrypoint}, which mljobs writes into the payload when it "
@@ -561,6 +668,7 @@ def plan_job(analysis: Analysis, facts: AccountFacts, choices: PlanChoices | Non
         plan=plan, ranking=ranking, coverage=coverage, preflight=tuple(issues), code=code, script_edit=edit,
         # redacted: a --pip URL may carry user:token@
         explanations=tuple(redact(n) for n in notes), cost=estimate_cost(plan, facts), notebook_script=notebook,
+        payload=payload,
     )
 
 
@@ -640,22 +748,24 @@ def _removed_api_issues(analysis: Analysis) -> list[PreflightIssue]:
     ]
 
 
-def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, connection_name: str | None) -> Generated | NotGenerated:
+def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, choices: PlanChoices) -> Generated | NotGenerated:
     """Code that would run this local plan on Snowflake: the system pool for its compute kind, the connection's
-    default database and schema, and a payload stage there. Shown so the local dry run teaches the real call."""
+    default database and schema, a payload stage there, and requirements planned against the runtime image --
+    what this machine lacks (torch, xgboost...) is preinstalled there and never reaches this code."""
     gpu = analysis.compute.recommendation is ComputeTarget.GPU
     pool = "SYSTEM_COMPUTE_POOL_GPU" if gpu else "SYSTEM_COMPUTE_POOL_CPU"
+    image = _pip_requirements(analysis, None, plan.method, choices, None, "snowflake")
     target = dataclasses.replace(
         plan, backend="snowflake", compute_pool=pool, instance_family=None, stage_name="@MLJOBS_PAYLOAD",
-        database=None, schema=None,
+        database=None, schema=None, pip_requirements=image.pip, requirements_file=image.requirements_file,
         external_access_integrations=tuple(e for e in plan.external_access_integrations),
     )
-    code = generate_code(target, connection_name=connection_name, plan_hash=plan.plan_hash())
+    code = generate_code(target, connection_name=choices.connection_name, plan_hash=plan.plan_hash())
     if not isinstance(code, Generated):
         return code
     return Generated(code.code, (
         f"this plan runs on the local pool; the code shows the Snowflake equivalent on {pool} with the "
-        "connection's default database and schema. Plan with --backend snowflake for your account's pools, "
-        "stage and EAIs",
+        "connection's default database and schema, and requirements planned against the runtime image. Plan "
+        "with --backend snowflake for your account's pools, stage and EAIs",
         *code.warnings,
     ))

@@ -59,7 +59,18 @@ def render_hosts() -> str:
     """One row per network category with the hosts an EAI must allow."""
     rows = ["| category | hosts an EAI must allow | why |", "|---|---|---|"]
     for name, cat in load_table("network_catalog")["categories"].items():
-        hosts = ", ".join(f"`{h}`" for h in cat.get("hosts") or ()) or "the host in the code (URL or env var)"
+        hosts = ", ".join(f"`{h}`" for h in cat.get("hosts") or ())
+        if not hosts:  # hosts differ per service: list what the catalog's rules name
+            rules = (*cat.get("calls", ()), *cat.get("methods", ()))
+            named = dict.fromkeys(re.sub(r"\{[a-z]*\}", "<region>", h) for r in rules for h in r.get("hosts") or ())
+            named.update(dict.fromkeys(t.replace("{region}", "<region>") for t in (cat.get("aws_services") or {}).values()))
+            # Only the kind of host is named here, so a new service is a change to the catalog alone.
+            if named and all(r.get("hosts") for r in rules):
+                hosts = "each service's API host (the `hosts` of its rule in the catalog)"
+            elif named:
+                hosts = "the host in the code (URL or env var), or the service's API host (its rule in the catalog)"
+            else:
+                hosts = "the host in the code (URL or env var)"
         rows.append(f"| `{name}` | {hosts} | {_cell(cat.get('reason', ''))} |")
     return "\n".join(rows)
 

@@ -1,16 +1,13 @@
 """The local pool: ML Jobs run on this machine, with the Container Runtime's contract (stage-like layout,
 statuses, banners, `__return__` results, EAI-limited network), when no Snowflake account is configured.
 
-Each job is a folder `<jobs_dir>/<NAME>_<8hex>/` (job id `LOCAL.JOBS.<NAME>_<8hex>`):
-
-    app/                   the payload (the file, or the folder minus .git/.venv/__pycache__/node_modules)
-    system/                mljobs_launcher.py + mljobs_netguard.py (copies: a job survives an mljobs upgrade)
-    output/                MLRS_STAGE_RESULT_PATH: the job's artifacts
-    logs/instance-0.log    stdout + stderr of the job process
-    plan.json launch.json  the plan, and what the launcher needs from it
-    status.json            written atomically by the launcher and by this backend, under status.lock
-    result.json            ResultDTO (result_extra.pkl beside it for values that are not JSON)
-    venv/                  only when the job has pip requirements
+Each job is a folder `<jobs_dir>/<NAME>_<8hex>/` (job id `LOCAL.JOBS.<NAME>_<8hex>`) laid out like the
+payload stage as the container mounts it (server/runner/jobdir.py): `app/` holds exactly the plan's payload
+(skill/payload.py: the same filtered files the Snowflake backend uploads, plus requirements.txt from
+pip_requirements and the entry wrapper when args name `$MLRS_*`), `system/` the job script, `output/` is
+MLRS_STAGE_RESULT_PATH where snowflake-ml-python's real launcher writes `mljob_result`, read back here with
+the library's own result loading. Jobs with requirements run in a shared environment under
+`<state_dir>/envs` (server/runner/envs.py: uv, one package cache, reused while the requirement set is unchanged).
 
 The job process is detached (own session and process group), so it outlives the CLI or server that
 started it; `status()` turns a job whose process vanished without a final status into FAILED.
@@ -26,7 +23,6 @@ import contextlib
 import json
 import logging
 import os
-import pickle
 import re
 import secrets
 import shutil
@@ -51,13 +47,15 @@ from mljobs.skill.facts import (
     Stage,
 )
 from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.payload import payload_for_plan
 from mljobs.skill.redact import has_secret
 from mljobs.skill.runner_inputs import requirement_problem, runner_input_errors
 
 from ..errors import BackendError, JobNotFoundError, UsageError
 from ..local_eais import LocalEaiConfig, LocalEaiSource
-from ..payload import PayloadError, copy_payload
-from ..runner import launcher
+from ..payload import PayloadError
+from ..payloads import export_payload
+from ..runner import jobdir, launcher
 from ..settings import Settings
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
 
@@ -67,8 +65,8 @@ POOL_NAME = "LOCAL"
 DATABASE, SCHEMA = "LOCAL", "JOBS"
 STAGE_NAME = f"{DATABASE}.{SCHEMA}.PAYLOAD"
 ID_PREFIX = f"{DATABASE}.{SCHEMA}."
-SKIPPED_DIRS = frozenset({".git", ".venv", "__pycache__", "node_modules"})
 _DIR_RE = re.compile(r"^([A-Z_][A-Z0-9_]*)_([0-9a-f]{8})$")
+ENVS_NAME = "mljobs_envs.py"
 _STARTUP_GRACE = 60.0  # a PENDING job with no process recorded after this long never started
 _INSTANCE_STATES = {  # job status -> SHOW SERVICE INSTANCES-style instance status
     JobStatus.PENDING: "PENDING",
@@ -78,6 +76,7 @@ _INSTANCE_STATES = {  # job status -> SHOW SERVICE INSTANCES-style instance stat
     JobStatus.CANCELLING: "TERMINATING",
     JobStatus.CANCELLED: "FAILED",
 }
+_LIBRARY_FILES = ("mljob_result", "mljob_extra")  # the launcher's result files, not artifacts
 VANISHED = "the job process vanished (killed or machine restarted)"
 
 
@@ -147,6 +146,7 @@ class LocalBackend:
         python: the interpreter that runs jobs (the "runtime image").
         cancel_grace: seconds between SIGTERM and SIGKILL on cancel.
         gpu_probe: how GPUs are found (default `nvidia-smi`); injected in tests.
+        installer: "uv" (default; pip when uv is missing) or "pip", for the job environments.
     """
 
     name = "local"
@@ -158,12 +158,14 @@ class LocalBackend:
         eai_config: LocalEaiConfig | None = None,
         python: str = sys.executable,
         cancel_grace: float = 10.0,
+        installer: str = "uv",
         gpu_probe: Callable[[], GpuInfo] = probe_gpus,
     ) -> None:
         self._settings = settings
         self._eai_config = eai_config
         self._eai_source = LocalEaiSource(settings)
         self._python = python
+        self._installer = installer
         self._installed: frozenset[str] | None = None
         self._grace = cancel_grace
         self._gpu_probe = gpu_probe
@@ -310,17 +312,18 @@ class LocalBackend:
             job_dir.mkdir(mode=0o700)
             for sub in ("app", "output", "logs", "system"):
                 (job_dir / sub).mkdir()
-            self._copy_payload(plan, job_dir / "app")
+            self._write_payload(plan, job_dir / jobdir.APP_DIR)
             runner_dir = Path(launcher.__file__).parent
-            shutil.copy2(runner_dir / "launcher.py", job_dir / "system" / launcher.LAUNCHER_NAME)
-            shutil.copy2(runner_dir / "netguard.py", job_dir / "system" / launcher.NETGUARD_NAME)
+            for src, dst in (("launcher.py", jobdir.LAUNCHER_NAME), ("jobdir.py", jobdir.JOBDIR_NAME),
+                             ("envs.py", ENVS_NAME), ("netguard.py", jobdir.NETGUARD_NAME)):
+                shutil.copy2(runner_dir / src, job_dir / jobdir.SYSTEM_DIR / dst)
             created = time.time()
             # plan.json is for people: redacted. launch.json is what the job needs (its env var values
             # included), so it alone keeps them, readable by the owner only.
-            launcher._write_json_atomic(job_dir / "plan.json", plan.to_dict(redacted=True))
-            _write_private_json(job_dir / launcher.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
-            launcher._write_json_atomic(
-                job_dir / launcher.STATUS_FILE,
+            jobdir.write_json_atomic(job_dir / "plan.json", plan.to_dict(redacted=True))
+            _write_private_json(job_dir / jobdir.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
+            jobdir.write_json_atomic(
+                job_dir / jobdir.STATUS_FILE,
                 {
                     "status": JobStatus.PENDING.value,
                     "job_id": job_id,
@@ -330,7 +333,7 @@ class LocalBackend:
                     "warnings": warnings,
                 },
             )
-            log_file = open(job_dir / "logs" / launcher.LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+            log_file = open(job_dir / "logs" / jobdir.LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
         except OSError as exc:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise BackendError(f"could not prepare the local job folder {job_dir}: {exc}") from exc
@@ -343,7 +346,7 @@ class LocalBackend:
         try:
             with log_file:
                 proc = subprocess.Popen(
-                    [*prefix, self._python, "-u", str(job_dir / "system" / launcher.LAUNCHER_NAME), str(job_dir)],
+                    [*prefix, self._python, "-u", str(job_dir / jobdir.SYSTEM_DIR / jobdir.LAUNCHER_NAME), str(job_dir)],
                     cwd=job_dir,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
@@ -353,12 +356,12 @@ class LocalBackend:
                     env=env,
                 )
         except OSError as exc:
-            launcher.update_status(
+            jobdir.update_status(
                 job_dir, "FAILED", finished_at=time.time(), message=f"could not start: {exc}"
             )
             raise BackendError(f"could not start the local job process with {self._python}: {exc}") from exc
         self._children[job_id] = proc
-        launcher.update_status(job_dir, None, pid=proc.pid, pid_start=launcher.proc_start_ticks(proc.pid))
+        jobdir.update_status(job_dir, None, pid=proc.pid, pid_start=jobdir.proc_start_ticks(proc.pid))
         log.info("local job %s started (pid %d)", job_id, proc.pid)
         return job_id
 
@@ -400,41 +403,45 @@ class LocalBackend:
                 "(for a stage payload, submit to Snowflake)"
             )
 
-    def _copy_payload(self, plan: JobPlan, app: Path) -> None:
-        source = Path(plan.source)
+    def _write_payload(self, plan: JobPlan, app: Path) -> None:
+        """Write the plan's payload (the same files a Snowflake submission uploads) into the job's app/."""
+        payload = payload_for_plan(plan)
+        if payload is None:  # submit_from_stage: refused in _validate already
+            raise UsageError("the local pool runs local code only")
+        entry = plan.entrypoint
+        if not any(f.path == entry for f in payload.files):
+            raise UsageError(f"the entrypoint {entry!r} is not in the payload {plan.source} (or it is filtered out)")
         try:
-            # The one guarded copy (server/payload.py): no symlink out of the folder is shipped or kept.
-            listing = copy_payload(source, app)
+            export_payload(payload, app, allow_existing=True)  # the guarded copy: no symlink survives
         except PayloadError as exc:
             raise UsageError(str(exc)) from exc
-        for note in listing.skipped:
-            log.warning("payload of %s: %s; not shipped", plan.name, note)
-        if source.is_file():
-            entry_rel = source.name if plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
-        else:
-            entry_rel = plan.entrypoint
-        if not (app / entry_rel).is_file():
-            raise UsageError(f"the entrypoint {entry_rel!r} is not in the payload {plan.source}")
+        for path, why in payload.excluded:
+            log.info("payload of %s: %s not shipped (%s)", plan.name, path, why)
 
     def _launch_config(self, plan: JobPlan, job_id: str, warnings: list[str]) -> dict[str, Any]:
-        source = Path(plan.source)
-        entrypoint = (
-            source.name if source.is_file() and plan.method is SubmitMethod.SUBMIT_FILE else plan.entrypoint
-        )
+        payload = payload_for_plan(plan)
+        assert payload is not None  # checked by _write_payload
+        env_vars = dict(plan.env_vars)
+        if plan.requirements_file and not plan.pip_requirements:
+            # What the Snowflake backend does for a requirements file that travels below the root.
+            env_vars.setdefault("MLRS_REQUIREMENTS_FILE", plan.requirements_file)
         return {
             "job_id": job_id,
             "method": plan.method.value,
-            "entrypoint": entrypoint,
+            "entrypoint": plan.entrypoint,
             "function_name": plan.function_name,
-            "args": list(plan.args),
-            "env_vars": dict(plan.env_vars),
-            "pip_requirements": list(plan.pip_requirements),
-            "requirements_file": plan.requirements_file,
+            # With the entry wrapper the launcher runs app/<wrapper> with the user's script as first argument.
+            "wrapper": payload.entrypoint.rsplit("/", 1)[1] if payload.wrapper else None,
+            "args": list(plan.args),  # verbatim, as Snowflake passes them
+            "env_vars": env_vars,
             "artifact_repositories": list(plan.artifact_repositories),
             "job_eais": self.eais.hosts_by_name(plan.external_access_integrations),
             "known_eais": self.eais.hosts_by_name(),
             "target_instances": plan.target_instances,
             "warnings": warnings,
+            "env_root": str(self._settings.state_dir / "envs"),
+            "uv_cache": str(self._settings.state_dir / "uv-cache"),
+            "installer": self._installer,
         }
 
     # ------------------------------------------------------------------ follow-up
@@ -450,7 +457,7 @@ class LocalBackend:
                 f"{job_id!r} is not a local job id (they look like {ID_PREFIX}TRAIN_1a2b3c4d)"
             )
         job_dir = self._settings.jobs_dir / folder
-        if not (job_dir / launcher.STATUS_FILE).is_file():
+        if not (job_dir / jobdir.STATUS_FILE).is_file():
             raise JobNotFoundError(
                 f"no local job {job_id!r} in {self._settings.jobs_dir}; list jobs to see the ids"
             )
@@ -471,15 +478,15 @@ class LocalBackend:
         if status in ("PENDING", "RUNNING"):
             if pid is None:
                 if now - float(record.get("created_at") or now) > _STARTUP_GRACE:
-                    record = launcher.update_status(
+                    record = jobdir.update_status(
                         job_dir,
                         "FAILED",
                         only_from=frozenset({"PENDING"}),
                         finished_at=now,
                         message="the job process never started (the submitting process died)",
                     )
-            elif not launcher.process_alive(pid, start):
-                record = launcher.update_status(
+            elif not jobdir.process_alive(pid, start):
+                record = jobdir.update_status(
                     job_dir,
                     "FAILED",
                     only_from=frozenset({"PENDING", "RUNNING"}),
@@ -490,10 +497,10 @@ class LocalBackend:
                 kill_leftover_group(pid, str(record.get("job_id") or ID_PREFIX + job_dir.name))
         elif status == "CANCELLING":
             requested = float(record.get("cancel_requested_at") or now)
-            if pid and launcher.group_alive(pid):
+            if pid and jobdir.group_alive(pid):
                 if now - requested >= self._grace:
                     _kill_group(pid, signal.SIGKILL)
-                    record = launcher.update_status(
+                    record = jobdir.update_status(
                         job_dir,
                         "CANCELLED",
                         only_from=frozenset({"CANCELLING"}),
@@ -501,7 +508,7 @@ class LocalBackend:
                         message="cancelled (killed after the grace period)",
                     )
             else:
-                record = launcher.update_status(
+                record = jobdir.update_status(
                     job_dir,
                     "CANCELLED",
                     only_from=frozenset({"CANCELLING"}),
@@ -534,7 +541,7 @@ class LocalBackend:
         if instance_id not in (None, 0):
             raise JobNotFoundError(f"local jobs run one instance (0); there is no instance {instance_id}")
         try:
-            text = (job_dir / "logs" / launcher.LOG_FILE).read_text(encoding="utf-8", errors="replace")
+            text = (job_dir / "logs" / jobdir.LOG_FILE).read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""
         if not verbose:
@@ -557,43 +564,39 @@ class LocalBackend:
             raise BackendError(
                 f"job {job_id} is {status.value}; its result exists once it is DONE or FAILED: wait for it"
             )
-        artifacts = tuple(sorted(str(p) for p in (job_dir / "output").rglob("*") if p.is_file()))
-        path = job_dir / launcher.RESULT_FILE
+        output = job_dir / jobdir.OUTPUT_DIR
+        artifacts = tuple(sorted(
+            str(p) for p in output.rglob("*")
+            if p.is_file() and not (p.parent == output and p.name.startswith(_LIBRARY_FILES))
+        ))
+        path = jobdir.result_path(job_dir)
         if not path.is_file():
             reason = record.get("message") or f"the job ended {status.value} without writing a result"
             return JobResult(success=False, error=reason, artifacts=artifacts)
-        try:
-            dto = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"could not read the result of {job_id} ({path}): {exc}") from exc
-        meta = dto.get("metadata") or {}
-        if not dto.get("success"):
+        loaded = load_result(path)
+        if isinstance(loaded, str):
+            raise BackendError(f"could not read the result of {job_id} ({path}): {loaded}")
+        if not loaded.success:
+            meta = _result_metadata(path)
+            exc = loaded.value
             return JobResult(
                 success=False,
-                error=meta.get("repr") or record.get("message") or "the job failed",
+                error=meta.get("repr") or (repr(exc) if exc is not None else None) or record.get("message"),
                 traceback=meta.get("traceback"),
                 artifacts=artifacts,
             )
-        if dto.get("serialize_error"):
+        if status is not JobStatus.DONE:
+            # sys.exit(<non-zero>) leaves the launcher's "success" result behind while the container fails.
+            return JobResult(success=False, error=record.get("message") or f"the job ended {status.value}",
+                             artifacts=artifacts)
+        if loaded.load_error is not None:
+            meta = _result_metadata(path)
             raise BackendError(
-                f"job {job_id} succeeded but its return value ({meta.get('type')}) could not be saved: "
-                f"{dto['serialize_error']}; return JSON or picklable values, "
-                "or write files to MLRS_STAGE_RESULT_PATH"
+                f"job {job_id} succeeded but its return value ({meta.get('type')}) could not be "
+                f"{'saved' if 'serialization failed' in str(loaded.load_error) else 'loaded here'}: "
+                f"{loaded.load_error}; return JSON or picklable values, or write files to MLRS_STAGE_RESULT_PATH"
             )
-        value = dto.get("value")
-        protocol = dto.get("protocol")
-        if protocol:
-            extra = job_dir / protocol["manifest"]["path"]
-            try:
-                with open(extra, "rb") as fh:
-                    value = pickle.load(fh)  # noqa: S301 - the job's own output, written on this machine
-            except Exception as exc:  # noqa: BLE001 - any unpickling failure is the same fault for the caller
-                raise BackendError(
-                    f"job {job_id} succeeded but its result ({meta.get('type')}) could not be loaded here: "
-                    f"{exc!r}; "
-                    "return JSON/builtin values or write files to MLRS_STAGE_RESULT_PATH"
-                ) from exc
-        return JobResult(success=True, value=value, artifacts=artifacts)
+        return JobResult(success=True, value=loaded.value, artifacts=artifacts)
 
     def cancel(self, job_id: str) -> None:
         """SIGTERM the job's process group (status CANCELLING), then CANCELLED once it exits; a process that
@@ -601,13 +604,13 @@ class LocalBackend:
         Cancelling a finished job does nothing."""
         job_dir = self._job_dir(job_id)
         record = self._record(job_dir)
-        if record.get("status") in launcher.TERMINAL:
+        if record.get("status") in jobdir.TERMINAL:
             if kill_leftover_group(record.get("pid"), str(record.get("job_id") or job_id)):
                 log.warning("job %s was already %s; killed processes it left running", job_id, record.get("status"))
             else:
                 log.info("job %s is already %s; nothing to cancel", job_id, record.get("status"))
             return
-        record = launcher.update_status(
+        record = jobdir.update_status(
             job_dir,
             "CANCELLING",
             only_from=frozenset({"PENDING", "RUNNING"}),
@@ -616,18 +619,18 @@ class LocalBackend:
         pid, start = record.get("pid"), record.get("pid_start")
         if record.get("status") != "CANCELLING":
             return
-        if pid and launcher.process_alive(pid, start):
+        if pid and jobdir.process_alive(pid, start):
             _kill_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + min(1.0, self._grace)
-        while pid and launcher.group_alive(pid) and time.monotonic() < deadline:
+        while pid and jobdir.group_alive(pid) and time.monotonic() < deadline:
             self._reap_children()
             time.sleep(0.05)
         self._reap_children()
-        if pid and launcher.group_alive(pid):
+        if pid and jobdir.group_alive(pid):
             subprocess.Popen(  # noqa: S603 - our own launcher file, fixed arguments
                 [
                     self._python,
-                    str(job_dir / "system" / launcher.LAUNCHER_NAME),
+                    str(job_dir / jobdir.SYSTEM_DIR / jobdir.LAUNCHER_NAME),
                     "--reap",
                     str(job_dir),
                     str(pid),
@@ -640,7 +643,7 @@ class LocalBackend:
                 close_fds=True,
             )
         else:
-            launcher.update_status(
+            jobdir.update_status(
                 job_dir,
                 "CANCELLED",
                 only_from=frozenset({"CANCELLING"}),
@@ -654,7 +657,7 @@ class LocalBackend:
         infos = []
         if root.is_dir():
             for job_dir in root.iterdir():
-                if _DIR_RE.match(job_dir.name) and (job_dir / launcher.STATUS_FILE).is_file():
+                if _DIR_RE.match(job_dir.name) and (job_dir / jobdir.STATUS_FILE).is_file():
                     infos.append(self._info(job_dir))
         infos.sort(key=lambda i: i.created_at or 0.0, reverse=True)
         return infos[:limit] if limit >= 0 else infos
@@ -697,13 +700,33 @@ class LocalBackend:
             raise BackendError(f"could not delete {job_dir}: {exc}") from exc
 
 
+def load_result(path: Path) -> Any:
+    """The job's result through snowflake-ml-python's own loader (what `MLJob.result()` calls on Snowflake), or
+    the reason it could not be read as text."""
+    from snowflake.ml.jobs._interop import utils as interop_utils
+
+    try:
+        return interop_utils.load(str(path), session=None)
+    except (OSError, ValueError) as exc:
+        return str(exc)
+
+
+def _result_metadata(path: Path) -> dict[str, Any]:
+    """The ResultDTO's metadata (type, repr, traceback) for the messages; {} when there is none."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def filter_banners(text: str) -> str:
     """The text between the first start banner and the last end banner (all of it without a start banner)."""
-    start = text.find(launcher.LOG_START_MSG)
+    start = text.find(jobdir.LOG_START_MSG)
     if start == -1:
         return text
-    body = text[start + len(launcher.LOG_START_MSG) :]
-    end = body.rfind(launcher.LOG_END_MSG)
+    body = text[start + len(jobdir.LOG_START_MSG) :]
+    end = body.rfind(jobdir.LOG_END_MSG)
     if end != -1:
         body = body[:end]
     return body.strip("\n") + ("\n" if body.strip("\n") else "")
@@ -790,7 +813,7 @@ def kill_leftover_group(pgid: object, job_id: str) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     deadline = time.monotonic() + 2.0
-    while launcher.group_alive(pgid) and time.monotonic() < deadline:
+    while jobdir.group_alive(pgid) and time.monotonic() < deadline:
         time.sleep(0.02)
     return True
 
@@ -802,7 +825,7 @@ def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            fields = launcher._proc_stat(int(entry))
+            fields = jobdir._proc_stat(int(entry))
             if fields and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
                 members.append(int(entry))
     return members
@@ -821,7 +844,7 @@ def _read_record_or_mark(job_dir: Path) -> dict[str, Any]:
 
     The bad file is kept beside it as `status.json.bad` for whoever wants to look.
     """
-    path = job_dir / launcher.STATUS_FILE
+    path = job_dir / jobdir.STATUS_FILE
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -848,10 +871,10 @@ def _read_record_or_mark(job_dir: Path) -> dict[str, Any]:
         "created_at": _safe_mtime(path),
     }
     with contextlib.suppress(OSError):
-        with launcher._status_lock(job_dir):
+        with jobdir._status_lock(job_dir):
             if path.read_bytes() == raw:  # nobody fixed it meanwhile
                 os.replace(path, job_dir / "status.json.bad")
-                launcher._write_json_atomic(path, record)
+                jobdir.write_json_atomic(path, record)
     log.warning("local job %s: %s", job_dir.name, reason)
     return record
 

@@ -51,6 +51,7 @@ from mljobs.skill.identifiers import (
 from mljobs.skill.jobplan import JobPlan
 
 from ..account import discover
+from ..payloads import staged_payload
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
 from ..payload import shipped_copy
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
@@ -246,7 +247,12 @@ class SnowflakeBackend:
         method = SubmitMethod(plan.method)
 
         def run() -> str:
-            if method is SubmitMethod.SUBMIT_FILE:
+            staged = staged_payload(plan, kwargs)  # the filtered payload (and entry wrapper), as the local pool
+            if staged is not None:
+                with staged as (folder, entry, args):
+                    job = jobs.submit_directory(folder, plan.compute_pool, entrypoint=entry,
+                                                **{**kwargs, "args": args})
+            elif method is SubmitMethod.SUBMIT_FILE:
                 job = jobs.submit_file(plan.source, plan.compute_pool, **kwargs)
             elif method is SubmitMethod.SUBMIT_DIRECTORY:
                 # The library uploads everything under the folder: hand it the guarded, filtered copy.

@@ -12,6 +12,7 @@ from mljobs.skill.codegen import Generated, generate_code
 from mljobs.skill.pools import PoolNeeds, rank_compute_pools
 
 from ..errors import UsageError
+from ..payloads import export_payload
 from ..jsonable import to_jsonable
 from .common import add_backend_options, add_plan_options, choices_from_args, emit_json, service_from_args
 
@@ -38,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_plan_options(plan)
     plan.add_argument("--json", action="store_true", help="print JSON")
     plan.add_argument("--out", type=Path, help="also write the plan JSON to this file (for `mljobs pipeline`)")
+    plan.add_argument("--export-payload", type=Path, metavar="DIR",
+                      help="write exactly the files the job would upload into DIR (new or empty)")
     plan.set_defaults(func=run_plan)
 
     gen = sub.add_parser("generate", help="write the submission code for a script")
@@ -117,6 +120,7 @@ def plan_payload(result: Any) -> dict[str, Any]:
         "code_warnings": list(code.warnings) if isinstance(code, Generated) else [],
         "script_edit": result.script_edit,
         "explanations": list(result.explanations),
+        "payload": result.payload.to_dict() if result.payload is not None else None,
         "cost": result.cost,
         "dependencies": result.dependencies.to_dict() if result.dependencies is not None else None,
         "notebook_script": notebook.script if notebook is not None else None,
@@ -161,6 +165,16 @@ def render_plan(result: Any) -> str:
     if result.coverage is not None:
         lines.append("\nExternal access")
         lines.extend("  " + row for row in render_coverage(result.coverage).splitlines())
+    payload = result.payload
+    if payload is not None:
+        lines.append(f"\nPayload ({len(payload.files)} files, {payload.total_size:,} bytes, from {payload.root})")
+        lines.append(f"  launcher runs: {' '.join([payload.entrypoint, *payload.args])}")
+        shown_files = payload.files[:20]
+        lines.extend(f"  {f.path}" + (" (generated)" if f.origin == "generated" else "") for f in shown_files)
+        if len(payload.files) > len(shown_files):
+            lines.append(f"  ... and {len(payload.files) - len(shown_files)} more (--json lists them all)")
+        lines.extend(f"  not uploaded: {p} ({why})" for p, why in payload.excluded)
+        lines.extend(f"  warning: {w}" for w in payload.warnings)
     edit = result.script_edit
     if edit is not None and edit.diff:
         lines.append("\nMinimal script changes (not applied; shown for review)")
@@ -208,6 +222,11 @@ def run_plan(args: argparse.Namespace) -> int:
     service = service_from_args(args)
     result = service.plan(args.path, args.entrypoint, choices=choices_from_args(args))
     payload = plan_payload(result)
+    if args.export_payload is not None:
+        if result.payload is None:
+            raise UsageError("no payload to export: " + (result.reason or "the code is already on a stage"))
+        written = export_payload(result.payload, args.export_payload)
+        print(f"exported {len(written)} payload files to {args.export_payload}", file=sys.stderr)
     if args.out:
         args.out.write_text(json.dumps(to_jsonable(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if args.json:

@@ -241,9 +241,13 @@ def error_out(result: JobResult | None, logs: str | None) -> m.JobErrorOut | Non
     if result is not None and result.success:
         return None
     tb = redact(result.traceback) if result is not None and result.traceback else _traceback_in(logs or "")
-    # The traceback's last line says more than the exception's repr (FileNotFoundError names the file there).
-    exception = _last_exception(tb or "") or (redact(result.error) if result is not None and result.error else None)
-    exception = exception or _last_exception(logs or "")
+    # The traceback's (or the log's) last exception line says more than the exception's repr: FileNotFoundError
+    # names the file there.
+    exception = (
+        _last_exception(tb or "")
+        or _last_exception(redact(logs or ""))
+        or (redact(result.error) if result is not None and result.error else None)
+    )
     if exception is None and tb is None:
         return None
     frame = code = None

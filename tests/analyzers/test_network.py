@@ -620,7 +620,9 @@ def test_summarize_network__optional_import__access_only_when_installed(
     pytest.param("!wget -q https://data.example.com/d.zip", [("http", ("data.example.com",))], id="wget__http"),
     pytest.param("!git clone https://github.com/me/repo", [("http", ("codeload.github.com", "github.com",
                  "objects.githubusercontent.com", "release-assets.githubusercontent.com"))], id="git_clone__http"),
-    pytest.param("%pip install git+https://github.com/me/lib", [("pypi", ("github.com",))], id="pip_git__pypi_host"),
+    pytest.param("%pip install git+https://github.com/me/lib", [("http", ("github.com",))], id="pip_git__host_by_url_table"),
+    pytest.param("!pip install -qq torch==1.8.0+cu111 -f https://download.pytorch.org/whl/torch_stable.html",
+                 [("pytorch_hub", ("download.pytorch.org",))], id="pip_find_links__host_by_url_table"),
     pytest.param("%pip install pandas xgboost", [], id="plain_pip__left_to_packages"),
     pytest.param("!ls -la", [], id="shell_without_url__none"),
 ])

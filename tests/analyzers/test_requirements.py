@@ -41,6 +41,18 @@ PIP_LINES = [
     pytest.param("%conda install numpy", [], id="conda__ignored"),
     pytest.param("!ls -la", [], id="other_shell__ignored"),
     pytest.param('%pip install "unclosed', [], id="unbalanced_quote__no_crash"),
+    # pip's own semantics, as the shell hands it the words
+    pytest.param("!pip install -q foo  # install the foo package", [("foo", "foo")], id="shell_comment__not_packages"),
+    pytest.param("!pip install -q rfdetr>=1.4.0 supervision", [("rfdetr", "rfdetr"), ("supervision", "supervision")],
+                 id="unquoted_specifier__shell_redirect"),
+    pytest.param("!pip install -Uq 'lightgbm>=4.0.0' --no-deps", [("lightgbm", "lightgbm>=4.0.0")],
+                 id="quoted_specifier_and_no_deps"),
+    pytest.param("!pip install git+https://github.com/huggingface/peft.git@main 2>&1 | tail -1",
+                 [("peft", "git+https://github.com/huggingface/peft.git@main")], id="vcs_forge__repository_name"),
+    pytest.param("%pip install git+https://github.com/org/tool.git#egg=tool_x", [("tool-x", "git+https://github.com/org/tool.git#egg=tool_x")],
+                 id="vcs_egg_fragment__not_a_comment"),
+    pytest.param('!pip install {"tsai -U" if stable else "git+https://x/y"} >> /dev/null', [],
+                 id="interpolated_expression__no_words"),
 ]
 
 
@@ -100,7 +112,7 @@ BAD_FILES = [
                  id="include_outside_root__not_read"),
     pytest.param({"requirements.txt": "./vendored/pkg\nnumpy\n"}, ["numpy"], "local path requirement",
                  id="local_path__problem"),
-    pytest.param({"requirements.txt": "git+https://github.com/org/noname.git\n"}, [],
+    pytest.param({"requirements.txt": "git+https://git.example.com/org/noname.git\n"}, [],
                  "cannot tell the distribution name", id="url_without_name__problem"),
     pytest.param({"requirements.txt": "--frobnicate\nnumpy\n"}, ["numpy"], "unknown pip option",
                  id="unknown_option__problem"),
@@ -165,9 +177,10 @@ def test_read_declared__credentials__never_in_output(write_tree) -> None:
         "https://***@mirror.example.com/simple",
         "https://***@pkgs.example.com/s",
     )
-    assert any("noname" in m for m in messages(declared))
-    assert [r.name for r in declared.requirements] == ["private-lib", "private", "internal", "x"]
-    assert "git+https://***@git.example.com/internal.git@v2" in declared.requirements[2].specifier
+    # a forge URL without #egg= is named after its repository (noname); the specifier keeps the URL, redacted
+    assert [r.name for r in declared.requirements] == ["private-lib", "private", "noname", "internal", "x"]
+    assert "git+https://***@github.com/org/noname.git" in declared.requirements[2].specifier
+    assert "git+https://***@git.example.com/internal.git@v2" in declared.requirements[3].specifier
 
 
 # -------------------------------------------------------------------------------------------------- pyproject

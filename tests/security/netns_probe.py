@@ -152,7 +152,7 @@ print(json.dumps(out))
 def main() -> int:
     repo_runner = Path(sys.argv[1])  # mljobs/server/runner (launcher.py and netguard.py)
     sys.path.insert(0, str(repo_runner.parent.parent.parent))
-    from mljobs.server.runner import launcher
+    from mljobs.server.runner import jobdir, launcher
 
     work = Path(tempfile.mkdtemp(prefix="mljobs-netns-"))
     setup_namespace(work / "hosts")
@@ -160,7 +160,7 @@ def main() -> int:
     port, _ = listeners(seen)
     job_dir = work / "job"
     (job_dir / "system").mkdir(parents=True)
-    shutil.copy(repo_runner / "netguard.py", job_dir / "system" / launcher.NETGUARD_NAME)
+    shutil.copy(repo_runner / "netguard.py", job_dir / "system" / jobdir.NETGUARD_NAME)
     launch = {"job_eais": {"GOOD_EAI": ["good.example"]}, "known_eais": {"GOOD_EAI": ["good.example"]}}
     config = launcher._write_guard_files(job_dir, launch, [], "job")
     env = launcher._guarded_env(job_dir, config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 from mljobs.analyzers import analyze
 from mljobs.analyzers.imports import MAX_REPEATS
@@ -50,14 +49,13 @@ def test_fingerprint__unchanged_tree_reads_nothing_again(write_tree, monkeypatch
 
 
 def test_eai_collect__linear_and_capped() -> None:
-    """8k evidence items for one host merge in well under a second and keep 20 plus a count."""
+    """8k evidence items for one host keep 20 plus a count (the merge's cost is measured in
+    bench/bench_hostile.py: 0.15 s for 8k imports, 73.9 s before it was made linear)."""
     evidence = tuple(Evidence(Location("train.py", i + 1), f"import requests as r{i}", "imports requests")
                      for i in range(8000))
     needs = [NetworkNeed(NetworkCategory("pypi"), ("pypi.org",), evidence, Confidence.CERTAIN)]
     facts = AccountFacts(backend="local")
-    started = time.process_time()
     coverage = check_coverage(needs, facts)
-    assert time.process_time() - started < 2.0
     host = coverage.hosts[0]
     assert len(host.evidence) == MAX_EVIDENCE_PER_HOST and host.evidence_more == 8000 - MAX_EVIDENCE_PER_HOST
 

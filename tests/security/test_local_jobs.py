@@ -16,7 +16,7 @@ import pytest
 from mljobs.server.backends.base import JobStatus
 from mljobs.server.backends.local import GpuInfo, LocalBackend
 from mljobs.server.errors import JobStoreError
-from mljobs.server.runner import launcher
+from mljobs.server.runner import jobdir as launcher  # the job-folder protocol (STATUS_FILE, process_alive)
 from mljobs.server.service import Service
 from mljobs.server.settings import Settings
 from mljobs.server.store import JobStore

@@ -145,7 +145,13 @@ def test_cli__plan_json__ready_with_hash_and_code(capsys, tmp_path) -> None:
     assert code == 0 and payload["ready"] is True
     assert payload["plan"]["compute_pool"] == "LOCAL"
     assert payload["plan"]["args"] == ["--output-dir", "$MLRS_STAGE_RESULT_PATH"]
-    assert "submit_file(" in payload["code"]
+    # The derived $MLRS_STAGE_RESULT_PATH arg runs through the payload's entry wrapper (Snowflake passes args
+    # verbatim), so the code uploads the payload folder with the wrapper as the launcher's script.
+    assert payload["plan"]["entry_wrapper"] is True
+    assert "submit_directory(" in payload["code"] and "mljobs_entry.py" in payload["code"]
+    assert payload["payload"]["entrypoint"] == "/mnt/job_stage/app/mljobs_entry.py"
+    assert payload["payload"]["args"] == [
+        "/mnt/job_stage/app/train_classifier.py", "--output-dir", "$MLRS_STAGE_RESULT_PATH"]
     assert json.loads(out_file.read_text())["plan_hash"] == payload["plan_hash"]
 
 

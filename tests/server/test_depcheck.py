@@ -148,3 +148,17 @@ def test_parse_compiled__via_forms() -> None:
         "alembic": ("1.20.1", ("optuna",)), "optuna": ("5.1.0", ("requirements",)),
         "sqlalchemy": ("2.1.9", ("alembic", "optuna")),
     }
+
+
+def test_requirement_lines__file_and_pip_requirements__pip_requirements_win_on_snowflake(tmp_path: Path) -> None:
+    """The library writes pip_requirements over a travelling requirements.txt, so on Snowflake they are what pip
+    installs; a local plan's pip_requirements are this machine's gaps, so its file stands for the image."""
+    from types import SimpleNamespace
+
+    from mljobs.server.depcheck import requirement_lines
+
+    (tmp_path / "requirements.txt").write_text("lightgbm\n")
+    analysis = SimpleNamespace(root=str(tmp_path))
+    both = {"requirements_file": "requirements.txt", "pip_requirements": ("lightgbm", "catboost")}
+    assert requirement_lines(SimpleNamespace(backend="snowflake", **both), analysis) == ("lightgbm", "catboost")
+    assert requirement_lines(SimpleNamespace(backend="local", **both), analysis) == ("lightgbm",)

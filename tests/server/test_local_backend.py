@@ -17,7 +17,7 @@ from mljobs.analyzers.model import SubmitMethod
 from mljobs.server.backends.base import Backend, JobStatus
 from mljobs.server.backends.local import VANISHED, GpuInfo, LocalBackend, filter_banners
 from mljobs.server.errors import BackendError, JobNotFoundError, UsageError
-from mljobs.server.runner import launcher
+from mljobs.server.runner import jobdir as launcher
 from mljobs.server.settings import Settings
 from mljobs.skill.jobplan import JobPlan
 
@@ -74,7 +74,8 @@ def test_backend__protocol__implemented(backend: LocalBackend) -> None:
 
 @pytest.mark.slow
 def test_submit__return_dict_outputs_args__round_trip(backend: LocalBackend, write_tree) -> None:
-    """`__return__` comes back, files under MLRS_STAGE_RESULT_PATH are artifacts, args are expanded."""
+    """`__return__` comes back, files under MLRS_STAGE_RESULT_PATH are artifacts, args reach the script
+    literally (Snowflake expands nothing), and the script runs with the container's MLRS_* layout."""
     path = script(
         write_tree,
         "train.py",
@@ -90,7 +91,7 @@ def test_submit__return_dict_outputs_args__round_trip(backend: LocalBackend, wri
     )
     plan = make_plan(
         path,
-        args=("--out", "$MLRS_STAGE_RESULT_PATH/ckpt", "${MLRS_PAYLOAD_DIR}"),
+        args=("--out", "ckpt", "$HOME"),
         env_vars=(("GREETING", "hi"),),
     )
     started = time.monotonic()
@@ -104,7 +105,7 @@ def test_submit__return_dict_outputs_args__round_trip(backend: LocalBackend, wri
     assert result.success
     assert result.value == {
         "accuracy": 0.93,
-        "argv": ["--out", f"{job_dir}/output/ckpt", "app"],
+        "argv": ["--out", "ckpt", "$HOME"],
         "nested": {"epochs": [1, 2]},
     }
     assert result.artifacts == (str(job_dir / "output" / "model.txt"),)
@@ -281,7 +282,7 @@ def test_submit__pip_requirements_without_pypi_eai__fails_fast_naming_eai(
     )
     verbose = backend.logs(job_id, verbose=True)
     assert "add PYPI_EAI" in verbose and "ML job started" not in verbose
-    assert not (Path(backend.info(job_id).extra["job_dir"]) / "venv").exists()
+    assert not (Settings().state_dir / "envs").exists()
 
 
 def _index_reachable() -> bool:
@@ -296,7 +297,8 @@ def _index_reachable() -> bool:
 def test_submit__pip_requirements_with_pypi_eai__installed_in_job_venv(
     backend: LocalBackend, write_tree
 ) -> None:
-    """With PYPI_EAI the requirement is installed into the job's venv (guarded) and importable by the job."""
+    """With PYPI_EAI the requirement is installed (by uv, guarded) into a shared job environment importable by
+    the job; a second job with the same requirement set reuses that environment instead of installing again."""
     if not _index_reachable():
         pytest.skip("the package index (pypi.org) is unreachable from this machine")
     path = script(
@@ -307,16 +309,19 @@ def test_submit__pip_requirements_with_pypi_eai__installed_in_job_venv(
         __return__ = {"module": pyjokes.__file__, "prefix": sys.prefix}
         """,
     )
-    job_id = backend.submit(
-        make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("PYPI_EAI",))
-    )
-    status = wait_terminal(backend, job_id, timeout=40)
+    plan = make_plan(path, pip_requirements=("pyjokes",), external_access_integrations=("PYPI_EAI",))
+    job_id = backend.submit(plan)
+    status = wait_terminal(backend, job_id, timeout=60)
     assert status is JobStatus.DONE, backend.logs(job_id, verbose=True)
-    job_dir = Path(backend.info(job_id).extra["job_dir"])
+    envs_root = Settings().state_dir / "envs"
     value = backend.result(job_id).value
-    assert value["module"].startswith(str(job_dir / "venv"))
-    assert value["prefix"] == str(job_dir / "venv")
-    assert "pip install" in backend.logs(job_id, verbose=True)
+    assert value["module"].startswith(str(envs_root)) and value["prefix"].startswith(str(envs_root))
+    first = backend.logs(job_id, verbose=True)
+    assert "uv pip install" in first and "creating the job environment" in first
+    second = backend.submit(plan)
+    assert wait_terminal(backend, second, timeout=60) is JobStatus.DONE
+    assert backend.result(second).value == value
+    assert "reusing the job environment" in backend.logs(second, verbose=True)
 
 
 @pytest.mark.slow
@@ -501,12 +506,50 @@ def test_submit__submitting_process_exits__job_still_finishes(backend: LocalBack
 
 
 @pytest.mark.slow
-def test_result__value_of_script_class__backend_error_says_what_to_return(
+def test_result__value_of_script_class__round_trips_like_mljob_result(
     backend: LocalBackend, write_tree
 ) -> None:
-    """A value whose class lives in the script cannot be saved: result() raises with what to do instead."""
-    path = script(write_tree, "obj.py", "class Model:\n    pass\n__return__ = Model()\n")
+    """A value whose class lives in the script is saved by the real launcher (cloudpickle, by value) and loaded
+    by the library's own loader, as `MLJob.result()` does; the library's result files are not artifacts."""
+    path = script(write_tree, "obj.py", "class Model:\n    size = 3\n__return__ = Model()\n")
     job_id = backend.submit(make_plan(path))
     assert wait_terminal(backend, job_id) is JobStatus.DONE
-    with pytest.raises(BackendError, match="could not be saved.*MLRS_STAGE_RESULT_PATH"):
-        backend.result(job_id)
+    result = backend.result(job_id)
+    assert type(result.value).__name__ == "Model" and result.value.size == 3
+    assert result.artifacts == ()
+    output = Path(backend.info(job_id).extra["job_dir"]) / "output"
+    assert (output / "mljob_result").is_file() and (output / "mljob_extra.pkl").is_file()
+
+
+@pytest.mark.slow
+def test_submit__requirements_already_satisfied__env_made_once_then_reused_offline(
+    backend: LocalBackend, write_tree
+) -> None:
+    """A requirement the job interpreter satisfies installs nothing (no network needed); the second job with the
+    same requirement set reuses the environment the first one made."""
+    path = script(write_tree, "uses_yaml.py", "import sys, yaml\n__return__ = sys.prefix\n")
+    plan = make_plan(path, pip_requirements=("pyyaml>=5",), external_access_integrations=("PYPI_EAI",))
+    first = backend.submit(plan)
+    assert wait_terminal(backend, first, timeout=60) is JobStatus.DONE, backend.logs(first, verbose=True)
+    log = backend.logs(first, verbose=True)
+    assert "creating the job environment" in log and "already satisfies every requirement" in log
+    second = backend.submit(plan)
+    assert wait_terminal(backend, second, timeout=60) is JobStatus.DONE
+    assert "reusing the job environment" in backend.logs(second, verbose=True)
+    assert backend.result(first).value == backend.result(second).value
+    assert str(backend.result(second).value).startswith(str(Settings().state_dir / "envs"))
+
+
+@pytest.mark.slow
+def test_submit__ray_installed_without_cluster__launcher_skips_ray_user_code_imports_it(
+    backend: LocalBackend, write_tree
+) -> None:
+    """The real launcher calls ray.init(address="auto") when Ray imports (the container runs a Ray head). The
+    local pool has no cluster, so the launcher must not see Ray, while the user's code still imports it."""
+    root = write_tree({
+        "proj/main.py": "import ray\n__return__ = ray.MARK\n",
+        "proj/ray/__init__.py": "MARK = 'user ray'\n\ndef init(**kwargs):\n    raise ConnectionError('no Ray cluster')\n",
+    })
+    job_id = backend.submit(make_plan(root / "proj"))
+    assert wait_terminal(backend, job_id) is JobStatus.DONE, backend.logs(job_id, verbose=True)
+    assert backend.result(job_id).value == "user ray"

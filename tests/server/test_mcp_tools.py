@@ -329,8 +329,10 @@ async def test_resources__catalogs_job_and_plan_code(tmp_path: Path):
         errors = json.loads((await c.client.read_resource("mljobs://catalogs/errors")).contents[0].text)
         assert any(e["id"] == "module_not_found" for e in errors["entries"])
         plan = await c.ok("plan_job", {"path": str(EXAMPLE)})
-        # A local plan still shows the Snowflake equivalent, so the dry run teaches the real call.
-        assert "submit_file(" in plan["code"] and "local pool" in plan["code_note"]
+        # A local plan still shows the Snowflake equivalent, so the dry run teaches the real call: the derived
+        # --output-dir $MLRS_STAGE_RESULT_PATH goes through the payload's entry wrapper (args pass verbatim).
+        assert "submit_directory(" in plan["code"] and "mljobs_entry.py" in plan["code"]
+        assert "local pool" in plan["code_note"]
         assert f"from plan {plan['plan_hash'][:12]}." in plan["code"]  # the code cites the plan's own hash
         code = await c.client.read_resource(plan["code_uri"])
         assert code.contents[0].text == plan["code"]

@@ -1,4 +1,5 @@
-"""Job launcher: environment, argument expansion, index-access check, result files, status file, processes."""
+"""Job script, job-folder protocol and job environments: container env, index-access check, the real
+launcher's result files read back by the library, status file, processes, env keys."""
 
 from __future__ import annotations
 
@@ -13,26 +14,11 @@ from typing import Any
 
 import pytest
 
-from mljobs.server.runner import launcher, netguard
+from mljobs.server.backends.local import load_result
+from mljobs.server.runner import envs, jobdir, launcher, netguard
 
 PYPI = {"PYPI_EAI": ["pypi.org", "pypi.python.org", "pythonhosted.org", "files.pythonhosted.org"]}
 KNOWN = {**PYPI, "PRIVATE_EAI": ["private.example.com"], "GITHUB_EAI": ["github.com"]}
-
-
-@pytest.mark.parametrize(
-    ("arg", "expected"),
-    [
-        pytest.param("$MLRS_STAGE_RESULT_PATH/model", "/job/output/model", id="bare"),
-        pytest.param("--out=${MLRS_STAGE_RESULT_PATH}", "--out=/job/output", id="braces"),
-        pytest.param("$(MLRS_STAGE_RESULT_PATH)", "/job/output", id="kubernetes_parens"),
-        pytest.param("$MLRS_STAGE_RESULT_PATHX", "$MLRS_STAGE_RESULT_PATHX", id="longer_name_untouched"),
-        pytest.param("$HOME/x", "$HOME/x", id="other_vars_untouched"),
-        pytest.param("plain", "plain", id="plain"),
-    ],
-)
-def test_expand_args__table__expected(arg: str, expected: str) -> None:
-    """Only the MLRS_* variables are expanded, in $X, ${X} and $(X) forms."""
-    assert launcher.expand_args([arg], {"MLRS_STAGE_RESULT_PATH": "/job/output"}) == [expected]
 
 
 def test_job_environment__user_vars__after_system_but_not_instance_count(tmp_path: Path) -> None:
@@ -44,7 +30,8 @@ def test_job_environment__user_vars__after_system_but_not_instance_count(tmp_pat
     assert env["MLRS_STAGE_RESULT_PATH"] == str(tmp_path / "output")
     assert env["MLRS_STAGE_MOUNT_PATH"] == str(tmp_path)
     assert env["MLRS_PAYLOAD_DIR"] == "custom" and env["A"] == "1"
-    assert env["MLRS_SUBMITTED_TARGET_INSTANCES"] == "1"
+    assert env["MLRS_SUBMITTED_TARGET_INSTANCES"] == "1" and env["SNOWFLAKE_JOBS_COUNT"] == "1"
+    assert env["MLRS_RESULT_PATH"] == "mljob_result"
 
 
 @pytest.mark.parametrize(
@@ -99,69 +86,67 @@ def test_check_index_access__table__expected(
     launch: dict[str, Any], lines: list[str], expected: str | None
 ) -> None:
     """Requirements need the index hosts in the job's EAIs; the message names the EAI that would help."""
-    assert launcher.check_index_access({"known_eais": KNOWN, **launch}, lines) == expected
+    assert envs.check_index_access({"known_eais": KNOWN, **launch}, lines) == expected
 
 
-def _dto(job_dir: Path) -> dict[str, Any]:
-    return json.loads((job_dir / launcher.RESULT_FILE).read_text())
+def _saved(tmp_path: Path, value: object, *, is_error: bool = False) -> object:
+    """Write `value` with the real launcher's `save_mljob_result` at the job's result path, load it back."""
+    (tmp_path / "output").mkdir(exist_ok=True)
+    launcher._save_result(tmp_path, value, is_error=is_error)
+    return load_result(jobdir.result_path(tmp_path))
 
 
-def test_write_result__json_value__inline(tmp_path: Path) -> None:
-    """A JSON-exact value is stored inline in the ResultDTO."""
-    launcher.write_result(tmp_path, success=True, value={"a": [1, 2.5, None, "x"]})
-    dto = _dto(tmp_path)
-    assert dto == {
-        "kind": "result",
-        "success": True,
-        "value": {"a": [1, 2.5, None, "x"]},
-        "protocol": None,
-        "serialize_error": None,
-        "metadata": None,
-    }
+def test_result__json_value__inline_in_result_dto(tmp_path: Path) -> None:
+    """A JSON value is inline in the library's ResultDTO and comes back equal."""
+    loaded = _saved(tmp_path, {"a": [1, 2.5, None, "x"]})
+    assert loaded.success and loaded.value == {"a": [1, 2.5, None, "x"]}  # type: ignore[attr-defined]
+    dto = json.loads(jobdir.result_path(tmp_path).read_text())
+    assert dto["value"] == {"a": [1, 2.5, None, "x"]} and dto["protocol"] is None
 
 
-def test_write_result__tuple__pickled_beside(tmp_path: Path) -> None:
-    """A value JSON would change (a tuple) is pickled to result_extra.pkl and named in the manifest."""
-    launcher.write_result(tmp_path, success=True, value=(1, 2))
-    dto = _dto(tmp_path)
-    assert dto["value"] is None and dto["protocol"]["manifest"]["path"] == launcher.RESULT_EXTRA
-    assert dto["metadata"]["type"] == "builtins.tuple"
-    assert (tmp_path / launcher.RESULT_EXTRA).is_file()
+def test_result__tuple__cloudpickled_beside_and_loaded(tmp_path: Path) -> None:
+    """A value JSON cannot hold goes to the library's mljob_extra.pkl and round-trips exactly."""
+    loaded = _saved(tmp_path, {"pair": (1, 2), "tags": {"a"}})
+    assert loaded.value == {"pair": (1, 2), "tags": {"a"}}  # type: ignore[attr-defined]
+    assert (tmp_path / "output" / "mljob_extra.pkl").is_file()
 
 
-def test_write_result__unpicklable__serialize_error(tmp_path: Path) -> None:
-    """A value that cannot be pickled is reported in serialize_error, not raised."""
-    launcher.write_result(tmp_path, success=True, value=lambda: 1)
-    dto = _dto(tmp_path)
-    assert (
-        dto["success"]
-        and dto["protocol"] is None
-        and "lambda" in dto["serialize_error"].lower() + dto["metadata"]["repr"]
-    )
-
-
-def test_write_result__exception__type_message_traceback(tmp_path: Path) -> None:
-    """A failure records the exception's qualified type, repr, message and traceback."""
+def test_result__exception__type_message_traceback(tmp_path: Path) -> None:
+    """A failure keeps the exception's type, repr and traceback in the ResultDTO metadata."""
     try:
         raise KeyError("missing")
     except KeyError as exc:
-        launcher.write_result(tmp_path, success=False, exc=exc)
-    meta = _dto(tmp_path)["metadata"]
+        loaded = _saved(tmp_path, exc, is_error=True)
+    assert not loaded.success and isinstance(loaded.value, KeyError)  # type: ignore[attr-defined]
+    meta = json.loads(jobdir.result_path(tmp_path).read_text())["metadata"]
     assert meta["type"] == "builtins.KeyError" and meta["repr"] == "KeyError('missing')"
-    assert "KeyError: 'missing'" in meta["traceback"]
+    assert 'raise KeyError("missing")' in meta["traceback"]  # the library keeps the frames
+
+
+def test_env_key__order_and_comments__same_key_changes_with_set() -> None:
+    """An environment is reused for the same requirement set, whatever the order or comments."""
+    assert envs.env_key(["b==1", "a", "# note"]) == envs.env_key(["a", "b==1  # pinned"])
+    assert envs.env_key(["a"]) != envs.env_key(["a", "b"])
+
+
+def test_unsatisfied__installed_and_missing__only_missing_kept() -> None:
+    """What the job interpreter already satisfies is not installed again; versions it lacks are."""
+    assert envs.unsatisfied(["pyyaml>=5", "pyyaml<1", "surely-not-installed-xyz", "-i https://x/simple",
+                             "pyyaml; python_version < '3'"]) == [
+        "pyyaml<1", "surely-not-installed-xyz", "-i https://x/simple"]
 
 
 def test_update_status__terminal__never_overwritten(tmp_path: Path) -> None:
     """Once DONE, a late CANCELLING (or anything) does not change the record; only_from guards transitions."""
-    launcher.update_status(tmp_path, "PENDING", job_id="J")
+    jobdir.update_status(tmp_path, "PENDING", job_id="J")
     assert (
-        launcher.update_status(tmp_path, "CANCELLED", only_from=frozenset({"CANCELLING"}))["status"]
+        jobdir.update_status(tmp_path, "CANCELLED", only_from=frozenset({"CANCELLING"}))["status"]
         == "PENDING"
     )
-    launcher.update_status(tmp_path, "RUNNING")
-    launcher.update_status(tmp_path, "DONE", exit_code=0)
-    assert launcher.update_status(tmp_path, "CANCELLING")["status"] == "DONE"
-    record = launcher.read_status(tmp_path)
+    jobdir.update_status(tmp_path, "RUNNING")
+    jobdir.update_status(tmp_path, "DONE", exit_code=0)
+    assert jobdir.update_status(tmp_path, "CANCELLING")["status"] == "DONE"
+    record = jobdir.read_status(tmp_path)
     assert record["status"] == "DONE" and record["job_id"] == "J" and record["exit_code"] == 0
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -169,16 +154,16 @@ def test_update_status__terminal__never_overwritten(tmp_path: Path) -> None:
 def test_process_alive__self_reused_dead_zombie__expected() -> None:
     """Alive only for the same pid *and* start time; exited and zombie processes count as gone."""
     me = os.getpid()
-    assert launcher.process_alive(me, launcher.proc_start_ticks(me))
-    assert not launcher.process_alive(me, (launcher.proc_start_ticks(me) or 0) + 1)
+    assert jobdir.process_alive(me, jobdir.proc_start_ticks(me))
+    assert not jobdir.process_alive(me, (jobdir.proc_start_ticks(me) or 0) + 1)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     deadline = time.monotonic() + 10
-    while launcher.process_alive(child.pid) and time.monotonic() < deadline:
+    while jobdir.process_alive(child.pid) and time.monotonic() < deadline:
         time.sleep(0.02)  # not reaped yet: a zombie once it exits
-    assert not launcher.process_alive(child.pid)
+    assert not jobdir.process_alive(child.pid)
     child.wait()
-    assert not launcher.process_alive(child.pid)
-    assert not launcher.process_alive(None)
+    assert not jobdir.process_alive(child.pid)
+    assert not jobdir.process_alive(None)
 
 
 @pytest.mark.slow
@@ -186,7 +171,7 @@ def test_sitecustomize_guard__pip_subprocess__blocked_before_dns(tmp_path: Path)
     """pip run with the job's guard dir on PYTHONPATH is refused by the guard (no EAI), with no traffic."""
     job_dir = tmp_path
     (job_dir / "system").mkdir()
-    (job_dir / "system" / launcher.NETGUARD_NAME).write_text(Path(netguard.__file__).read_text())
+    (job_dir / "system" / jobdir.NETGUARD_NAME).write_text(Path(netguard.__file__).read_text())
     config = launcher._write_guard_files(job_dir, {"job_eais": {}, "known_eais": KNOWN}, [], "pip")
     env = launcher._guarded_env(job_dir, config)
     env.pop("PIP_FIND_LINKS", None)
@@ -249,4 +234,4 @@ def test_launcher__sigterm_without_cancel__failed_terminated(tmp_path: Path, wri
     assert backend.status(job_id) is JobStatus.FAILED
     info = backend.info(job_id)
     assert info.message == "terminated by SIGTERM"
-    assert launcher.read_status(Path(info.extra["job_dir"]))["exit_code"] == launcher.EXIT_CANCELLED
+    assert jobdir.read_status(Path(info.extra["job_dir"]))["exit_code"] == jobdir.EXIT_CANCELLED

@@ -67,7 +67,8 @@ def analysis(root: str = "/proj", entrypoint: str = "train.py", *, gpu: bool = F
         root=root, entrypoint=entrypoint, files=(entrypoint,), compute=compute or verdict(gpu),
         packages=tuple(packages), local_modules=tuple(local_modules), network=tuple(network),
         io=io_report or io(), method=MethodRecommendation(method, "one file, no local imports"),
-        declared=tuple(DeclaredRequirement(d, d, LOC) for d in declared), requirements_file=requirements_file,
+        declared=tuple(DeclaredRequirement(_req_name(d), d, Location(requirements_file or "requirements.txt", i + 1))
+                       for i, d in enumerate(declared)), requirements_file=requirements_file,
         data_files=tuple(data_files), runtime="2.10-cpu-py3.11",
     )
 
@@ -92,3 +93,10 @@ def facts(*, pools=None, eais=(), grants: Grants | None = None, stages=(), backe
 
 def pypi_eai(name: str = "PYPI_EAI") -> ExternalAccessIntegration:
     return ExternalAccessIntegration(name, True, (PYPI_RULE,))
+
+
+def _req_name(line: str) -> str:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(Requirement(line).name)

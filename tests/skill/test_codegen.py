@@ -59,7 +59,8 @@ def call_kwargs(code: str) -> tuple[list, dict]:
 @pytest.mark.parametrize("method", [SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY,
                                     SubmitMethod.SUBMIT_FROM_STAGE, SubmitMethod.REMOTE])
 def test_generate__each_method__every_plan_field_passed(method: SubmitMethod) -> None:
-    """The call carries every plan field, with overwrite=True for the explicit name."""
+    """The call carries every plan field, with a unique name per run (like the backend), never a fixed name
+    with overwrite=True."""
     plan = dataclasses.replace(BASE, method=method, function_name="train" if method is SubmitMethod.REMOTE else None,
                                source="@ML.PUBLIC.SRC/proj" if method is SubmitMethod.SUBMIT_FROM_STAGE else BASE.source)
     out = gen(plan, connection_name="dev")
@@ -68,11 +69,12 @@ def test_generate__each_method__every_plan_field_passed(method: SubmitMethod) ->
         "stage_name": "@ML.PUBLIC.MLJOBS_PAYLOAD", "target_instances": 2, "min_instances": 1,
         "pip_requirements": ["xgboost==2.0.3"], "external_access_integrations": ["PYPI_EAI"],
         "env_vars": {"EPOCHS": "3"}, "spec_overrides": None, "runtime_environment": "2.10",
-        "query_warehouse": "ML_WH", "name": "JOB_01_TRAIN_MODEL", "database": "ML", "schema": "PUBLIC",
-        "overwrite": True, "artifact_repositories": None, "comment": None, "session": "session",
+        "query_warehouse": "ML_WH", "name": "'JOB_01_TRAIN_MODEL_' + uuid.uuid4().hex[:8]", "database": "ML",
+        "schema": "PUBLIC", "artifact_repositories": None, "comment": None, "session": "session",
     }
     for key, value in expected.items():
         assert kw[key] == value, key
+    assert "overwrite" not in kw
     assert pos[0] == "GPU_POOL" if method is SubmitMethod.REMOTE else pos == [plan.source, "GPU_POOL"]
     if method is SubmitMethod.REMOTE:
         assert "args" not in kw and "train_job('--output-dir', '$MLRS_STAGE_RESULT_PATH')" in out.code
@@ -115,7 +117,8 @@ def test_generate__hostile_strings__escaped_by_repr() -> None:
     out = gen(plan)
     pos, kw = call_kwargs(out.code)
     assert pos[0] == plan.source and kw["args"] == list(plan.args)
-    assert sum(isinstance(n, ast.Import) for n in ast.walk(ast.parse(out.code))) == 0  # only `from` imports
+    imported = {a.name for n in ast.walk(ast.parse(out.code)) if isinstance(n, ast.Import) for a in n.names}
+    assert imported == {"uuid"}  # nothing from the hostile strings became an import
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +95,26 @@ def plan_for(project: Path, method: SubmitMethod, entrypoint: str = "01-train mo
     return result.plan
 
 
+def stage_dir(fake: FakeSession, index: int = -1) -> str:
+    """The payload folder of a submission: the generated code names each run uniquely."""
+    return str(fake.submissions[index]["spec_options"]["STAGE_PATH"])
+
+
 def check_submission(fake: FakeSession, plan: JobPlan, printed: str) -> dict[str, Any]:
     """Assert the captured SYSTEM$EXECUTE_ML_JOB carries the plan's fields; return the submission."""
     assert len(fake.submissions) == 1
     sub = fake.submissions[0]
     spec, job = sub["spec_options"], sub["job_options"]
     assert sub["compute_pool"] == plan.compute_pool
-    assert sub["name"] == f"{plan.database}.{plan.schema}.{plan.name}_"
-    assert spec["STAGE_PATH"] == f"{plan.stage_name}/{plan.name}"
+    assert re.fullmatch(rf"{plan.database}\.{plan.schema}\.{plan.name}_[0-9a-f]{{8}}_", sub["name"])
+    assert re.fullmatch(rf"{re.escape(plan.stage_name)}/{plan.name}_[0-9a-f]{{8}}", spec["STAGE_PATH"])
     assert job["EXTERNAL_ACCESS_INTEGRATIONS"] == list(plan.external_access_integrations)
     assert (job["TARGET_INSTANCES"], job["MIN_INSTANCES"]) == (plan.target_instances, plan.min_instances)
     assert job["QUERY_WAREHOUSE"] == plan.query_warehouse
     for key, value in plan.env_vars:
         assert spec["ENV_VARS"][key] == value
     assert spec["SPEC_OVERRIDES"] == plan.spec_overrides
-    requirements = fake.stage_files.get(f"{plan.stage_name}/{plan.name}/app/requirements.txt")
+    requirements = fake.stage_files.get(f"{stage_dir(fake)}/app/requirements.txt")
     assert requirements == "\n".join(plan.pip_requirements).encode()
     # the plan's pin as sent; @remote plans carry the client's -pyXY suffix (skill/plan.py _runtime_pin)
     assert fake.runtime_requests and json.loads(fake.runtime_requests[-1][1])["runtimeEnvironment"] == (
@@ -125,8 +131,11 @@ def test_library__submit_file__submits_the_plan(fake: FakeSession, project: Path
     plan = plan_for(project, SubmitMethod.SUBMIT_FILE)
     assert plan.args == ("--output-dir", "$MLRS_STAGE_RESULT_PATH") and plan.pip_requirements == ("lightgbm>=4",)
     sub = check_submission(fake, plan, run(plan, capsys))
-    assert sub["spec_options"]["ARGS"][-3:] == [f"/mnt/job_stage/app/{plan.entrypoint}", *plan.args]
-    assert fake.stage_files[f"{plan.stage_name}/{plan.name}/app/{plan.entrypoint}"] == SCRIPT.encode()
+    # $MLRS_* in the args: the entry wrapper runs first and gets the script, then the args verbatim.
+    assert sub["spec_options"]["ARGS"][-4:] == [
+        "/mnt/job_stage/app/mljobs_entry.py", f"/mnt/job_stage/app/{plan.entrypoint}", *plan.args]
+    assert b"MLRS_" in fake.stage_files[f"{stage_dir(fake)}/app/mljobs_entry.py"]
+    assert fake.stage_files[f"{stage_dir(fake)}/app/{plan.entrypoint}"] == SCRIPT.encode()
 
 
 def test_library__submit_directory__multi_node(fake: FakeSession, project: Path, capsys) -> None:
@@ -134,7 +143,7 @@ def test_library__submit_directory__multi_node(fake: FakeSession, project: Path,
     plan = plan_for(project, SubmitMethod.SUBMIT_DIRECTORY, nodes=2)
     assert (plan.target_instances, plan.min_instances) == (2, 2)
     check_submission(fake, plan, run(plan, capsys))
-    assert f"{plan.stage_name}/{plan.name}/app/helpers.py" in fake.stage_files
+    assert f"{stage_dir(fake)}/app/helpers.py" in fake.stage_files
     assert any(q.sql.startswith("SHOW COMPUTE POOLS") for q in fake.queries)  # the library's min_instances check
 
 
@@ -146,7 +155,7 @@ def test_library__submit_from_stage__copies_from_stage(fake: FakeSession, projec
     fake.stage_files["@ML_DB.PUBLIC.CODE/v1/src/train.py"] = SCRIPT.encode()
     plan = plan_for(project, SubmitMethod.SUBMIT_FROM_STAGE, "src/train.py", source_stage="@ML_DB.PUBLIC.CODE/v1")
     sub = check_submission(fake, plan, run(plan, capsys))
-    assert fake.stage_files[f"{plan.stage_name}/{plan.name}/app/src/train.py"] == SCRIPT.encode()
+    assert fake.stage_files[f"{stage_dir(fake)}/app/src/train.py"] == SCRIPT.encode()
     assert sub["spec_options"]["ARGS"][-3:] == ["/mnt/job_stage/app/src/train.py", *plan.args]
 
 
@@ -155,7 +164,7 @@ def test_library__remote__pickles_function(fake: FakeSession, project: Path, cap
     plan = plan_for(project, SubmitMethod.REMOTE, function_name="main")
     sub = check_submission(fake, plan, run(plan, capsys))
     assert any("func.py" in a for a in sub["spec_options"]["ARGS"])
-    assert f"{plan.stage_name}/{plan.name}/app/func.py" in fake.stage_files
+    assert f"{stage_dir(fake)}/app/func.py" in fake.stage_files
 
 
 def test_library__credential_from_env__reaches_requirements_not_code(
@@ -167,14 +176,17 @@ def test_library__credential_from_env__reaches_requirements_not_code(
     assert isinstance(code, Generated) and "T0KEN" not in code.code
     monkeypatch.setenv("MLJOBS_PIP_INDEX_URL", "https://u:T0KEN@pkgs.example.com/simple")
     run(plan, capsys)
-    reqs = fake.stage_files[f"{plan.stage_name}/{plan.name}/app/requirements.txt"].decode()
+    reqs = fake.stage_files[f"{stage_dir(fake)}/app/requirements.txt"].decode()
     assert reqs == "--index-url=https://u:T0KEN@pkgs.example.com/simple\nmypkg"
 
 
-def test_library__resubmit_same_name__new_code_uploaded(fake: FakeSession, project: Path, capsys) -> None:
-    """overwrite=True defeats the stale-code trap: an edited script replaces the old one on the stage."""
+def test_library__resubmit__unique_folder_with_new_code(fake: FakeSession, project: Path, capsys) -> None:
+    """Each run of the code submits under a new unique name, so an edited script is never hidden by a stale
+    copy (no fixed name with overwrite=True)."""
     plan = plan_for(project, SubmitMethod.SUBMIT_FILE)
     run(plan, capsys)
     (project / "01-train model.py").write_text(SCRIPT + "# edited\n")
     run(plan, capsys)
-    assert fake.stage_files[f"{plan.stage_name}/{plan.name}/app/{plan.entrypoint}"].endswith(b"# edited\n")
+    assert stage_dir(fake, 0) != stage_dir(fake, 1)
+    assert fake.stage_files[f"{stage_dir(fake, 0)}/app/{plan.entrypoint}"] == SCRIPT.encode()
+    assert fake.stage_files[f"{stage_dir(fake, 1)}/app/{plan.entrypoint}"].endswith(b"# edited\n")

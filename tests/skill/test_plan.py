@@ -73,16 +73,54 @@ def test_plan__packages__only_required_to_install_and_pypi_eai() -> None:
     assert result.ready, result.preflight
 
 
-def test_plan__requirements_txt_travels__pip_requirements_omitted() -> None:
-    """With submit_directory and a root requirements.txt, pip_requirements is omitted and missing ones named."""
+def test_plan__requirements_txt_travels_and_covers__pip_requirements_omitted() -> None:
+    """A root requirements.txt that declares everything the code needs travels alone (startup.sh installs it)."""
     a = analysis(method=SubmitMethod.SUBMIT_DIRECTORY, requirements_file="requirements.txt",
-                 packages=[package("lightgbm"), package("catboost")], declared=["lightgbm"],
+                 packages=[package("lightgbm")], declared=["lightgbm>=4"],
                  network=[need(NetworkCategory.PYPI, "pypi.org")])
     result = plan_job(a, facts(eais=(pypi_eai(),)))
     plan = result.plan
     assert plan is not None and plan.pip_requirements == () and plan.requirements_file == "requirements.txt"
-    assert plan.source == "/proj" and plan.entrypoint == "train.py"
-    assert any("catboost" in e and "requirements.txt" in e for e in result.explanations)
+    assert plan.source == "/proj" and plan.entrypoint == "train.py" and result.ready
+
+
+def test_plan__requirements_txt_lacks_import__file_plus_missing_installed() -> None:
+    """An import the travelling file lacks, and the user's extras, are never dropped: pip_requirements (which the
+    library writes over the file) carries the file's lines plus them."""
+    a = analysis(method=SubmitMethod.SUBMIT_DIRECTORY, requirements_file="requirements.txt",
+                 packages=[package("lightgbm"), package("catboost")], declared=["lightgbm"],
+                 network=[need(NetworkCategory.PYPI, "pypi.org")])
+    result = plan_job(a, facts(eais=(pypi_eai(),)), PlanChoices(extra_pip_requirements=("rich",)))
+    plan = result.plan
+    assert plan is not None and plan.pip_requirements == ("lightgbm", "catboost", "rich")
+    assert plan.requirements_file == "requirements.txt" and result.ready
+    assert any("catboost" in e and "nothing is dropped" in e for e in result.explanations)
+
+
+@pytest.mark.parametrize(("declared", "extra", "ready"), [
+    pytest.param("lightgbm==3.3.5", "lightgbm==4.1.0", False, id="two_pins__conflict"),
+    pytest.param("lightgbm<4", "lightgbm==4.1.0", False, id="range_excludes_pin__conflict"),
+    pytest.param("lightgbm>=4", "lightgbm==4.1.0", True, id="range_allows_pin__ok"),
+])
+def test_plan__requirements_txt_version_conflict__not_ready(declared: str, extra: str, ready: bool) -> None:
+    """A pin in the travelling file that excludes what the job asks for makes the plan not ready, with the reason."""
+    a = analysis(method=SubmitMethod.SUBMIT_DIRECTORY, requirements_file="requirements.txt",
+                 packages=[package("lightgbm")], declared=[declared], network=[need(NetworkCategory.PYPI, "pypi.org")])
+    result = plan_job(a, facts(eais=(pypi_eai(),)), PlanChoices(extra_pip_requirements=(extra,)))
+    assert result.ready is ready
+    clash = [i for i in result.preflight if i.code == "requirements.conflict"]
+    assert bool(clash) is not ready and all(declared in i.message and extra in i.message for i in clash)
+
+
+def test_plan__local_machine_lacks_xgboost__snowflake_code_does_not_install_it() -> None:
+    """Plan per target: the local run installs what this machine lacks; the Snowflake code is planned against
+    the runtime image, which has xgboost, so it never pip-installs it."""
+    a = analysis(packages=[package("xgboost", PackageStatus.PREINSTALLED)])
+    local = facts(backend="local", installed_packages=frozenset({"numpy"}))
+    result = plan_job(a, local)
+    assert result.plan is not None and result.plan.pip_requirements == ("xgboost",)
+    assert result.code is not None and "xgboost" not in result.code.code  # type: ignore[union-attr]
+    assert "pip_requirements=None" in result.code.code  # type: ignore[union-attr]
 
 
 def test_plan__artifact_repository__no_pypi_eai_needed() -> None:
