@@ -132,7 +132,7 @@ def script_500(path: Path) -> Path:
 
 async def analyze_latency(script: Path, runs: int, state: Path) -> tuple[list[float], list[float], int]:
     from mcp import Client
-    from mljobs.server.mcp_app import build_server
+    from mljobs.server.mcp import build_server
     from mljobs.server.settings import Settings
 
     warm, cold = [], []

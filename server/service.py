@@ -30,7 +30,7 @@ from mljobs.skill.redact import redact
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
 from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
-from .notebook_payload import annotate_logs, payload_plan
+from .notebook_payload import annotate_logs, keep_notebook_script
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -158,11 +158,12 @@ class Service:
                 self._facts_stamps[name] = stamp
             return self._facts[name]
 
-    def plan(self, path: str | Path, entrypoint: str | None = None, *, choices: Any = None, backend: str | None = None):
-        """Analyse, discover and plan in one step; returns the skill's PlanResult."""
+    def plan(self, path: str | Path, entrypoint: str | None = None, *, choices: Any = None, backend: str | None = None,
+             analysis: Analysis | None = None):
+        """Analyse (unless the caller already did), discover and plan in one step; returns the skill's PlanResult."""
         from mljobs.skill.plan import PlanChoices, plan_job
 
-        analysis = self.analyze(path, entrypoint)
+        analysis = analysis or self.analyze(path, entrypoint)
         name = self._check_backend_name(backend) if backend else self.default_backend_name()
         facts = self.facts(name)
         choices = choices or PlanChoices()
@@ -207,22 +208,22 @@ class Service:
         return replace(result, **changes) if changes else result
 
     def rank_pools(self, path: str | Path, entrypoint: str | None = None, *, target_instances: int | None = None,
-                   backend: str | None = None) -> tuple[Analysis, Any]:
+                   backend: str | None = None, analysis: Analysis | None = None) -> tuple[Analysis, Any]:
         """Analyse and rank the backend's compute pools for the code; returns (analysis, skill PoolRanking)."""
         from mljobs.skill.pools import PoolNeeds, rank_compute_pools
 
-        analysis = self.analyze(path, entrypoint)
+        analysis = analysis or self.analyze(path, entrypoint)
         hint = analysis.compute.multi_node
         target = target_instances or (hint.suggested_instances if hint else 1)
         needs = PoolNeeds.from_verdict(analysis.compute, target_instances=target)
         return analysis, rank_compute_pools(needs, self.facts(backend))
 
     def check_eais(self, path: str | Path, entrypoint: str | None = None, *, chosen: Any = None,
-                   backend: str | None = None) -> tuple[Analysis, Any]:
+                   backend: str | None = None, analysis: Analysis | None = None) -> tuple[Analysis, Any]:
         """Analyse and check which EAIs allow the hosts the code needs; returns (analysis, skill Coverage)."""
         from mljobs.skill.eai import check_coverage
 
-        analysis = self.analyze(path, entrypoint)
+        analysis = analysis or self.analyze(path, entrypoint)
         chosen = list(chosen) if chosen else None
         try:
             return analysis, check_coverage(analysis.network, self.facts(backend), chosen)
@@ -325,7 +326,8 @@ class Service:
         submission_id = secrets.token_hex(8)
         self.store.begin_submission(submission_id, backend.name, name=plan.name, plan_hash=plan_hash)
         try:
-            job_id = backend.submit(payload_plan(plan, self.settings.state_dir))  # a notebook runs as its script
+            keep_notebook_script(plan, self.settings.state_dir)  # its tracebacks then name the notebook's cells
+            job_id = backend.submit(plan)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 self.store.end_submission(submission_id, job_id=None, outcome=f"failed: {type(exc).__name__}")

@@ -34,7 +34,12 @@ def phrase(diagnosis: Diagnosis, plan: JobPlan | None, job_id: str | None) -> tu
         _one(change, plan, tool_args, cli, setup_tool, setup_cli)
     local = any(c.field == "local_eais" for c in diagnosis.changes)
     admin = " after an admin ran the SQL shown" if diagnosis.admin_sql and not local else ""
-    plan_call = "plan_job(" + ", ".join([f"path={path!r}", *(f"{k}={_py(v)}" for k, v in tool_args.items())]) + ")"
+    # plan_job takes path and backend, and the plan options in one `choices` object (server/plan_options.py).
+    backend = tool_args.pop("backend", None)
+    call_args = [f"path={path!r}", *([f"backend={_py(backend)}"] if backend else [])]
+    if tool_args:
+        call_args.append(f"choices={json.dumps(tool_args)}")
+    plan_call = "plan_job(" + ", ".join(call_args) + ")"
     tool = "; ".join([*setup_tool, f"{plan_call}, then submit_job with the user's confirmation{admin}"])
     submit = " ".join(["mljobs submit", shlex.quote(path), *cli])
     command = " && ".join([*setup_cli, submit])

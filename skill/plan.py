@@ -760,7 +760,7 @@ def _snowflake_equivalent(plan: JobPlan, analysis: Analysis, choices: PlanChoice
         database=None, schema=None, pip_requirements=image.pip, requirements_file=image.requirements_file,
         external_access_integrations=tuple(e for e in plan.external_access_integrations),
     )
-    code = generate_code(target, connection_name=choices.connection_name)
+    code = generate_code(target, connection_name=choices.connection_name, plan_hash=plan.plan_hash())
     if not isinstance(code, Generated):
         return code
     return Generated(code.code, (

@@ -124,7 +124,7 @@ def test_skill_md__frontmatter__agent_skills_format():
 def test_skill_md__names_every_mcp_tool_and_cli_command():
     """Each tool the server serves and each CLI verb of the workflow appears in SKILL.md."""
     from mcp import Client
-    from mljobs.server.mcp_app import build_server
+    from mljobs.server.mcp import build_server
     from mljobs.server.settings import Settings
 
     async def names() -> set[str]:
@@ -190,6 +190,6 @@ def test_skill_md__short_core_with_notebooks_local_eais_timeouts_and_cross_check
     assert body.count("\n") <= 170
     assert ".ipynb" in body and "nbconvert" in body  # notebooks go in as they are
     assert "add_local_eai" in body and "re-read" in body
-    assert "timeout_seconds=50" in body and "short" in body
+    assert "`wait_for_job(job_id)` (it answers within 30 s)" in body and "short" in body
     assert "cross-check" in body
     assert "by reading the code yourself" not in body and "Do not infer" not in body

@@ -9,8 +9,9 @@ from typing import Any
 
 from mljobs.analyzers import analyze
 from mljobs.analyzers.errors import AnalysisInputError
-from mljobs.analyzers.report import analysis_to_dict, render_text
+from mljobs.analyzers.report import render_text
 
+from ..analysis_json import AnalysisOut
 from ..errors import UsageError
 
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.close()
     if args.json:
-        json.dump(analysis_to_dict(analysis), sys.stdout, indent=2)
+        json.dump(AnalysisOut.from_analysis(analysis).model_dump(mode="json", exclude={"next_step"}), sys.stdout,
+                  indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(analysis))

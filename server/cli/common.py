@@ -7,10 +7,9 @@ import json
 import sys
 from typing import Any
 
-from mljobs.analyzers.model import SubmitMethod
-
-from ..errors import NotConfirmedError, UsageError
+from ..errors import NotConfirmedError
 from ..jsonable import to_jsonable
+from ..plan_options import PlanOptions
 from ..service import Service
 from ..settings import Settings
 
@@ -30,26 +29,7 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """Plan choices; script arguments go after `--`: `mljobs submit train.py --yes -- --epochs 3`."""
     parser.add_argument("path", help="a .py file, a project folder or a .ipynb notebook")
     parser.add_argument("--entrypoint", help="the main file inside a project folder")
-    group = parser.add_argument_group("plan")
-    group.add_argument("--pool", help="compute pool (default: the best-ranked usable pool)")
-    group.add_argument("--eai", action="append", default=[], metavar="NAME",
-                       help="external access integration to add (repeatable)")
-    group.add_argument("--only-eais", action="store_true", help="use exactly the --eai list, nothing suggested")
-    group.add_argument("--stage", help="payload stage, e.g. @DB.SCHEMA.STAGE")
-    group.add_argument("--nodes", type=int, metavar="N", help="target instances (nodes)")
-    group.add_argument("--min-nodes", type=int, metavar="N", help="minimum instances to start with")
-    group.add_argument("--method", choices=[m.value for m in SubmitMethod], help="submission method")
-    group.add_argument("--name", help="job name (a valid identifier; derived from the file name by default)")
-    group.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable")
-    group.add_argument("--pip", action="append", default=[], metavar="REQ", help="extra pip requirement")
-    group.add_argument("--allow-direct-requirements", action="store_true",
-                       help="accept URL, VCS and file: requirements (--pip and the requirements file); "
-                            "without it only package specifiers such as name>=1.0 are accepted")
-    group.add_argument("--artifact-repository", action="store_true",
-                       help="install pip requirements from Snowflake's shared PyPI repository instead of an EAI")
-    group.add_argument("--runtime", help="runtime_environment (image tag) to pin")
-    group.add_argument("--function", help="function to run with --method remote")
-    group.add_argument("--source-stage", help="for submit_from_stage: the stage folder holding the code")
+    PlanOptions.add_cli_options(parser.add_argument_group("plan"))  # the same options as MCP plan_job
     add_backend_options(parser)
 
 
@@ -69,38 +49,9 @@ def service_from_args(args: argparse.Namespace) -> Service:
 
 
 def choices_from_args(args: argparse.Namespace) -> Any:
-    from mljobs.skill.plan import PlanChoices
-
-    env: dict[str, str] = {}
-    for item in args.env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--env expects KEY=VALUE, got {item!r}")
-        env[key] = value
-    script_args = getattr(args, "script_args", None)
-    return PlanChoices(
-        pool=args.pool,
-        eais=tuple(args.eai),
-        only_eais=args.only_eais,
-        stage=args.stage,
-        database=args.database,
-        schema=args.schema,
-        args=tuple(script_args) if script_args else None,
-        target_instances=args.nodes,
-        min_instances=args.min_nodes,
-        method=SubmitMethod(args.method) if args.method else None,
-        name=args.name,
-        env_vars=env,
-        runtime_environment=args.runtime,
-        backend=args.backend,
-        query_warehouse=args.warehouse,
-        function_name=args.function,
-        source_stage=args.source_stage,
-        extra_pip_requirements=tuple(args.pip),
-        use_artifact_repository=args.artifact_repository,
-        connection_name=args.connection_name,
-        allow_direct_requirements=bool(getattr(args, "allow_direct_requirements", False)),
-    )
+    """The skill's PlanChoices from the plan flags, validated like the MCP tool's `choices`."""
+    options = PlanOptions.from_cli(args)
+    return options.to_choices(connection_name=args.connection_name, backend=args.backend)
 
 
 def emit_json(value: Any) -> None:

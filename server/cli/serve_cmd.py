@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the server and serve until the client disconnects (stdio) or the process is stopped (HTTP)."""
     from dataclasses import replace
 
-    from ..mcp_app import build_server
+    from ..mcp import build_server
 
     if args.transport == "http" and args.host not in LOOPBACK_HOSTS and not args.allow_remote:
         raise UsageError(

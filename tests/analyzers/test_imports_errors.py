@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -41,8 +40,8 @@ def test_load_project__entrypoint_syntax_error__problem_not_raise(write_tree) ->
     assert [p.location.line for p in project.problems] == [2]
 
 
-def test_load_project__50mb_generated_module__skipped_fast(write_tree, tmp_path) -> None:
-    """A huge generated module is skipped unread (a Problem), and the analysis stays fast."""
+def test_load_project__50mb_generated_module__skipped(write_tree, tmp_path) -> None:
+    """A huge generated module is skipped unread (a Problem); the rest of the project is analysed."""
     root = write_tree({"main.py": "import generated\nimport helper\n", "helper.py": "import yaml\n"})
     line = b"VALUE_%08d = 'x' * 40\n"
     with open(root / "generated.py", "wb") as fh:
@@ -50,10 +49,7 @@ def test_load_project__50mb_generated_module__skipped_fast(write_tree, tmp_path)
         while fh.tell() < 50 * 1024 * 1024:
             fh.write(chunk)
     assert (root / "generated.py").stat().st_size > MAX_FILE_BYTES
-    start = time.perf_counter()
     project = load_project(root, "main.py")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, elapsed
     assert [s.path for s in project.sources] == ["main.py", "helper.py"]
     (problem,) = project.problems
     assert problem.location.path == "generated.py" and "MB limit" in problem.message

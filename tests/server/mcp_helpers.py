@@ -13,15 +13,49 @@ from typing import Any
 import jsonschema
 from mcp import Client
 from mcp.types import CallToolResult, ElicitResult
-from mljobs.server.mcp_app import build_server
+from mljobs.server.mcp import build_server
 from mljobs.server.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "train_classifier.py"
 
 
+def answer_text(result: CallToolResult) -> str:
+    """Everything a model may read of one answer: the text content and every string of the structured content."""
+
+    def flatten(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            return "\n".join(flatten(v) for v in value.values())
+        if isinstance(value, list):
+            return "\n".join(flatten(v) for v in value)
+        return ""
+
+    return "\n".join([*(getattr(c, "text", "") for c in result.content), flatten(result.structured_content)])
+
+
+def repeated_block(text: str) -> str:
+    """The largest block of 80+ characters that appears twice (one line, or 3 consecutive lines), or ""."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    best = ""
+    seen: set[str] = set()
+    for line in lines:
+        if len(line) >= 80 and line in seen and len(line) > len(best):
+            best = line
+        seen.add(line)
+    first: dict[str, int] = {}
+    for i in range(len(lines) - 2):
+        block = "\n".join(lines[i : i + 3])
+        if len(block) >= 80 and first.get(block, i) <= i - 3 and len(block) > len(best):
+            best = block
+        first.setdefault(block, i)
+    return best
+
+
 class Checked:
-    """A connected client whose `call` validates structured output against the tool's output schema."""
+    """A connected client whose `call` validates structured output against the tool's output schema and checks
+    that the answer says nothing twice (no repeated block across its text and structured content)."""
 
     def __init__(self, client: Client, schemas: dict[str, dict[str, Any] | None]) -> None:
         self.client = client
@@ -34,6 +68,8 @@ class Checked:
             assert schema is not None, f"{name} declares no output schema"
             jsonschema.validate(result.structured_content, schema)
             assert result.content and result.content[0].type == "text" and result.content[0].text.strip()
+            repeated = repeated_block(answer_text(result))
+            assert not repeated, f"{name} repeats itself:\n{repeated}"
         return result
 
     async def ok(self, name: str, args: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:

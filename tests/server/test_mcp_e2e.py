@@ -5,6 +5,7 @@ tokens), in both protocol eras (`auto` = 2026-07-28 input-required rounds, `lega
 from __future__ import annotations
 
 import shutil
+import os
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,10 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         assert coverage["hosts"] == [] and coverage["complete"] is True
         plan = await c.ok(
             "plan_job",
-            {"path": str(example), "pool": ranking["chosen"], "eais": coverage["suggested_eais"] or None},
+            {"path": str(example), "choices": {"pool": ranking["chosen"], "eais": coverage["suggested_eais"]}},
         )
         assert plan["ready"] and plan["confirmation"] == {
             "method": "elicitation",
-            "token": None,
-            "expires_in_seconds": None,
             "bound_to": plan["plan_hash"],
         }
 
@@ -73,7 +72,8 @@ async def test_conversion__train_classifier__analyze_to_delete_with_elicitation(
         waited = await c.ok(
             "wait_for_job", {"job_id": job, "timeout_seconds": 120}, progress_callback=on_progress
         )
-        assert waited["status"] == "DONE" and not waited["timed_out"]
+        assert waited["job"]["status"] == "DONE" and not waited["timed_out"]
+        assert 0.5 < waited["job"]["result"]["value"]["accuracy"] <= 1.0  # the wait brings the result
         assert progress and progress[-1][2].startswith("DONE")
         assert [p[0] for p in progress] == sorted(p[0] for p in progress) and progress[0][1] == 120
 
@@ -101,7 +101,7 @@ async def test_submit__user_declines__nothing_submitted(
         plan = await c.ok("plan_job", {"path": str(example)})
         out = await c.ok("submit_job", {"plan_hash": plan["plan_hash"]})
         jobs = await c.ok("list_jobs")
-    assert out["submitted"] is False and out["job_id"] is None and len(ask.asked) == 1
+    assert out["submitted"] is False and "job_id" not in out and len(ask.asked) == 1
     assert jobs["jobs"] == []
 
 
@@ -123,7 +123,7 @@ async def test_submit__client_cannot_elicit__token_path_single_use(tmp_path: Pat
         # Clean up through the preview -> token flows: a running job must be cancelled before it is deleted.
         job = out["job_id"]
         blocked = await c.ok("delete_job", {"job_id": job})
-        if not blocked["done"] and blocked["confirmation"] is None:
+        if not blocked["done"] and "confirmation" not in blocked:
             assert "cancel it first" in blocked["preview"]
             cancel = await c.ok("cancel_job", {"job_id": job})
             await c.ok("cancel_job", {"job_id": job, "confirmation_token": cancel["confirmation"]["token"]})
@@ -146,7 +146,7 @@ async def test_submit__stale_token__plan_changed__refused(tmp_path: Path, exampl
             "plan_job",
             {
                 "path": str(example),
-                "args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"],
+                "choices": {"args": ["--output-dir", "$MLRS_STAGE_RESULT_PATH", "--n-estimators", "5"]},
             },
         )
         assert plan_a["plan_hash"] != plan_b["plan_hash"]
@@ -167,6 +167,26 @@ async def test_submit__script_edited_after_plan__refused_before_asking(
     async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
         plan = await c.ok("plan_job", {"path": str(example)})
         example.write_text(example.read_text() + "\nprint('edited')\n")
+        text = await c.error("submit_job", {"plan_hash": plan["plan_hash"]})
+    assert "changed since it was planned" in text and ask.asked == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_submit__helper_rewritten_same_length_mtime_restored__refused(tmp_path: Path, mode: str):
+    """A project file rewritten at the same length with its mtime put back is still a change: the plan's
+    fingerprint hashes the payload's content, so submit_job refuses instead of running unconfirmed code."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "train.py").write_text("import util\nprint(util.VALUE)\n")
+    util = project / "util.py"
+    util.write_text("VALUE = 'aaaa'\n")
+    ask = answer("accept")
+    async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
+        plan = await c.ok("plan_job", {"path": str(project), "entrypoint": "train.py"})
+        before = util.stat()
+        util.write_text("VALUE = 'bbbb'\n")
+        os.utime(util, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert util.stat().st_size == before.st_size and util.stat().st_mtime_ns == before.st_mtime_ns
         text = await c.error("submit_job", {"plan_hash": plan["plan_hash"]})
     assert "changed since it was planned" in text and ask.asked == []
 
@@ -203,10 +223,10 @@ async def test_cancel__elicitation_declined_then_accepted(tmp_path: Path, mode: 
         job = (await c.ok("submit_job", {"plan_hash": plan["plan_hash"]}))["job_id"]
     async with connect(tmp_path / "state", mode=mode, elicitation=answer("decline")) as c:
         kept = await c.ok("cancel_job", {"job_id": job})
-        assert kept["done"] is False and kept["confirmation"] is None
+        assert kept["done"] is False and "confirmation" not in kept
         assert (await c.ok("job_status", {"job_id": job}))["terminal"] is False
     async with connect(tmp_path / "state", mode=mode, elicitation=accept) as c:
         done = await c.ok("cancel_job", {"job_id": job})
         assert done["done"] is True and "Cancel job" in accept.asked[-1]
         final = await c.ok("wait_for_job", {"job_id": job, "timeout_seconds": 30})
-    assert final["status"] == "CANCELLED"
+    assert final["job"]["status"] == "CANCELLED"

@@ -24,4 +24,4 @@ async def test_mcp__notebook__planned_submitted_done(tmp_path: Path) -> None:
         out = await c.ok("submit_job", {"plan_hash": plan["plan_hash"],
                                         "confirmation_token": plan["confirmation"]["token"]})
         done = await c.ok("wait_for_job", {"job_id": out["job_id"], "timeout_seconds": 150})
-    assert done["status"] == "DONE", done
+    assert done["job"]["status"] == "DONE", done

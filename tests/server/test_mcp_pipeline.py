@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from mljobs.server.backends.snowflake import SnowflakeBackend
-from mljobs.server.mcp_app import build_server
+from mljobs.server.mcp import build_server
 from mljobs.server.service import Service
 from mljobs.server.settings import Settings
 from tests.fakes.snowpark import FakeSession

@@ -240,7 +240,7 @@ def test_diagnose__fix_phrased_for_each_caller__no_cli_command_through_mcp() -> 
     """The same fix reads as a tool call for MCP and as a command for the CLI; each caller sees only its own."""
     result = diagnose("FAILED", HF_LOG, plan=PLAN, facts=FACTS, job_id="DB.SCH.TRAIN_1")
     mcp, cli = result.for_caller("mcp"), result.for_caller("cli")
-    assert mcp.next_step.startswith("plan_job(") and "eais=[\"HF_EAI\"]" in mcp.next_step
+    assert mcp.next_step.startswith("plan_job(") and 'choices={"eais": ["HF_EAI"]}' in mcp.next_step
     assert "mljobs" not in mcp.next_step and mcp.next_command == ""
     assert cli.next_step == "mljobs submit /p/train.py --eai HF_EAI" and cli.next_tool_call == ""
     unknown = diagnose("FAILED", "something odd happened", job_id="DB.SCH.TRAIN_1").for_caller("mcp")

@@ -8,18 +8,19 @@ No `from __future__ import annotations`: the SDK reads `Context` and `Field` fro
 """
 
 import threading
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
-
+from mcp.types import CallToolResult, ToolAnnotations
 from mljobs.skill.jobplan import JobPlan
 from mljobs.skill.pipeline import PipelineCode, generate_pipeline
 from mljobs.skill.redact import redact
+from pydantic import BaseModel, Field
 
-from .errors import MljobsError
+from ...errors import MljobsError
+from ..common import answer
+from ..state import state_of
 
 
 class PipelineOut(BaseModel):
@@ -53,26 +54,24 @@ class _LastCode:
 
 
 def _plans(ctx: Context, plan_hashes: list[str], paths: list[str]) -> list[JobPlan]:
-    state: Any = ctx.request_context.lifespan_context
+    state = state_of(ctx)
     if bool(plan_hashes) == bool(paths):
         raise ToolError("pass either plan_hashes (from plan_job) or paths (scripts to plan now), not both or none")
     plans: list[JobPlan] = []
     for plan_hash in plan_hashes:
-        entry = state.plans.get(plan_hash) if hasattr(state, "plans") else None
-        if entry is None or entry.plan is None:
+        entry = state.plans.get(plan_hash)
+        if entry is None:
             raise ToolError(f"unknown plan {plan_hash[:12]}; call plan_job for the script first")
         plans.append(entry.plan)
     for path in paths:
-        from .mcp_app import _resolve_path
-
-        result = state.svc.plan(_resolve_path(state, path), backend="snowflake")
+        result = state.svc.plan(state.resolve_path(path), backend="snowflake")
         if result.plan is None:
             raise ToolError(f"{path}: no plan: {result.reason}; call plan_job to see why")
         plans.append(result.plan)
     return plans
 
 
-def register_pipeline_tools(server: MCPServer) -> None:
+def register(server: MCPServer) -> None:
     """Add the read-only `generate_pipeline` tool and the `mljobs://pipelines/{name}` resource to `server`."""
     last = _LastCode()
 
@@ -123,9 +122,8 @@ def register_pipeline_tools(server: MCPServer) -> None:
                        "show the code to the user (STOP); they copy it into the Airflow dags/ folder"),
         )
         summary = (f"{result.orchestrator.value} pipeline {result.name}: {' >> '.join(out.jobs)}"
-                   + "".join(f"\nwarning: {w}" for w in out.warnings))
-        return CallToolResult(content=[TextContent(type="text", text=summary)],
-                              structured_content=out.model_dump(mode="json"))
+                   + (f"; {len(out.warnings)} warning(s) in `warnings`" if out.warnings else ""))
+        return answer(out, summary)
 
     @server.resource("mljobs://pipelines/{name}", name="pipeline-code", mime_type="text/x-python",
                      description="The last pipeline code generated under this name by generate_pipeline.")

@@ -1,5 +1,5 @@
 """Pydantic output models of the MCP tools: their JSON schemas are what the model reads, so every field says what
-it means and what to do with it. Values are built from core results in mcp_app.py; nothing here does work.
+it means and what to do with it. Values are built from the domain dataclasses in views.py; nothing here does work.
 """
 
 from __future__ import annotations
@@ -8,104 +8,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import analysis_json
+from ..backends.base import JobStatus
+
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=analysis_json.compact_schema)
 
 
 # ------------------------------------------------------------------------------------------------ analysis
-
-
-class EvidenceOut(_Out):
-    """One line of code behind a finding."""
-
-    path: str = Field(description="File, relative to the project root.")
-    line: int = Field(description="1-based line number.")
-    cell: int | None = Field(default=None, description="Notebook cell index, when the file is a notebook.")
-    code: str = Field(description="The code on that line (credentials redacted).")
-    reason: str = Field(description="Why this line matters.")
-
-
-class ComputeOut(_Out):
-    recommendation: Literal["CPU", "GPU"] = Field(description="The kind of node the job needs.")
-    confidence: str = Field(description="certain | likely | possible: how sure the verdict is.")
-    reason: str = Field(description="One sentence explaining the verdict.")
-    needs_large_memory: bool = Field(
-        description="The code loads data or models that want a high-memory node."
-    )
-    multi_node_framework: str | None = Field(
-        default=None, description="Distributed framework found (ray, torch_distributed, ...), or null."
-    )
-    suggested_instances: int = Field(
-        default=1, description="Nodes the code is written for (1 unless multi-node)."
-    )
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="Lines that decided the verdict.")
-
-
-class PackageOut(_Out):
-    import_name: str = Field(description="The module the code imports.")
-    distribution: str = Field(description="The PyPI distribution that provides it.")
-    status: str = Field(
-        description="preinstalled (in the runtime image), to_install (goes to pip_requirements), stdlib, local."
-    )
-    optional: bool = Field(description="Imported inside try/except ImportError: the code runs without it.")
-    requirement: str | None = Field(default=None, description="The declared specifier, e.g. 'xgboost>=2.0'.")
-    runtime_version: str | None = Field(
-        default=None, description="Version in the runtime image, when preinstalled."
-    )
-    hint: str | None = Field(default=None, description="Install note, when one is known.")
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="Where it is imported (first few).")
-
-
-class NetworkOut(_Out):
-    category: str = Field(description="What the access is for: pypi, huggingface, s3, llm_api, url, ...")
-    hosts: list[str] = Field(description="Hosts an External Access Integration must allow.")
-    confidence: str = Field(description="certain | likely | possible.")
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="The calls that need the network.")
-
-
-class IoOut(_Out):
-    output_options: list[str] = Field(
-        description="Options the script already has for its output folder (pass $MLRS_STAGE_RESULT_PATH to them)."
-    )
-    hardcoded_outputs: list[str] = Field(
-        description="Output paths written in the code; they are lost unless routed."
-    )
-    local_inputs: list[str] = Field(
-        description="Local files the code reads; they do not exist inside the job."
-    )
-    sets_return: bool = Field(description="The script assigns __return__, so the job has a result value.")
-    uses_snowpark: bool = Field(description="The script opens a Snowpark session.")
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="Lines behind the I/O findings.")
-
-
-class AnalysisOut(_Out):
-    """What running the code as an ML Job needs, each finding with the lines that prove it."""
-
-    root: str = Field(description="Absolute path of the project root.")
-    entrypoint: str = Field(description="The file the job runs, relative to the root.")
-    files: list[str] = Field(description="Files analysed, entrypoint first.")
-    compute: ComputeOut
-    packages: list[PackageOut] = Field(description="Third-party imports and how each is satisfied.")
-    pip_requirements: list[str] = Field(
-        description="What must be pip-installed in the job (not in the runtime image)."
-    )
-    network: list[NetworkOut] = Field(
-        description="Outbound access the code needs (pypi included when installing)."
-    )
-    io: IoOut
-    method: str = Field(
-        description="Recommended submit method: submit_file | submit_directory | remote | ..."
-    )
-    method_reason: str = Field(description="Why that method.")
-    requirements_file: str | None = Field(
-        default=None, description="requirements.txt that travels with the code."
-    )
-    runtime: str = Field(description="Runtime image package list the packages were checked against.")
-    problems: list[str] = Field(
-        description="Files that could not be read or parsed (analysis continued without them)."
-    )
-    next_step: str = Field(description="What to call next.")
+# The analysis form is shared with the CLI (`mljobs analyze --json`) and the published JSON schema.
+AnalysisOut = analysis_json.AnalysisOut
+EvidenceOut = analysis_json.EvidenceOut
 
 
 # ------------------------------------------------------------------------------------------------ pools
@@ -133,7 +47,7 @@ class PoolRankingOut(_Out):
 
     backend: str = Field(description="snowflake or local (the local pool is this machine).")
     needs: str = Field(description="What the job needs from a node, in words.")
-    chosen: str | None = Field(description="The best usable pool, or null when none is usable.")
+    chosen: str | None = Field(default=None, description="The best usable pool, or null when none is usable.")
     reason: str = Field(description="Why that pool (or why none).")
     pools: list[PoolOut]
     notes: list[str]
@@ -150,7 +64,9 @@ class HostMatchOut(_Out):
 
 
 class HostCoverageOut(_Out):
-    host: str = Field(description="host or host:port the code needs.")
+    """Hosts that share their categories, status and reason, said once for all of them."""
+
+    hosts: list[str] = Field(description="host or host:port the code needs.")
     categories: list[str] = Field(description="Why it is needed (pypi, huggingface, ...).")
     status: str = Field(
         description="covered (proven by a rule entry), guessed (an EAI's name suggests it), unverified (rules "
@@ -158,7 +74,7 @@ class HostCoverageOut(_Out):
     )
     reason: str
     matches: list[HostMatchOut] = Field(default_factory=list, description="Proof of coverage.")
-    evidence: list[EvidenceOut] = Field(default_factory=list, description="Code that needs this host.")
+    evidence: list[EvidenceOut] = Field(default_factory=list, description="Code that needs these hosts.")
 
 
 class CoverageOut(_Out):
@@ -205,32 +121,44 @@ class ConfirmationOut(_Out):
     bound_to: str = Field(description="What the token authorises: the plan hash or the job id.")
 
 
-class PlanOut(_Out):
-    """A complete job plan: settings, generated code, proposed script edit, preflight, and how to confirm it."""
+class PoolChoiceOut(_Out):
+    """The pool the plan chose and the usable alternatives (rank_pools has the full table with every reason)."""
 
-    plan_hash: str | None = Field(description="Pass this to submit_job. Null when no plan is possible.")
+    chosen: str | None = Field(default=None, description="The chosen compute pool, or null when none is usable.")
+    reason: str = Field(description="Why that pool (or why none).")
+    alternatives: list[str] = Field(description="Other usable pools, best first: 'NAME (family, score N)'.")
+
+
+class PlanOut(_Out):
+    """A complete job plan: settings, pool choice, external access, generated code, proposed script edit,
+    preflight, and how to confirm it. Enough on its own for the common path (no rank/check calls needed)."""
+
+    plan_hash: str | None = Field(default=None, description="Pass this to submit_job. Null when no plan is possible.")
     ready: bool = Field(description="A plan exists and preflight found no error.")
-    reason: str | None = Field(default=None, description="Why there is no plan (when plan_hash is null).")
-    errors: list[str] = Field(default_factory=list, description="Invalid choices, one per line.")
+    reason: str | None = Field(default=None, description="Why the plan is not ready, in short (null when ready).")
+    errors: list[str] = Field(
+        default_factory=list,
+        description="What stops it: the invalid choices, or the codes of the preflight errors (details in preflight).",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="The plan (credentials redacted; the real plan stays on the server).",
     )
-    summary: list[str] = Field(
-        default_factory=list, description="The settings to show the user before submitting."
-    )
+    summary: list[str] = Field(default_factory=list, description="The settings to show the user before submitting.")
     needs_confirmation: list[str] = Field(
         default_factory=list, description="Decisions the user must make or accept (the STOP points)."
     )
-    preflight: list[PreflightOut] = Field(
-        default_factory=list, description="Problems found before submission."
+    preflight: list[PreflightOut] = Field(default_factory=list, description="Problems found before submission.")
+    ranking: PoolChoiceOut | None = Field(default=None, description="The pool choice and its alternatives.")
+    coverage: CoverageOut | None = Field(default=None, description="Which EAIs allow which hosts, with proof.")
+    admin_sql: list[str] = Field(
+        default_factory=list,
+        description="SQL an admin runs to create and grant missing access (never run here; listed once).",
     )
     code: str | None = Field(default=None, description="Generated snowflake-ml-python submission code.")
     code_uri: str | None = Field(default=None, description="Resource URI of the generated code.")
     code_note: str | None = Field(default=None, description="Why there is no code, or warnings about it.")
-    script_diff: str | None = Field(
-        default=None, description="Proposed minimal script edit (unified diff), not applied."
-    )
+    script_diff: str | None = Field(default=None, description="Proposed minimal script edit (unified diff), not applied.")
     explanations: list[str] = Field(default_factory=list, description="Every decision and why it was made.")
     confirmation: ConfirmationOut | None = Field(default=None, description="How to confirm the submission.")
     next_step: str
@@ -240,25 +168,32 @@ class PlanOut(_Out):
 
 
 class ResultOut(_Out):
+    """A finished job's value (a failed job's error is in `error`)."""
+
     success: bool = Field(description="The job's code finished without an exception.")
     value: Any = Field(default=None, description="The job's __return__ value (JSON form), when it succeeded.")
     value_repr: str | None = Field(default=None, description="repr() of a value that is not JSON.")
-    error: str | None = Field(default=None, description="The exception, e.g. ValueError('boom').")
-    traceback: str | None = Field(default=None, description="Remote traceback (last lines).")
     artifacts: list[str] = Field(
-        default_factory=list, description="Files written to the job's result location."
+        default_factory=list, description="Files written to the job's result location (besides those the value names)."
     )
+
+
+class JobErrorOut(_Out):
+    """Why a job failed, in short: the final exception, where in the user's code, and the traceback once."""
+
+    exception: str = Field(description="The final exception, e.g. ValueError('cannot read data/train.csv').")
+    user_frame: str | None = Field(default=None, description="Innermost frame in the user's code: 'path:line in func'.")
+    code: str | None = Field(default=None, description="The code on that line.")
+    traceback: str | None = Field(default=None, description="The traceback (last lines, credentials redacted).")
 
 
 class SubmitOut(_Out):
     """Outcome of a submission request: submitted with a job id, or not submitted and why."""
 
     submitted: bool = Field(description="False when the user declined or cancelled: nothing was submitted.")
-    job_id: str | None = Field(
-        default=None, description="Use with job_status, wait_for_job, job_logs, cancel_job."
-    )
+    job_id: str | None = Field(default=None, description="Use with wait_for_job, job_status, job_logs, cancel_job.")
     backend: str | None = None
-    status: str | None = Field(default=None, description="Status right after submission.")
+    status: JobStatus | None = Field(default=None, description="Status right after submission.")
     plan_hash: str
     confirmed_by: str | None = Field(default=None, description="elicitation or token.")
     message: str
@@ -266,45 +201,47 @@ class SubmitOut(_Out):
 
 
 class JobStatusOut(_Out):
-    """A job's live status, the tail of its logs, and its result once it is finished."""
+    """A job: live status, times, and once finished its result or its error (the one job view of every tool)."""
 
     job_id: str
     backend: str
-    status: str = Field(
-        description="PENDING, RUNNING, DONE, FAILED, CANCELLING, CANCELLED, INTERNAL_ERROR, DELETED."
-    )
+    status: JobStatus
     terminal: bool = Field(description="The job will not change any more.")
     name: str | None = None
     compute_pool: str | None = None
     created_at: float | None = Field(default=None, description="Epoch seconds.")
     finished_at: float | None = Field(default=None, description="Epoch seconds.")
     message: str | None = Field(default=None, description="The backend's status message.")
-    log_tail: str | None = Field(default=None, description="Last log lines (credentials redacted).")
-    result: ResultOut | None = Field(default=None, description="Present once the job is DONE or FAILED.")
+    log_tail: str | None = Field(
+        default=None, description="Last log lines (credentials redacted); left out when `error` has the traceback."
+    )
+    result: ResultOut | None = Field(default=None, description="Present once the job is DONE.")
+    error: JobErrorOut | None = Field(default=None, description="Present when the job FAILED.")
     history: list[str] = Field(default_factory=list, description="Status changes seen, oldest first.")
-    next_step: str
+    next_step: str | None = Field(default=None, description="What to call next (left out in lists).")
 
 
 class WaitOut(_Out):
-    """How a bounded wait ended."""
+    """How a bounded wait ended: the job (with its result or error when finished) and what to call next."""
 
-    job_id: str
-    status: str
-    terminal: bool
-    timed_out: bool = Field(
-        description="The timeout came first; the job is still going. Call wait_for_job again."
-    )
+    job: JobStatusOut
+    timed_out: bool = Field(description="The timeout came first; the job is still going (see next_step).")
     polls: int = Field(description="Status queries made (they back off from 1 s to 30 s).")
     elapsed_seconds: float
+    diagnosis: DiagnosisOut | None = Field(default=None, description="Cause and fix, when the job failed.")
     next_step: str
 
 
 class LogsOut(_Out):
+    """One page of a job's logs: the tail by default; pass first_line as before_line for the lines before it."""
+
     job_id: str
     instance_id: int | None = None
-    text: str = Field(description="Log text (credentials redacted).")
-    lines: int = Field(description="Lines returned.")
-    truncated: bool = Field(description="Earlier lines were left out; raise tail_lines to see more.")
+    text: str = Field(description="Log lines, oldest first within the page (credentials redacted).")
+    lines: int = Field(description="Lines in this page.")
+    total_lines: int = Field(description="Lines in the whole log.")
+    first_line: int = Field(description="1-based number of the page's first line; 1 means nothing is older.")
+    truncated: bool = Field(description="The byte cap cut the page short (its older lines were left out).")
 
 
 class ActionOut(_Out):
@@ -314,9 +251,7 @@ class ActionOut(_Out):
     action: Literal["cancel", "delete"]
     done: bool = Field(description="The action was carried out.")
     preview: str = Field(description="What the action does (or did) to this job.")
-    status: str | None = Field(
-        default=None, description="Job status after the action (or now, for a preview)."
-    )
+    status: JobStatus | None = Field(default=None, description="Job status after the action (or now, for a preview).")
     confirmation: ConfirmationOut | None = Field(
         default=None,
         description="Present in a preview: show the preview to the user, pass the token once they agree.",
@@ -324,20 +259,10 @@ class ActionOut(_Out):
     next_step: str
 
 
-class JobSummaryOut(_Out):
-    job_id: str
-    backend: str
-    status: str
-    name: str | None = None
-    compute_pool: str | None = None
-    created_at: float | None = None
-    finished_at: float | None = None
-
-
 class JobsOut(_Out):
     """Jobs this mljobs has submitted, newest first (live status for the unfinished ones)."""
 
-    jobs: list[JobSummaryOut]
+    jobs: list[JobStatusOut] = Field(description="The jobs (without logs, results or history: job_status has them).")
     next_step: str
 
 
@@ -353,12 +278,13 @@ class DiagnosisOut(_Out):
 
     job_id: str
     status: str
-    matched: str | None = Field(description="Error catalog id that matched, or null.")
+    matched: str | None = Field(default=None, description="Error catalog id that matched, or null.")
     cause: str
     fix: str
-    changes: list[PlanChangeOut] = Field(
-        description="Concrete plan edits; pass them to plan_job and submit again."
-    )
+    changes: list[PlanChangeOut] = Field(description="Concrete plan edits; pass them to plan_job and submit again.")
     evidence: list[str] = Field(description="Log lines that matched.")
     admin_sql: list[str] = Field(description="SQL an admin must run (never run here).")
     next_step: str
+
+
+WaitOut.model_rebuild()
