@@ -26,7 +26,7 @@ LEAF_TYPES = frozenset(
     }
 )
 #: Nodes no pass matches on and that have nothing below them: left out of `preorder`.
-_NOT_INDEXED = frozenset(
+_NOT_INDEXED: frozenset[type] = frozenset(
     {
         ast.Load, ast.Store, ast.Del, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
         *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__(),
@@ -34,7 +34,7 @@ _NOT_INDEXED = frozenset(
 )
 #: ...and names and constants too: the shared list (`SourceFile.nodes`) is for passes that match on
 #: statements, calls and attributes; a name or a literal is read through its parent. Half the nodes.
-STRUCTURE_ONLY = _NOT_INDEXED | {ast.Name, ast.Constant}
+STRUCTURE_ONLY: frozenset[type] = _NOT_INDEXED | {ast.Name, ast.Constant}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
