@@ -83,7 +83,8 @@ def per_pass_breakdown(root: Path, rules) -> dict[str, float]:
         totals["read+parse"] += time.process_time() - t
         if src is None:
             continue
-        steps = (("node list", lambda src=src: src.nodes), ("names", lambda src=src: src.names),
+        steps = (("node list", lambda src=src: getattr(src, "nodes", None)),  # absent before issue 12's speed work
+                 ("names", lambda src=src: src.names),
                  ("imports", lambda src=src: scan_imports(src)),
                  ("compute", lambda src=src: scan_compute(src, rules.compute)),
                  ("network", lambda src=src: scan_network(src, rules.network)),
