@@ -501,6 +501,9 @@ class LocalBackend:
             if pid and jobdir.group_alive(pid):
                 if now - requested >= self._grace:
                     _kill_group(pid, signal.SIGKILL)
+                    deadline = time.monotonic() + 2.0  # SIGKILL is not instant: CANCELLED means gone
+                    while jobdir.group_alive(pid) and time.monotonic() < deadline:
+                        time.sleep(0.02)
                     record = jobdir.update_status(
                         job_dir,
                         "CANCELLED",
