@@ -11,10 +11,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mljobs import __version__
 
+from ..errors import MljobsError
 from ..service import Service
+from .common import Server
 from ..settings import Settings
 from .state import AppState
 from .tools import actions, analysis, jobs, pipeline, plan, resources
@@ -60,13 +63,20 @@ def build_server(
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
         if state.service is None:
             state.service = Service(settings)
+        try:  # adopt local jobs a crash left out of the store (a folder read; Snowflake is not listed here)
+            adopted = await anyio.to_thread.run_sync(state.service.reconcile)
+        except MljobsError as exc:
+            log.warning("could not reconcile local jobs with the job store: %s", exc)
+        else:
+            if adopted:
+                log.info("adopted %d local job(s) missing from the job store: %s", len(adopted), ", ".join(adopted))
         log.info(
             "mljobs MCP server ready (backend %s, state %s, read-only %s)",
             settings.backend or "auto", settings.state_dir, settings.read_only,
         )
         yield state
 
-    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = Server(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     for module in TOOL_MODULES:
         module.register(server)
     actions.register(server, settings)  # submit, cancel, delete: left out of a read-only server

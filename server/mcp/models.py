@@ -12,6 +12,13 @@ from .. import analysis_json
 from ..backends.base import JobStatus
 
 
+#: What the statuses mean, said once in the job view's schema.
+STATUS_HELP = (
+    "Snowflake reports PENDING, RUNNING, DONE, FAILED, SUSPENDING, SUSPENDED (waits for its pool), DELETING, DELETED, "
+    "INTERNAL_ERROR; a cancelled Snowflake job ends FAILED. CANCELLING and CANCELLED occur on the local pool only."
+)
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=analysis_json.compact_schema)
 
@@ -69,8 +76,9 @@ class HostCoverageOut(_Out):
     hosts: list[str] = Field(description="host or host:port the code needs.")
     categories: list[str] = Field(description="Why it is needed (pypi, huggingface, ...).")
     status: str = Field(
-        description="covered (proven by a rule entry), guessed (an EAI's name suggests it), unverified (rules "
-        "unreadable), uncovered (no EAI allows it)."
+        description="covered (proven by a rule entry), assumed (only a Snowflake-managed rule whose hosts are not "
+        "documented allows it), guessed (an EAI's name suggests it), unverified (rules unreadable), uncovered (no EAI "
+        "allows it)."
     )
     reason: str
     matches: list[HostMatchOut] = Field(default_factory=list, description="Proof of coverage.")
@@ -197,6 +205,10 @@ class SubmitOut(_Out):
     plan_hash: str
     confirmed_by: str | None = Field(default=None, description="elicitation or token.")
     message: str
+    warning: str | None = Field(
+        default=None,
+        description="The job was submitted but something after it failed (e.g. recording it): never submit it again.",
+    )
     next_step: str
 
 
@@ -205,7 +217,7 @@ class JobStatusOut(_Out):
 
     job_id: str
     backend: str
-    status: JobStatus
+    status: JobStatus = Field(description=STATUS_HELP)
     terminal: bool = Field(description="The job will not change any more.")
     name: str | None = None
     compute_pool: str | None = None
@@ -263,6 +275,7 @@ class JobsOut(_Out):
     """Jobs this mljobs has submitted, newest first (live status for the unfinished ones)."""
 
     jobs: list[JobStatusOut] = Field(description="The jobs (without logs, results or history: job_status has them).")
+    scope: str = Field(description="Which jobs the list covers and the limit that applied.")
     next_step: str
 
 

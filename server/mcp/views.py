@@ -360,7 +360,7 @@ def diagnosis_out(job_id: str, d: Diagnosis) -> m.DiagnosisOut:
         ],
         evidence=list(dict.fromkeys(d.evidence)),
         admin_sql=list(d.admin_sql),
-        next_step=(
+        next_step=redact(d.next_step) or (
             "apply the changes with plan_job (same path plus the changed choices), confirm with the user, submit again"
             if d.changes
             else "follow `fix`"
