@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, Elicit
-from mljobs.skill.jobplan import summary_lines
 from pydantic import BaseModel, Field
 
 from ..backends.base import JobStatus
@@ -55,7 +54,7 @@ async def ask_submit(
         return SubmitConfirmation(confirm=False)
     if await anyio.to_thread.run_sync(state.stale, entry):
         return SubmitConfirmation(confirm=False)
-    lines = "\n".join(summary_lines(entry.plan))
+    lines = "\n".join(entry.output.summary)  # skill.plan.confirmation_summary: settings, cost, dependencies
     return Elicit(f"Submit this ML Job?\n{lines}\nNothing runs unless you confirm.", SubmitConfirmation)
 
 

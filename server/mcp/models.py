@@ -12,6 +12,8 @@ from .. import analysis_json
 from ..backends.base import JobStatus
 
 
+PAYLOAD_FILES_SHOWN = 50
+
 #: What the statuses mean, said once in the job view's schema.
 STATUS_HELP = (
     "Snowflake reports PENDING, RUNNING, DONE, FAILED, SUSPENDING, SUSPENDED (waits for its pool), DELETING, DELETED, "
@@ -137,6 +139,42 @@ class PoolChoiceOut(_Out):
     alternatives: list[str] = Field(description="Other usable pools, best first: 'NAME (family, score N)'.")
 
 
+class CostOut(_Out):
+    """What the job costs per hour and how soon it starts (indicative rates)."""
+
+    backend: str
+    family: str | None = Field(default=None, description="Instance family the rate is for.")
+    nodes: int
+    credits_per_node_hour: float | None = Field(default=None, description="Null when the family has no known rate.")
+    credits_per_hour: float | None = Field(default=None, description="Rate times nodes.")
+    cold_start: bool | None = Field(default=None, description="The pool must start nodes first; null when unknown.")
+    start_reason: str = Field(description="Why it starts at once or after a wait.")
+    local_seconds: float | None = Field(
+        default=None, description="How long the latest local run of the same script took (a hint, not a prediction)."
+    )
+
+
+class PayloadFileOut(_Out):
+    path: str = Field(description="Path under the job's app/ folder.")
+    size: int = Field(description="Bytes.")
+    origin: Literal["file", "generated"] = Field(description="Copied from the user's folder, or written by mljobs.")
+
+
+class PayloadOut(_Out):
+    """Exactly what uploads and how the container's launcher is called."""
+
+    file_count: int
+    total_size: int = Field(description="Bytes of all files.")
+    files: list[PayloadFileOut] = Field(description=f"The files (the first {PAYLOAD_FILES_SHOWN} when there are more).")
+    entrypoint: str = Field(description="Script the launcher runs (its path in the container).")
+    args: list[str] = Field(description="Arguments exactly as the launcher receives them.")
+    excluded: list[str] = Field(
+        default_factory=list, description=f"'path: reason' for what was left out (the first {PAYLOAD_FILES_SHOWN})."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Large files and other upload concerns.")
+    wrapper: str | None = Field(default=None, description="Why an entry wrapper runs before the script, when one does.")
+
+
 class PlanOut(_Out):
     """A complete job plan: settings, pool choice, external access, generated code, proposed script edit,
     preflight, and how to confirm it. Enough on its own for the common path (no rank/check calls needed)."""
@@ -168,6 +206,19 @@ class PlanOut(_Out):
     code_note: str | None = Field(default=None, description="Why there is no code, or warnings about it.")
     script_diff: str | None = Field(default=None, description="Proposed minimal script edit (unified diff), not applied.")
     explanations: list[str] = Field(default_factory=list, description="Every decision and why it was made.")
+    cost: CostOut | None = Field(default=None, description="Credits per hour and start-up wait.")
+    dependencies: dict[str, Any] | None = Field(
+        default=None,
+        description="Dependency preflight against the runtime image: status, what pip installs (name, version, size, "
+        "why), preinstalled packages it would replace (conflicts, each with a fix), download size.",
+    )
+    payload: PayloadOut | None = Field(default=None, description="What uploads; null when the code is on a stage.")
+    notebook_script: str | None = Field(
+        default=None, description="For a notebook: the script the job runs (show it to the user before submitting)."
+    )
+    notebook_notes: list[str] = Field(
+        default_factory=list, description="For a notebook: how each magic, shell line or dropped cell was handled."
+    )
     confirmation: ConfirmationOut | None = Field(default=None, description="How to confirm the submission.")
     next_step: str
 

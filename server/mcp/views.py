@@ -15,7 +15,10 @@ from typing import Any
 
 from mljobs.skill.diagnosis import Diagnosis
 from mljobs.skill.facts import AccountFacts
-from mljobs.skill.jobplan import JobPlan, summary_lines
+from mljobs.skill.cost import CostEstimate
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.payload import Payload
+from mljobs.skill.plan import confirmation_summary
 from mljobs.skill.redact import redact
 
 from ..backends.base import JobResult, JobStatus
@@ -137,6 +140,7 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
     edit = result.script_edit
     diff = edit.diff if edit is not None and edit.changed else None
     preflight = [_preflight_out(i, admin_sql) for i in result.preflight]
+    notebook = result.notebook_script
     errors = [p.code for p in preflight if p.severity == "error"]  # the details are in `preflight`, once
     out = m.PlanOut(
         plan_hash=plan_hash,
@@ -144,7 +148,7 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
         reason=None if result.ready else f"preflight found {len(errors)} error(s); `preflight` has each with its fix",
         errors=errors,
         settings=plan.to_dict(redacted=True),
-        summary=summary_lines(plan),
+        summary=confirmation_summary(result),
         needs_confirmation=needs_confirmation(result),
         preflight=preflight,
         ranking=_ranking_brief(result.ranking),
@@ -155,6 +159,11 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
         code_note=code_note,
         script_diff=diff,
         explanations=[redact(e) for e in result.explanations],
+        cost=cost_out(result.cost),
+        dependencies=_dependencies(result.dependencies),
+        payload=payload_out(result.payload),
+        notebook_script=redact(notebook.script) if notebook is not None else None,
+        notebook_notes=[redact(n) for n in notebook.notes] if notebook is not None else [],
         next_step=(
             "show `summary` and `needs_confirmation` to the user and STOP; when they agree, call "
             f"submit_job(plan_hash='{plan_hash}')"
@@ -171,6 +180,40 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
     if code:
         lines.append(f"Generated code: `code` (also at {out.code_uri}).")
     return out, "\n".join(lines), code
+
+
+def cost_out(cost: CostEstimate | None) -> m.CostOut | None:
+    if cost is None:
+        return None
+    return m.CostOut(
+        backend=cost.backend, family=cost.family, nodes=cost.nodes, credits_per_node_hour=cost.credits_per_node_hour,
+        credits_per_hour=cost.credits_per_hour, cold_start=cost.cold_start, start_reason=cost.start_reason,
+        local_seconds=cost.local_seconds,
+    )
+
+
+def _dependencies(deps: Any) -> dict[str, Any] | None:
+    """The server's DepCheck (see PlanResult.dependencies) in its own dict form, or None when not run."""
+    return deps.to_dict() if deps is not None and hasattr(deps, "to_dict") else None
+
+
+def payload_out(payload: Payload | None) -> m.PayloadOut | None:
+    """What uploads: the first files (the count and size cover all), launcher entrypoint and args verbatim."""
+    if payload is None:
+        return None
+    return m.PayloadOut(
+        file_count=len(payload.files),
+        total_size=payload.total_size,
+        files=[
+            m.PayloadFileOut(path=f.path, size=f.size, origin="generated" if f.origin == "generated" else "file")
+            for f in payload.files[: m.PAYLOAD_FILES_SHOWN]
+        ],
+        entrypoint=payload.entrypoint,
+        args=[redact(a) for a in payload.args],
+        excluded=[f"{path}: {reason}" for path, reason in payload.excluded[: m.PAYLOAD_FILES_SHOWN]],
+        warnings=list(payload.warnings),
+        wrapper=payload.wrapper,
+    )
 
 
 def _preflight_out(issue: Any, admin_sql: list[str]) -> m.PreflightOut:
