@@ -20,7 +20,7 @@ from ..service import Service
 from .common import Server
 from ..settings import Settings
 from .state import AppState
-from .tools import actions, analysis, jobs, pipeline, plan, resources
+from .tools import account, actions, analysis, jobs, pipeline, plan, resources, upkeep
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,12 @@ local pool, this machine, when no Snowflake account is configured). The common p
    pass it only after the user said yes. A local-pool run first is free; Snowflake runs cost credits.
 3. wait_for_job(job_id): answers within 30 s; call it again while next_step says so. A finished job comes with
    its result, or its error and diagnosis. job_logs pages the output.
-cancel_job and delete_job also need the user's confirmation. Admin SQL (EAIs, grants) is only ever proposed to
-the user, never run."""
+cancel_job, delete_job, add_local_eai (let local-pool jobs reach a host) and cleanup_payloads also need the
+user's confirmation. doctor checks a Snowflake account read-only. Admin SQL (EAIs, grants) is only ever proposed
+to the user, never run."""
 
 #: Modules whose `register(server)` adds read-only tools, resources and the prompt.
-TOOL_MODULES = (analysis, plan, jobs, pipeline, resources)
+TOOL_MODULES = (analysis, plan, jobs, account, pipeline, resources)
 
 
 def build_server(
@@ -80,4 +81,5 @@ def build_server(
     for module in TOOL_MODULES:
         module.register(server)
     actions.register(server, settings)  # submit, cancel, delete: left out of a read-only server
+    upkeep.register(server, settings)  # add_local_eai, cleanup_payloads: the same
     return server

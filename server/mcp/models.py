@@ -351,4 +351,70 @@ class DiagnosisOut(_Out):
     next_step: str
 
 
+# ------------------------------------------------------------------------------------------------ account upkeep
+
+
+class FixOut(_Out):
+    who: Literal["user", "admin"] = Field(description="user: the submitting role runs it; admin: someone else must.")
+    sql: list[str] = Field(description="Statements to run (proposed; mljobs never runs them).")
+    note: str | None = None
+
+
+class DoctorCheckOut(_Out):
+    code: str = Field(description="Stable id, e.g. schema.grants.")
+    title: str
+    status: Literal["ok", "warning", "error", "unknown"] = Field(
+        description="error: the job cannot be submitted or will fail; warning: it runs but something will hurt; "
+        "unknown: the role could not read what the check needs."
+    )
+    detail: str
+    fixes: list[FixOut] = Field(default_factory=list, description="Only for checks that are not ok.")
+
+
+class DoctorOut(_Out):
+    """Read-only checks of what an ML Job needs from the Snowflake account, each failing one with its fix."""
+
+    role: str | None = Field(default=None, description="The role that would own the job.")
+    ok: bool = Field(description="No check found a blocking error.")
+    checks: list[DoctorCheckOut]
+    notes: list[str] = Field(default_factory=list, description="What discovery could not read.")
+    next_step: str
+
+
+class LocalEaiOut(_Out):
+    """Outcome of add_local_eai: done, previewed (needs confirmation), declined, or nothing to add."""
+
+    name: str = Field(description="The local EAI (upper-case, as Snowflake resolves an unquoted name).")
+    added_hosts: list[str] = Field(description="Hosts this change adds (empty: it allows them already).")
+    hosts: list[str] = Field(description="Every host the EAI allows after the change.")
+    created: bool = Field(description="A new local EAI (false: hosts added to an existing one).")
+    file: str = Field(description="The local EAI file written (or that would be).")
+    done: bool = Field(description="The file was written.")
+    preview: str = Field(description="What the change does.")
+    confirmation: ConfirmationOut | None = Field(
+        default=None, description="Present in a preview: show it to the user, pass the token once they agree."
+    )
+    next_step: str
+
+
+class OrphanOut(_Out):
+    folder: str = Field(description="@DB.SCHEMA.STAGE/NAME_xxxxxxxx")
+    files: int
+    size: int = Field(description="Bytes.")
+
+
+class CleanupOut(_Out):
+    """Payload folders on the stage whose jobs no longer exist: listed, previewed, or removed."""
+
+    stage: str
+    orphans: list[OrphanOut] = Field(description="Folders whose job is gone (what a cleanup removes).")
+    live_folders: int = Field(description="Folders of jobs that still exist (always kept).")
+    removed: list[str] = Field(default_factory=list, description="Folders removed by this call.")
+    done: bool = Field(description="The folders were removed.")
+    confirmation: ConfirmationOut | None = Field(
+        default=None, description="Present in a preview: show the list to the user, pass the token once they agree."
+    )
+    next_step: str
+
+
 WaitOut.model_rebuild()

@@ -79,6 +79,9 @@ class AppState:
     analyses: Lru[tuple[str, str | None], tuple[Analysis, tuple[Any, ...]]] = field(
         default_factory=lambda: Lru(MAX_ANALYSES)
     )
+    #: (action, subject key) -> the exact subject the user was asked about (elicitation), so the tool body acts on
+    #: what the user saw and not on a list that changed in between.
+    shown: Lru[tuple[str, str], str] = field(default_factory=lambda: Lru(MAX_PLANS))
 
     @property
     def svc(self) -> Service:

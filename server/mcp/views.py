@@ -22,6 +22,8 @@ from mljobs.skill.plan import confirmation_summary
 from mljobs.skill.redact import redact
 
 from ..backends.base import JobResult, JobStatus
+from ..cleanup import CleanupPlan
+from ..doctor import CheckStatus, DoctorReport
 from ..service import JobView
 from . import models as m
 
@@ -417,3 +419,59 @@ def _jsonable(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return redact(repr(value))
+
+
+# ------------------------------------------------------------------------------------------------ account upkeep
+
+
+def doctor_out(report: DoctorReport) -> m.DoctorOut:
+    """Each check once; fixes only on checks that are not ok (the CLI's render groups the same fixes by who)."""
+    return m.DoctorOut(
+        role=report.role,
+        ok=report.ok,
+        checks=[
+            m.DoctorCheckOut(
+                code=c.code,
+                title=c.title,
+                status=c.status.value,
+                detail=redact(c.detail),
+                fixes=[
+                    m.FixOut(who=f.who.value, sql=list(f.sql), note=f.note or None)
+                    for f in c.fixes
+                    if c.status is not CheckStatus.OK
+                ],
+            )
+            for c in report.checks
+        ],
+        notes=[redact(n) for n in report.notes],
+        next_step=(
+            "the account is ready; plan_job with backend='snowflake'"
+            if report.ok
+            else "show the failing checks to the user; `user` fixes they run themselves, `admin` fixes go to an "
+            "admin (mljobs never runs them); then call doctor again"
+        ),
+    )
+
+
+def doctor_text(out: m.DoctorOut) -> str:
+    counts: dict[str, int] = {}
+    for c in out.checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    failing = [c.code for c in out.checks if c.status in ("error", "warning")]
+    return (
+        f"doctor (role {out.role or 'unknown'}): " + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + (f"; not ok: {', '.join(failing)} (fixes in `checks`)" if failing else "")
+    )
+
+
+def cleanup_out(found: CleanupPlan, *, removed: Sequence[str] = (), done: bool = False,
+                confirmation: m.ConfirmationOut | None = None, next_step: str) -> m.CleanupOut:
+    return m.CleanupOut(
+        stage=found.stage,
+        orphans=[m.OrphanOut(folder=o.folder, files=o.files, size=o.size) for o in found.orphans],
+        live_folders=found.live_folders,
+        removed=list(removed),
+        done=done,
+        confirmation=confirmation,
+        next_step=next_step,
+    )
