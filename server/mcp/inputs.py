@@ -54,10 +54,8 @@ EaiList = Annotated[
     list[Annotated[str, Field(max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]] | None,
     Field(description="External Access Integration names.", max_length=10),
 ]
-Identifier = Annotated[
-    str, Field(description="A Snowflake object name (unquoted identifier).", max_length=255,
-               pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")
-]
+#: A plain (unquoted) Snowflake identifier; each use site says what it names.
+Identifier = Annotated[str, Field(max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]
 Stage = Annotated[
     str | None,
     Field(

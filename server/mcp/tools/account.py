@@ -21,7 +21,9 @@ def register(server: MCPServer) -> None:
     @tool(server, title="Check the Snowflake account for ML Jobs", annotations=JOB_READS)
     async def doctor(
         ctx: Context,
-        path: Path_ | None = None,
+        path: Annotated[
+            Path_ | None, Field(description="A script or project whose plan decides pool, nodes and EAIs.")
+        ] = None,
         entrypoint: Entrypoint = None,
         pool: Annotated[Identifier | None, Field(description="Compute pool to check (default: the plan's).")] = None,
         target_instances: Annotated[int | None, Field(description="Nodes the job will need.", ge=1, le=750)] = None,

@@ -44,7 +44,7 @@ def register(server: MCPServer, settings: Settings) -> None:
     @tool(server, title="Allow hosts on the local pool (asks the user)", annotations=ADDITIVE_LOCAL)
     async def add_local_eai(
         ctx: Context,
-        name: Identifier,
+        name: Annotated[Identifier, Field(description="Local EAI name, e.g. MY_API_EAI (created when missing).")],
         hosts: Annotated[list[Host], Field(description="Hosts to allow.", min_length=1, max_length=20)],
         answer_: Annotated[ElicitationResult[ActionConfirmation], Resolve(ask_local_eai)],
         comment: Comment = None,
