@@ -136,15 +136,17 @@ def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
     return True
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process is still in process group `pgid`."""
+def group_alive(pgid: int, exclude: int | None = None) -> bool:
+    """Whether any live (non-zombie) process is still in process group `pgid` (other than `exclude`)."""
     if os.path.isdir("/proc/self"):
         for entry in os.listdir("/proc"):
-            if entry.isdigit():
+            if entry.isdigit() and int(entry) != exclude:
                 fields = _proc_stat(int(entry))
                 if fields and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
                     return True
         return False
+    if exclude is not None:
+        return True  # without /proc the group's other members cannot be told apart: assume they live
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

@@ -42,6 +42,8 @@ except ImportError:  # copied into <job_dir>/system/ and run by path
 
 REAL_LAUNCHER = "snowflake.ml.jobs._utils.scripts.mljob_launcher"
 REMOTE_ENTRY = "mljobs_remote_entry.py"
+#: How long a cancelled job's launcher waits for the rest of its process group before reporting CANCELLED.
+CANCEL_WAIT_S = 2.0
 
 
 class JobTerminated(BaseException):
@@ -316,18 +318,26 @@ def main(argv: list[str] | None = None) -> int:
         _say("mljobs: the job process received SIGTERM")
         current = jobdir.read_status(job_dir).get("status")
         cancelled = current == "CANCELLING"
+        # The cancel signalled the whole group at once; CANCELLED must mean the job's processes are gone,
+        # so wait (briefly) for the others to exit. One that outlives this is left to the backend's reaper,
+        # which SIGKILLs the group after the grace period; the status then stays CANCELLING until it does.
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while jobdir.group_alive(os.getpgrp(), exclude=os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        leftover = jobdir.group_alive(os.getpgrp(), exclude=os.getpid())
         message = "cancelled" if cancelled else "terminated by SIGTERM"
         try:
             _save_result(job_dir, RuntimeError(f"job {message}"), is_error=True)
         except Exception:  # noqa: BLE001 - the status below still records the end
             traceback.print_exc()
-        jobdir.update_status(
-            job_dir,
-            "CANCELLED" if cancelled else "FAILED",
-            finished_at=time.time(),
-            exit_code=jobdir.EXIT_CANCELLED,
-            message=message,
-        )
+        if not (cancelled and leftover):
+            jobdir.update_status(
+                job_dir,
+                "CANCELLED" if cancelled else "FAILED",
+                finished_at=time.time(),
+                exit_code=jobdir.EXIT_CANCELLED,
+                message=message,
+            )
         return jobdir.EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - a launcher fault must still end the job with a reason
         traceback.print_exc()
