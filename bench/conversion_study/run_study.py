@@ -152,7 +152,10 @@ def follow(client: Client, name: str, job_id: str, cap_s: float, row: dict[str, 
     return job
 
 
-def run_project(client: Client, study: Path, p: Project, cap_s: float) -> dict[str, Any]:
+def run_project(client: Client, study: Path, p: Project, cap_s: float,
+                retry_state: Path | None = None) -> dict[str, Any]:
+    """One conversion, as SKILL.md orders it; with `retry_state`, a plan refused only for uncovered hosts gets
+    the local EAI its preflight fix names (the user's yes is the study's), then is planned and run again."""
     row: dict[str, Any] = {"project": p.name, "kind": p.kind}
     path = str(study / p.path)
     where: dict[str, Any] = {"path": path}
@@ -173,6 +176,8 @@ def run_project(client: Client, study: Path, p: Project, cap_s: float) -> dict[s
                                    "external_access_integrations")},
                script_diff=bool(plan.get("script_diff")))
     if not plan.get("ready"):
+        if retry_state is not None and plan.get("errors") == ["network.uncovered"]:
+            row["local_eai_round"] = add_local_eai_and_replan(client, study, p, plan, retry_state, cap_s)
         return row
     confirmation = plan.get("confirmation") or {}
     row["confirmation"] = confirmation.get("method")
@@ -195,6 +200,33 @@ def run_project(client: Client, study: Path, p: Project, cap_s: float) -> dict[s
 
 
 HOST_RE = re.compile(r"add_local_eai\(name='([A-Z0-9_]+)', hosts=\[([^\]]*)\]")
+CLI_RE = re.compile(r"mljobs local-eais add ([A-Z0-9_]+)((?: --host [^ ,)]+)+)")
+
+
+def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict[str, Any], state: Path,
+                             cap_s: float) -> dict[str, Any]:
+    """Follow a `network.uncovered` preflight fix: add the named local EAI (CLI, confirmed), plan again, run."""
+    fixes = " ".join(str(x.get("fix")) for x in plan.get("preflight") or [] if x.get("code") == "network.uncovered")
+    found = CLI_RE.search(fixes)
+    if not found:
+        return {"skipped": f"the preflight fix names no local EAI command: {fixes[:200]}"}
+    name, hosts = found.group(1), found.group(2).split(" --host ")[1:]
+    return _add_and_rerun(client, study, p, state, cap_s, name, [h.strip() for h in hosts],
+                          (plan.get("settings") or {}).get("external_access_integrations") or [])
+
+
+def _add_and_rerun(client: Client, study: Path, p: Project, state: Path, cap_s: float, name: str,
+                   hosts: list[str], eais: list[str]) -> dict[str, Any]:
+    env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
+    cmd = [str(Path(sys.executable).parent / "mljobs"), "local-eais", "add", name, "--yes", "--json"]
+    for h in hosts:
+        cmd += ["--host", h]
+    added = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    out: dict[str, Any] = {"eai": name, "hosts": hosts, "add_rc": added.returncode,
+                           "add_out": (added.stdout + added.stderr).strip()[-400:]}
+    again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint, {**p.choices, "eais": sorted(set(eais) | {name})})
+    out.update(run_project(client, study, again, cap_s))
+    return out
 
 
 def local_eai_retry(client: Client, study: Path, row: dict[str, Any], p: Project, state: Path, cap_s: float) -> dict[str, Any]:
@@ -204,17 +236,8 @@ def local_eai_retry(client: Client, study: Path, row: dict[str, Any], p: Project
     if not found:
         return {"skipped": f"diagnose proposed no local EAI: {step[:200]}"}
     name, hosts = found.group(1), json.loads(f"[{found.group(2)}]")
-    env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
-    cmd = [str(Path(sys.executable).parent / "mljobs"), "local-eais", "add", name, "--yes", "--json"]
-    for h in hosts:
-        cmd += ["--host", h]
-    added = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
-    retry: dict[str, Any] = {"eai": name, "hosts": hosts, "add_rc": added.returncode,
-                             "add_out": (added.stdout + added.stderr).strip()[-400:]}
-    eais = sorted(set((row.get("settings") or {}).get("external_access_integrations") or []) | {name})
-    again = Project(p.name + "_retry", p.kind, p.path, p.entrypoint, {**p.choices, "eais": eais})
-    retry.update(run_project(client, study, again, cap_s))
-    return retry
+    eais = (row.get("settings") or {}).get("external_access_integrations") or []
+    return _add_and_rerun(client, study, p, state, cap_s, name, hosts, eais)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict[str, Any]] = {}
     try:
         with ThreadPoolExecutor(max_workers=ns.parallel) as pool:
-            futures = {p.name: pool.submit(run_project, client, study, p, cap_s) for p in projects}
+            futures = {p.name: pool.submit(run_project, client, study, p, cap_s,
+                                           out if p.name == ns.retry_project else None) for p in projects}
             for name, fut in futures.items():
                 try:
                     rows[name] = fut.result()
