@@ -205,25 +205,34 @@ CLI_RE = re.compile(r"mljobs local-eais add ([A-Z0-9_]+)((?: --host [^ ,)]+)+)")
 
 def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict[str, Any], state: Path,
                              cap_s: float) -> dict[str, Any]:
-    """Follow a `network.uncovered` preflight fix: add the named local EAI (CLI, confirmed), plan again, run."""
+    """Follow the `network.uncovered` preflight fixes as given: add each local EAI they name (CLI, confirmed),
+    plan again with all of them, run."""
     fixes = " ".join(str(x.get("fix")) for x in plan.get("preflight") or [] if x.get("code") == "network.uncovered")
-    found = CLI_RE.search(fixes)
-    if not found:
+    named = [(m.group(1), m.group(2).split(" --host ")[1:]) for m in CLI_RE.finditer(fixes)]
+    if not named:
         return {"skipped": f"the preflight fix names no local EAI command: {fixes[:200]}"}
-    name, hosts = found.group(1), found.group(2).split(" --host ")[1:]
-    return _add_and_rerun(client, study, p, state, cap_s, name, [h.strip() for h in hosts],
-                          (plan.get("settings") or {}).get("external_access_integrations") or [])
+    env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
+    added: list[dict[str, Any]] = [_add_local_eai(env, name, [h.strip() for h in hosts]) for name, hosts in named]
+    eais = (plan.get("settings") or {}).get("external_access_integrations") or []
+    out: dict[str, Any] = {"added": added}
+    again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint,
+                    {**p.choices, "eais": sorted(set(eais) | {name for name, _ in named})})
+    out.update(run_project(client, study, again, cap_s))
+    return out
+
+
+def _add_local_eai(env: dict[str, str], name: str, hosts: list[str]) -> dict[str, Any]:
+    cmd = [str(Path(sys.executable).parent / "mljobs"), "local-eais", "add", name, "--yes", "--json"]
+    for h in hosts:
+        cmd += ["--host", h]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    return {"eai": name, "hosts": hosts, "rc": done.returncode, "bytes": len(done.stdout)}
 
 
 def _add_and_rerun(client: Client, study: Path, p: Project, state: Path, cap_s: float, name: str,
                    hosts: list[str], eais: list[str]) -> dict[str, Any]:
     env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
-    cmd = [str(Path(sys.executable).parent / "mljobs"), "local-eais", "add", name, "--yes", "--json"]
-    for h in hosts:
-        cmd += ["--host", h]
-    added = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
-    out: dict[str, Any] = {"eai": name, "hosts": hosts, "add_rc": added.returncode,
-                           "add_out": (added.stdout + added.stderr).strip()[-400:]}
+    out: dict[str, Any] = {"added": [_add_local_eai(env, name, hosts)]}
     again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint, {**p.choices, "eais": sorted(set(eais) | {name})})
     out.update(run_project(client, study, again, cap_s))
     return out
@@ -249,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-minutes", type=float, default=8.0)
     ap.add_argument("--parallel", type=int, default=3)
     ap.add_argument("--retry-project", default="pytorch_mnist", help="the project whose failure gets a local EAI")
+    ap.add_argument("--local-eais-for-all", action="store_true",
+                    help="every plan refused only for uncovered hosts gets the local EAIs its preflight names")
     ns = ap.parse_args(argv)
     study, out = Path(ns.study), Path(ns.out)
     if not study.is_dir():
@@ -266,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ThreadPoolExecutor(max_workers=ns.parallel) as pool:
             futures = {p.name: pool.submit(run_project, client, study, p, cap_s,
-                                           out if p.name == ns.retry_project else None) for p in projects}
+                                           out if ns.local_eais_for_all or p.name == ns.retry_project else None) for p in projects}
             for name, fut in futures.items():
                 try:
                     rows[name] = fut.result()
