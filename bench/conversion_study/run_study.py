@@ -176,7 +176,7 @@ def run_project(client: Client, study: Path, p: Project, cap_s: float,
                                    "external_access_integrations")},
                script_diff=bool(plan.get("script_diff")))
     if not plan.get("ready"):
-        if retry_state is not None and plan.get("errors") == ["network.uncovered"]:
+        if retry_state is not None and set(plan.get("errors") or ()) == {"network.uncovered"}:
             row["local_eai_round"] = add_local_eai_and_replan(client, study, p, plan, retry_state, cap_s)
         return row
     confirmation = plan.get("confirmation") or {}
