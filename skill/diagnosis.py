@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnosis_model import Diagnosis, PlanChange
-from .diagnosis_network import FAILURE_KINDS, find_target, network_outcome
+from .diagnosis_network import FAILURE_KINDS, allowed_but_unresolved, find_target, network_outcome
 from .diagnosis_phrasing import phrase
 from .eai import host_matches
 from .facts import AccountFacts, FamilyKind, InstanceFamily
@@ -346,6 +346,14 @@ def _network(entry: CatalogEntry, lines: Sequence[str], index: int, groups: dict
     context = dict(result.context)
     context["failure"] = _fill(failures[entry.failure or "connect"], context)
     texts = situations.get(result.situation, {})
+    if entry.failure == "blocked" and target is not None and result.situation in {"local_eai", "admin", "other_eai"}:
+        dns = [p for e in load_error_catalog() if e.failure == "dns" for p in e.patterns]
+        first = allowed_but_unresolved(lines, dns, target, plan, facts)
+        if first is not None:  # a fallback was blocked after an allowed host did not resolve: fix the first
+            host, eai = first
+            context.update(first_host=host.host, first_address=host.address, first_line=str(host.line + 1), eai=eai)
+            texts = situations["fallback_after_allowed_dns"]
+            return _Outcome((), (), _fill(texts["cause"], context), _fill(texts["fix"], context))
     return _Outcome(result.changes, result.admin_sql, _fill(texts.get("cause", entry.cause), context),
                     _fill(texts.get("fix", entry.fix), context))
 

@@ -297,3 +297,48 @@ def test_diagnose__job_eais_unreadable__no_eai_proposed_sql_offered() -> None:
     assert result.changes == ()
     assert "cannot be told" in result.cause and "HF_EAI" in result.fix
     assert "VALUE_LIST = ('huggingface.co')" in result.admin_sql[0]
+
+
+# torchvision's MNIST download tries its mirrors in turn and reports each (torchvision/datasets/mnist.py,
+# `download`); seen in the conversion study (bench/conversion_study) on the local pool with the S3 mirror allowed.
+MIRRORS_LOG = """\
+mljobs network guard: outbound connection to yann.lecun.com:80 blocked (job EAIs: OSSCI_EAI, PYPI_EAI); no local EAI allows it: add the host to an EAI in the local EAI config (see docs/local-pool.md) or create one in Snowflake
+Traceback (most recent call last):
+  File "/jobs/MAIN_3a3673fc/app/main.py", line 120, in main
+    dataset1 = datasets.MNIST('../data', train=True, download=True,
+  File "/envs/x/lib/python3.11/site-packages/torchvision/datasets/mnist.py", line 197, in download
+    raise RuntimeError(s)
+RuntimeError: Error downloading train-images-idx3-ubyte.gz:
+Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got:
+<urlopen error [Errno -2] Name or service not known>
+Tried http://yann.lecun.com/exdb/mnist/, got:
+<urlopen error [Errno 111] mljobs network guard: outbound connection to yann.lecun.com:80 blocked (job EAIs: OSSCI_EAI, PYPI_EAI); no local EAI allows it: add the host to an EAI in the local EAI config (see docs/local-pool.md) or create one in Snowflake>
+"""
+LOCAL_PLAN = JobPlan(
+    backend="local", method=SubmitMethod.SUBMIT_DIRECTORY, source="/p", entrypoint="main.py", compute_pool="LOCAL",
+    stage_name="@LOCAL.JOBS.PAYLOAD", name="MAIN", external_access_integrations=("OSSCI_EAI", "PYPI_EAI"),
+)
+LOCAL_FACTS = AccountFacts(
+    backend="local",
+    eais=(
+        ExternalAccessIntegration("PYPI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.PYPI", ("pypi.org",)),)),
+        ExternalAccessIntegration("OSSCI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.OSSCI",
+                                                                       ("ossci-datasets.s3.amazonaws.com",)),)),
+    ),
+)
+
+
+def test_diagnose__fallback_blocked_after_allowed_mirror_did_not_resolve__the_first_failure_is_fixed() -> None:
+    result = diagnose("FAILED", MIRRORS_LOG, plan=LOCAL_PLAN, facts=LOCAL_FACTS)
+    assert result.matched == "network_blocked_local"
+    assert result.changes == () and result.admin_sql == ()  # no EAI for the dead fallback
+    assert "ossci-datasets.s3.amazonaws.com did not resolve" in result.cause and "OSSCI_EAI" in result.cause
+    assert "yann.lecun.com:80" in result.cause and "ossci-datasets.s3.amazonaws.com" in result.fix
+
+
+def test_diagnose__fallback_blocked_and_first_mirror_not_allowed__the_blocked_host_gets_its_eai() -> None:
+    """Without an EAI for the first mirror, nothing was allowed-but-unresolved: the blocked host is the fix."""
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", MIRRORS_LOG.replace("OSSCI_EAI, ", ""), plan=plan, facts=LOCAL_FACTS)
+    assert result.changes[0].field == "local_eais"
+    assert result.changes[0].value == {"name": "YANN_LECUN_COM_EAI", "hosts": ["yann.lecun.com:80"]}
