@@ -1,15 +1,18 @@
-"""What a job ships: the payload folder, filtered and guarded, and a fingerprint of its content.
+"""Shipping the payload (skill/payload.py) and fingerprinting it: one copy, one fingerprint, one listing.
 
-`snowflake-ml-python`'s `submit_directory` uploads everything under the folder it is given (research
-mljobs-api.md §10.3), and a symlink in it is uploaded as the file it points to. So no backend hands the
-user's folder over directly: `copy_payload` copies the files that stay inside the folder (through
-`analyzers.guarded`, the one guarded read) into a fresh folder, skipping VCS/virtualenv/cache folders and
-every symlink that points out, and says what it skipped. Both backends ship that copy.
+The listing is the skill's `payload_for_plan`: exactly the files the plan reports, after the filters
+(secrets, environments, caches, ignore files, symlinks that point out). Everything here works on that value:
 
-`fingerprint` is what the confirmation is bound to besides the plan: a hash over every payload file's
-path and content hash. Content hashes are cached by (size, mtime, inode, ctime), so re-fingerprinting a
-large unchanged project reads nothing; an edit that keeps the length and restores the mtime still
-changes ctime (the kernel sets it on every write and it cannot be set back from user space).
+- `export_payload` is the one guarded copy. `plan --export-payload`, the local pool's job `app/` folder and
+  the folder the Snowflake backend hands to snowflake-ml-python (`staged_copy`) are all written by it.
+  Each file is re-checked at copy time (`analyzers.guarded`): a file that became a symlink out of the folder
+  since it was listed aborts the copy with a one-line error naming it, and no symlink survives into what is
+  shipped (files are written as regular files).
+- `fingerprint_for_plan` is what a confirmation is bound to besides the plan: a hash over each payload
+  file's path and content hash (generated files by their text). A file outside the payload (`.env`, an
+  ignored log) does not move it. Content hashes are cached by (size, mtime, ctime, inode, device), so
+  re-fingerprinting a large unchanged project reads nothing; an edit that keeps the length and restores the
+  mtime still changes ctime (the kernel sets it on every write and it cannot be set back from user space).
 """
 
 from __future__ import annotations
@@ -22,139 +25,127 @@ import stat
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import BinaryIO
 from pathlib import Path
 
 from mljobs.analyzers import guarded
+from mljobs.skill import payload as skill_payload
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.payload import Payload, PayloadFile
 
 from .errors import UsageError
 
-#: Folders never shipped (VCS metadata, virtualenvs, caches): they are not the job's code.
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "__pycache__", "node_modules", ".mypy_cache",
-                          ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints"})
-#: A payload larger than this many files is refused (a home folder given by mistake).
-MAX_PAYLOAD_FILES = 20_000
 _CHUNK = 1 << 20
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class PayloadError(UsageError):
-    """The payload cannot be listed or copied; the message is one line."""
+    """The payload cannot be built, copied or written; the message is one line."""
 
 
-@dataclass(frozen=True, slots=True)
-class PayloadListing:
-    """Files to ship (relative POSIX paths) and what was left out, each with its reason."""
-
-    root: Path
-    files: tuple[str, ...]
-    skipped: tuple[str, ...]
-
-
-def list_payload(source: str | os.PathLike[str], *, max_files: int = MAX_PAYLOAD_FILES) -> PayloadListing:
-    """The files of a payload folder (or the single file) that may be shipped.
-
-    Symlinks are followed only when their target stays inside the folder; each real folder is entered
-    once (loops end). Raises PayloadError for a missing source or more than `max_files` files.
-    """
-    src = Path(source)
+def payload_for_plan(plan: JobPlan) -> Payload | None:
+    """The skill's payload of `plan`, with its errors as PayloadError (a UsageError) for the server's callers."""
     try:
-        if src.is_file():
-            guarded.inside(src, src.parent)
-            return PayloadListing(src.parent.resolve(), (src.name,), ())
-        if not src.is_dir():
-            raise PayloadError(f"payload {guarded.shown(src)} is not a local file or folder")
-        root = src.resolve()
-    except (OSError, ValueError, RuntimeError, guarded.GuardedReadError) as exc:
-        raise PayloadError(f"payload {guarded.shown(src)} is not usable ({_reason(exc)})") from None
-    files: list[str] = []
-    skipped: list[str] = []
-    seen: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, str]] = [(root, "")]
-    while stack:
-        folder, rel_dir = stack.pop()
-        try:
-            st = folder.stat()
-            if (st.st_dev, st.st_ino) in seen:
-                skipped.append(f"{rel_dir}/: a second path to a folder already shipped (symlink loop?)")
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            skipped.append(f"{rel_dir or '.'}/: cannot be listed ({_reason(exc)})")
-            continue
-        subdirs = []
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            try:
-                if entry.is_symlink() and not guarded.is_inside(entry.path, root):
-                    skipped.append(f"{rel}: symlink that points outside the payload folder")
-                    continue
-                is_dir, is_file = entry.is_dir(), entry.is_file()
-            except OSError as exc:
-                skipped.append(f"{rel}: {_reason(exc)}")
-                continue
-            if is_dir:
-                if entry.name in SKIPPED_DIRS:
-                    continue
-                subdirs.append((Path(entry.path), rel))
-            elif is_file:
-                files.append(rel)
-                if len(files) > max_files:
-                    raise PayloadError(f"payload {root} has more than {max_files} files; "
-                                       "pass the project folder, not a parent of it")
-            else:
-                skipped.append(f"{rel}: not a regular file")
-        stack.extend(reversed(subdirs))
-    return PayloadListing(root, tuple(sorted(files)), tuple(skipped))
+        return skill_payload.payload_for_plan(plan)
+    except skill_payload.PayloadError as exc:
+        raise PayloadError(str(exc)) from None
 
 
-def copy_payload(source: str | os.PathLike[str], dest: Path) -> PayloadListing:
-    """Copy the shippable files of `source` into `dest` as regular files (no symlinks survive).
+# ------------------------------------------------------------------------------------------------ copy
 
-    Raises PayloadError when a listed file cannot be read (the copy is then incomplete: do not ship it).
+def export_payload(payload: Payload, dest: Path, *, allow_existing: bool = False) -> list[Path]:
+    """Write exactly the payload's files under `dest` (regular files only) and return their paths.
+
+    Raises:
+        UsageError: `dest` exists and is not empty (nothing is overwritten).
+        PayloadError: a file left the payload folder since it was listed, or could not be read or written.
     """
-    listing = list_payload(source)
-    for rel in listing.files:
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest)
+    if dest.exists() and not allow_existing and (not dest.is_dir() or any(dest.iterdir())):
+        raise UsageError(f"{dest} exists and is not empty; export the payload into a new or empty folder")
+    written = []
+    for f in payload.files:
+        target = dest / f.path
         try:
-            real = guarded.inside(listing.root / rel, listing.root)
-            shutil.copyfile(real, target)
-            shutil.copymode(real, target)
-        except (OSError, guarded.GuardedReadError) as exc:
-            raise PayloadError(f"cannot copy {rel} into the payload ({_reason(exc)})") from None
-    return listing
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f.origin == "generated":
+                target.write_text(f.content or "", encoding="utf-8")
+            else:
+                _copy_guarded(f, payload.root, target)
+        except guarded.GuardedReadError as exc:
+            raise PayloadError(f"cannot copy into the payload: {exc.message}") from None
+        except OSError as exc:
+            raise PayloadError(f"could not write {f.path} of the payload to {dest}: {exc.strerror or exc}") from None
+        written.append(target)
+    return written
+
+
+def _copy_guarded(f: PayloadFile, root: str, target: Path) -> None:
+    """Copy one listed file: resolved and still inside `root`, opened without following a link swapped in
+    since, a regular file (a FIFO would block), mode bits kept."""
+    real = guarded.inside(Path(str(f.source)), root)
+    try:
+        fd = os.open(real, _NOFOLLOW)
+    except OSError as exc:
+        raise guarded.GuardedReadError(f"cannot read {guarded.shown(f.path)} ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as src:
+        st = os.fstat(src.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise guarded.GuardedReadError(f"{guarded.shown(f.path)} is not a regular file; not copied")
+        with open(target, "wb") as out:
+            _send(src, out)
+    os.chmod(target, stat.S_IMODE(st.st_mode))
+
+
+def _send(src: BinaryIO, out: BinaryIO) -> None:
+    """Copy an open file's bytes in the kernel (sendfile, as `shutil.copyfile` does on Linux), else by chunks."""
+    offset = 0
+    try:
+        while sent := os.sendfile(out.fileno(), src.fileno(), offset, _CHUNK * 8):
+            offset += sent
+    except (AttributeError, OSError):
+        if offset:  # failed half-way: start over in user space
+            out.seek(0)
+            out.truncate()
+        src.seek(0)
+        shutil.copyfileobj(src, out, _CHUNK)
 
 
 @contextlib.contextmanager
-def shipped_copy(source: str | os.PathLike[str]) -> Iterator[tuple[Path, PayloadListing]]:
-    """A temporary filtered copy of a payload folder (same base name), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="mljobs-payload-") as tmp:
-        folder = Path(tmp) / Path(source).name
-        folder.mkdir(mode=0o700)
-        listing = copy_payload(source, folder)
-        yield folder, listing
+def staged_copy(payload: Payload) -> Iterator[Path]:
+    """The payload copied (`export_payload`) into a fresh private temporary folder, removed afterwards: what the
+    Snowflake backend hands to snowflake-ml-python instead of the user's file or folder, which the library
+    would upload whole (.env, .git, virtualenvs, the targets of symlinks that point out)."""
+    with tempfile.TemporaryDirectory(prefix="mljobs_payload_") as tmp:
+        export_payload(payload, Path(tmp), allow_existing=True)
+        yield Path(tmp)
 
 
-# ------------------------------------------------------------------------------------------- fingerprint
+# ----------------------------------------------------------------------------------------- fingerprint
 
 _cache: dict[tuple[str, int, int, int, int, int], str] = {}
 _cache_lock = threading.Lock()
 _CACHE_MAX = 200_000
 
 
-def _file_digest(path: Path) -> str:
-    """SHA-256 of one file's content, cached by (path, size, mtime, ctime, inode, device)."""
-    st = path.stat()
+def _file_digest(path: str) -> str:
+    """SHA-256 of one file's content, cached by (path, size, mtime, ctime, inode, device).
+
+    Raises:
+        OSError: not a regular file, or unreadable (a symlink at `path` fails: callers resolve links first).
+    """
+    st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
-        raise OSError(f"{path.name} is not a regular file")
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        raise OSError(f"{os.path.basename(path)} is not a regular file")
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with os.fdopen(os.open(path, _NOFOLLOW), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{os.path.basename(path)} is not a regular file")
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     value = digest.hexdigest()
@@ -165,26 +156,33 @@ def _file_digest(path: Path) -> str:
     return value
 
 
-def fingerprint(source: str) -> str | None:
-    """Hash of every payload file's path and content; None for a stage path or an unreadable payload."""
-    if source.startswith("@"):
-        return None
-    try:
-        listing = list_payload(source)
-        outer = hashlib.sha256()
-        for rel in listing.files:
-            real = guarded.inside(listing.root / rel, listing.root)
-            outer.update(f"{rel}\0{_file_digest(real)}\n".encode())
-        for note in listing.skipped:
-            outer.update(f"skipped\0{note}\n".encode())
-    except (OSError, PayloadError, guarded.GuardedReadError):
-        return None
+def fingerprint_payload(payload: Payload) -> str:
+    """Hash of every payload file's path and content (a listed file's bytes, a generated file's text).
+
+    Raises:
+        OSError / guarded.GuardedReadError: a listed file is gone, unreadable, or now points out.
+    """
+    outer = hashlib.sha256()
+    for f in payload.files:
+        if f.origin == "generated":
+            digest = hashlib.sha256((f.content or "").encode()).hexdigest()
+        else:
+            source = str(f.source)
+            # A link (listed because it stays inside) is hashed as its resolved, re-checked target; any other
+            # file as itself, opened without following a link swapped in since it was listed.
+            digest = _file_digest(str(guarded.inside(source, payload.root)) if os.path.islink(source) else source)
+        outer.update(f"{f.path}\0{f.origin}\0{digest}\n".encode())
     return outer.hexdigest()
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, guarded.GuardedReadError):
-        return exc.message
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return type(exc).__name__
+def fingerprint_for_plan(plan: JobPlan) -> str | None:
+    """What the plan would ship now, as one hash: compare the value at planning with the value at submission.
+
+    None when there is nothing local to compare (a stage source) or the payload cannot be built or read
+    now; a caller that had a fingerprint at planning treats None as changed.
+    """
+    try:
+        payload = skill_payload.payload_for_plan(plan)
+        return None if payload is None else fingerprint_payload(payload)
+    except (OSError, skill_payload.PayloadError, guarded.GuardedReadError):
+        return None

@@ -30,7 +30,7 @@ from mljobs.skill.redact import redact
 from .backends.base import Backend, JobResult, JobStatus
 from .checkpoints import Checkpoints, Confirmation
 from .errors import BackendError, JobNotFoundError, MljobsError, NotConfirmedError, UsageError
-from .notebook_payload import annotate_logs, payload_plan
+from .notebook_payload import annotate_logs, keep_notebook_script
 from .settings import Settings
 from .store import JobRecord, JobStore
 from .waiting import WaitOutcome, WaitProgress, wait_for_job
@@ -326,7 +326,8 @@ class Service:
         submission_id = secrets.token_hex(8)
         self.store.begin_submission(submission_id, backend.name, name=plan.name, plan_hash=plan_hash)
         try:
-            job_id = backend.submit(payload_plan(plan, self.settings.state_dir))  # a notebook runs as its script
+            keep_notebook_script(plan, self.settings.state_dir)  # its tracebacks then name the notebook's cells
+            job_id = backend.submit(plan)
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 self.store.end_submission(submission_id, job_id=None, outcome=f"failed: {type(exc).__name__}")

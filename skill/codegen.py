@@ -16,9 +16,9 @@ from typing import Any
 from mljobs.analyzers.model import SubmitMethod
 
 from .identifiers import InvalidIdentifier, validate_env_name, validate_identifier, validate_qualified, validate_stage
-from .entry import WRAPPER_TEXT
+from .entry import WRAPPER_NAME, WRAPPER_TEXT
 from .jobplan import JobPlan
-from .payload import Payload, payload_for_plan
+from .payload import Payload, PayloadError, payload_for_plan
 from .redact import has_secret, redact
 
 #: Env var names whose values are treated as secrets even when they do not look like a URL credential.
@@ -231,10 +231,14 @@ def _staged_payload(plan: JobPlan, warnings: list[str]) -> Payload | None:
     upload .env, .git and virtualenvs as they are), and for a file whose args need the entry wrapper."""
     if plan.method not in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
         return None
-    payload = payload_for_plan(plan)
+    try:
+        payload = payload_for_plan(plan)
+    except PayloadError as exc:
+        warnings.append(f"{exc}; the code uploads {plan.source} as it is (unfiltered)")
+        return None
     if payload is None or not (plan.method is SubmitMethod.SUBMIT_DIRECTORY or payload.wrapper):
         return None
-    if not any(f.origin == "file" for f in payload.files):
+    if not _copied(payload):
         warnings.append(f"{plan.source} cannot be read here, so the code uploads it as it is (unfiltered)")
         return None
     if payload.wrapper:
@@ -242,9 +246,16 @@ def _staged_payload(plan: JobPlan, warnings: list[str]) -> Payload | None:
     return payload
 
 
+def _copied(payload: Payload) -> list[str]:
+    """What the code copies from the source folder: the listed files, and a notebook's converted script (the
+    plan tells the user to save it there). requirements.txt (from pip_requirements) and the wrapper are not."""
+    return [f.path for f in payload.files
+            if f.origin == "file" or f.path not in ("requirements.txt", WRAPPER_NAME)]
+
+
 def _staging_lines(payload: Payload) -> list[str]:
     """Code that copies exactly the payload's files (and the entry wrapper) into a fresh folder."""
-    copied = [f.path for f in payload.files if f.origin == "file"]
+    copied = _copied(payload)
     lines = [
         "# Exactly the files mljobs lists as the payload (no .git, .env, virtualenvs, node_modules, caches or",
         "# ignored files), copied to a fresh folder that is uploaded instead of the project itself.",

@@ -1,31 +1,38 @@
-"""The payload: exactly the files a job uploads, as a value the plan reports and every backend uses.
+"""The payload: exactly the files a job uploads, as one value that planning, export, every backend and the
+confirmation fingerprint (server/payload.py) all use.
 
 snowflake-ml-python's `submit_directory` uploads every file under the folder, hidden ones included
-(`payload_utils._upload_directory`): `.git/`, virtualenvs, `node_modules/`, `.env` with its keys. So the
-folder is filtered here first, and the Snowflake and local backends both upload this list (server/payloads.py
-writes it out). Filtered always: `.git` (and other VCS folders), any folder holding `pyvenv.cfg` or
-`conda-meta` (a Python environment, whatever its name), `node_modules`, `__pycache__`, `.ipynb_checkpoints`,
-`.env` / `.env.*`, private keys (by name, and by a PEM `PRIVATE KEY` header); then `.gitignore` files (each
-applies to its folder, as git does) and a `.mljobsignore` at the root, with git's own matching (`pathspec`).
+(`payload_utils._upload_directory`): `.git/`, virtualenvs, `node_modules/`, `.env` with its keys, and a symlink
+as the file it points to. So the folder is filtered here first, and the Snowflake and local backends both ship
+this list, copied through one guarded copy (server/payload.py). Filtered always: `.git` (and other VCS
+folders), any folder holding `pyvenv.cfg` or `conda-meta` (a Python environment, whatever its name),
+`node_modules`, `__pycache__`, `.ipynb_checkpoints`, `.env` / `.env.*`, private keys (by name, and by a PEM
+`PRIVATE KEY` header), and every symlink that points out of the folder (named, never followed); then
+`.gitignore` files (each applies to its folder, as git does) and a `.mljobsignore` at the root, with git's own
+matching (`pathspec`). A symlinked folder that stays inside is followed unless it loops back above itself.
 
 Generated files are part of the payload too: `requirements.txt` written from pip_requirements (the library
-writes it over any user file of that name) and the entry wrapper (skill/entry.py) when args carry `$MLRS_*`.
+writes it over any user file of that name), the entry wrapper (skill/entry.py) when args carry `$MLRS_*`, and
+for a notebook plan the converted script `<stem>.py` the launcher runs, in place of the `.ipynb`.
 
-Pure: reads the user's files and nothing else.
+Pure: reads the user's files and nothing else. What it learns from a file (a PEM header, ignore rules) is
+remembered by the file's size, mtime, ctime and inode, so listing an unchanged project again opens no file.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pathspec
 
 from mljobs.analyzers import guarded
 from mljobs.analyzers.model import SubmitMethod
+from mljobs.analyzers.nbscript import notebook_to_script
 
 from .entry import WRAPPER_NAME, WRAPPER_TEXT, needs_wrapper
 from .jobplan import JobPlan
@@ -41,7 +48,17 @@ SECRET_NAMES = pathspec.GitIgnoreSpec.from_lines([
 IGNORE_FILES = (".gitignore",)
 ROOT_IGNORE = ".mljobsignore"
 LARGE_FILE_BYTES = 50 * 1024 * 1024
+#: A folder with more files than this is refused (a home folder given by mistake), before it is all listed.
+MAX_PAYLOAD_FILES = 20_000
+OUTSIDE = "a symlink that points outside the payload folder"
 _PEM_PRIVATE = b"PRIVATE KEY-----"
+_MEMO_MAX = 100_000
+_T = TypeVar("_T")
+_memo: dict[tuple[Any, ...], Any] = {}
+
+
+class PayloadError(ValueError):
+    """The payload cannot be built: too many files, or a notebook that can no longer be read or converted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,31 +107,45 @@ class Payload:
         }
 
 
+def _by_stat(kind: str, path: str | Path, st: os.stat_result, compute: Callable[[], _T]) -> _T:
+    """`compute()` for this file, remembered while its size, mtime, ctime, inode and device stay the same (an
+    edit always moves ctime, which user space cannot set back)."""
+    key = (kind, str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    if key in _memo:
+        return _memo[key]
+    value = compute()
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[key] = value
+    return value
+
+
 class _Ignores:
     """The .gitignore files met on the way down (deepest wins, like git) plus the root .mljobsignore."""
 
     def __init__(self, root: Path) -> None:
         self._specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
         self.root = root
-        extra = root / ROOT_IGNORE
-        if extra.is_file():
-            self._add("", extra)
+        self._add("", root / ROOT_IGNORE)
 
     def _add(self, rel_dir: str, path: Path) -> None:
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            st = path.stat()
+            if not path.is_file():
+                return
+            # The guarded read: an ignore file that is a symlink out of the folder is not read.
+            text = _by_stat("ignore", path, st, lambda: guarded.read_text(path, self.root))
+        except (OSError, guarded.GuardedReadError):
             return
-        self._specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+        self._specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(text.splitlines())))
+        self._specs.sort(key=lambda s: -s[0].count("/") - bool(s[0]))
 
     def enter(self, rel_dir: str) -> None:
         for name in IGNORE_FILES:
-            path = self.root / rel_dir / name
-            if path.is_file():
-                self._add(rel_dir, path)
+            self._add(rel_dir, self.root / rel_dir / name)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
-        for base, spec in sorted(self._specs, key=lambda s: -s[0].count("/") - bool(s[0])):
+        for base, spec in self._specs:
             if base and not (rel == base or rel.startswith(base + "/")):
                 continue
             sub = rel[len(base) + 1 :] if base else rel
@@ -124,7 +155,7 @@ class _Ignores:
         return False
 
 
-def _is_private_key(path: Path) -> bool:
+def _is_private_key(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
@@ -133,47 +164,121 @@ def _is_private_key(path: Path) -> bool:
     return head.lstrip().startswith(b"-----BEGIN") and _PEM_PRIVATE in head
 
 
-def list_folder(root: Path) -> tuple[list[PayloadFile], list[tuple[str, str]]]:
-    """Every file under `root` that uploads, and what was excluded (folder or file, with the reason)."""
-    root = root.resolve()
-    ignores = _Ignores(root)
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def list_folder(root: Path, *, max_files: int = MAX_PAYLOAD_FILES) -> tuple[list[PayloadFile], list[tuple[str, str]]]:
+    """Every file under `root` that uploads, and what was excluded (folder or file, with the reason).
+
+    Raises:
+        PayloadError: more than `max_files` files would upload.
+    """
+    try:
+        base = Path(root).resolve()
+        if not base.is_dir():
+            return [], []
+    except (OSError, RuntimeError, ValueError):
+        return [], []
+    ignores = _Ignores(base)
     files: list[PayloadFile] = []
     excluded: list[tuple[str, str]] = []
-    for current, dirs, names in os.walk(root, followlinks=False):
-        rel_dir = Path(current).relative_to(root).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir
+    # (folder, its path relative to the root, the real paths of it and the folders above it: a link loops
+    # when it points at one of them)
+    stack: list[tuple[Path, str, tuple[str, ...]]] = [(base, "", (str(base),))]
+    while stack:
+        folder, rel_dir, chain = stack.pop()
         ignores.enter(rel_dir)
-        keep = []
-        for d in sorted(dirs):
-            rel = posixpath.join(rel_dir, d) if rel_dir else d
-            full = Path(current) / d
-            if d in ALWAYS_EXCLUDED_DIRS:
-                excluded.append((rel + "/", f"{d} is never uploaded"))
-            elif any((full / m).exists() for m in ENV_MARKERS):
-                excluded.append((rel + "/", "a Python environment (pyvenv.cfg or conda-meta)"))
-            elif full.is_symlink():
-                excluded.append((rel + "/", "a symlinked folder (not followed)"))
-            elif ignores.ignored(rel, True):
-                excluded.append((rel + "/", "ignored by .gitignore/.mljobsignore"))
-            else:
-                keep.append(d)
-        dirs[:] = keep
-        for name in sorted(names):
-            rel = posixpath.join(rel_dir, name) if rel_dir else name
-            full = Path(current) / name
-            if full.is_symlink() and not guarded.is_inside(full, root):
-                excluded.append((rel, "a symlink that points outside the payload folder"))
-            elif SECRET_NAMES.match_file(name):
-                excluded.append((rel, "may hold secrets (.env or key file)"))
-            elif ignores.ignored(rel, False):
-                excluded.append((rel, "ignored by .gitignore/.mljobsignore"))
-            elif not full.is_file():
-                excluded.append((rel, "not a regular file"))
-            elif _is_private_key(full):
-                excluded.append((rel, "a private key (PEM)"))
-            else:
-                files.append(PayloadFile(rel, full.stat().st_size, "file", str(full)))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            excluded.append((f"{rel_dir or '.'}/", f"cannot be listed ({_reason(exc)})"))
+            continue
+        subdirs: list[tuple[Path, str, tuple[str, ...]]] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            full = entry.path  # strings, not Path objects: this loop runs once per file of the project
+            try:
+                link = entry.is_symlink()
+                is_dir = entry.is_dir()
+                if link and not guarded.is_inside(full, base):
+                    excluded.append((rel + ("/" if is_dir else ""), OUTSIDE))
+                    continue
+                real = os.path.realpath(full) if link else os.path.join(chain[-1], entry.name)
+                if is_dir:
+                    why = _folder_excluded(entry.name, full, rel, real, chain, ignores)
+                    if why is None:
+                        subdirs.append((Path(full), rel, (*chain, real)))
+                    else:
+                        excluded.append((rel + "/", why))
+                    continue
+                why = _file_excluded(entry, rel, real if link else None, ignores)
+                if why is None:
+                    st = entry.stat()
+                    if _by_stat("pem", full, st, lambda f=full: _is_private_key(f)):  # type: ignore[misc]
+                        why = "a private key (PEM)"
+            except OSError as exc:
+                excluded.append((rel, f"cannot be read ({_reason(exc)})"))
+                continue
+            if why is not None:
+                excluded.append((rel, why))
+                continue
+            files.append(PayloadFile(rel, st.st_size, "file", full))
+            if len(files) > max_files:
+                raise PayloadError(f"{guarded.shown(base)} has more than {max_files} files to upload; pass the "
+                                   "project folder, not a parent of it, or list the rest in .mljobsignore")
+        stack.extend(reversed(subdirs))
     return files, excluded
+
+
+def _folder_excluded(name: str, full: str, rel: str, real: str, chain: tuple[str, ...],
+                     ignores: _Ignores) -> str | None:
+    """Why a folder is not uploaded, or None to enter it."""
+    if name in ALWAYS_EXCLUDED_DIRS:
+        return f"{name} is never uploaded"
+    if any(os.path.lexists(os.path.join(full, m)) for m in ENV_MARKERS):
+        return "a Python environment (pyvenv.cfg or conda-meta)"
+    if ignores.ignored(rel, True):
+        return "ignored by .gitignore/.mljobsignore"
+    if real in chain:
+        return "a symlink back to a folder above it (a loop; not followed)"
+    return None
+
+
+def _file_excluded(entry: os.DirEntry[str], rel: str, target: str | None, ignores: _Ignores) -> str | None:
+    """Why a file is not uploaded (before its content is looked at), or None; `target` is a link's real path."""
+    if not entry.is_file():
+        return "not a regular file"
+    # A link is judged by its target's name too: `config.txt -> .env` would ship the .env.
+    if SECRET_NAMES.match_file(entry.name) or (target and SECRET_NAMES.match_file(os.path.basename(target))):
+        return "may hold secrets (.env or key file)"
+    if ignores.ignored(rel, False):
+        return "ignored by .gitignore/.mljobsignore"
+    return None
+
+
+def converted_notebook(source: str, notebook: str, method: SubmitMethod) -> str:
+    """The script a notebook plan runs: the notebook's code cells, read through the guarded read.
+
+    `notebook` is the plan's: the file name beside `source` for submit_file, else relative to the folder.
+
+    Raises:
+        PayloadError: the notebook can no longer be read or converted (moved, edited into invalid JSON).
+    """
+    if method is SubmitMethod.SUBMIT_FILE:
+        path = Path(source).with_name(posixpath.basename(notebook))
+        root = path.parent
+    else:
+        root = Path(source)
+        path = root / notebook
+    try:
+        data = guarded.read_bytes(path, root)
+    except guarded.GuardedReadError as exc:
+        raise PayloadError(f"cannot read the notebook: {exc.message}; plan again") from None
+    converted = notebook_to_script(data, path.name)
+    if isinstance(converted, str):
+        raise PayloadError(f"{converted}; plan again after fixing the notebook")
+    return converted.script
 
 
 def build_payload(
@@ -185,22 +290,34 @@ def build_payload(
     pip_requirements: tuple[str, ...] = (),
     function_name: str | None = None,
     wrapper: tuple[str, str] | None = None,
+    notebook: str | None = None,
 ) -> Payload | None:
     """The payload of a plan (None for submit_from_stage: the code is already on a stage).
 
     `wrapper` is (file name, text) of an entry wrapper to run first: the launcher then gets the wrapper as
-    its script and the user's entrypoint as the wrapper's first argument.
+    its script and the user's entrypoint as the wrapper's first argument. `notebook` (the plan's) puts the
+    converted script at `entrypoint` in place of the notebook.
+
+    Raises:
+        PayloadError: see `list_folder` and `converted_notebook`.
     """
     if method is SubmitMethod.SUBMIT_FROM_STAGE or source.startswith("@"):
         return None
     src = Path(source)
-    if src.is_file():
-        files = [PayloadFile(src.name, src.stat().st_size, "file", str(src.resolve()))]
-        excluded: list[tuple[str, str]] = []
+    excluded: list[tuple[str, str]] = []
+    if src.is_file() or method is SubmitMethod.SUBMIT_FILE:
+        # One file; a notebook plan's script need not exist yet (the payload generates it from the notebook).
+        files = [PayloadFile(src.name, src.stat().st_size, "file", str(src.resolve()))] if src.is_file() else []
         root = str(src.resolve().parent)
     else:
         files, excluded = list_folder(src)
         root = str(src.resolve())
+    if notebook is not None:
+        script = converted_notebook(source, notebook, method)
+        shown = posixpath.basename(notebook) if method is SubmitMethod.SUBMIT_FILE else notebook
+        files = [f for f in files if f.path not in (shown, entrypoint)]
+        files.append(PayloadFile(entrypoint, len(script.encode()), "generated", content=script))
+        excluded.append((shown, f"the notebook runs as its converted script {entrypoint}"))
     if pip_requirements:
         text = "\n".join(pip_requirements)
         files = [f for f in files if f.path != "requirements.txt"]
@@ -228,8 +345,13 @@ def build_payload(
 
 
 def payload_for_plan(plan: JobPlan) -> Payload | None:
-    """The payload a plan uploads: its files, generated requirements.txt, and the entry wrapper when the plan
-    asks for it and an arg names `$MLRS_*` (never for @remote, whose args are the function's arguments)."""
+    """The payload a plan uploads: its files, generated requirements.txt, a notebook's converted script, and
+    the entry wrapper when the plan asks for it and an arg names `$MLRS_*` (never for @remote, whose args are
+    the function's arguments).
+
+    Raises:
+        PayloadError: the folder is too large, or the plan's notebook no longer converts.
+    """
     wrap = plan.entry_wrapper and plan.method is not SubmitMethod.REMOTE and needs_wrapper(plan.args)
     return build_payload(
         source=plan.source,
@@ -239,4 +361,5 @@ def payload_for_plan(plan: JobPlan) -> Payload | None:
         pip_requirements=plan.pip_requirements,
         function_name=plan.function_name,
         wrapper=(WRAPPER_NAME, WRAPPER_TEXT) if wrap else None,
+        notebook=plan.notebook,
     )

@@ -47,14 +47,13 @@ from mljobs.skill.facts import (
     Stage,
 )
 from mljobs.skill.jobplan import JobPlan
-from mljobs.skill.payload import payload_for_plan
+from mljobs.skill.payload import Payload
 from mljobs.skill.redact import has_secret
 from mljobs.skill.runner_inputs import requirement_problem, runner_input_errors
 
 from ..errors import BackendError, JobNotFoundError, UsageError
 from ..local_eais import LocalEaiConfig, LocalEaiSource
-from ..payload import PayloadError
-from ..payloads import export_payload
+from ..payload import export_payload, payload_for_plan
 from ..runner import jobdir, launcher
 from ..settings import Settings
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
@@ -312,7 +311,7 @@ class LocalBackend:
             job_dir.mkdir(mode=0o700)
             for sub in ("app", "output", "logs", "system"):
                 (job_dir / sub).mkdir()
-            self._write_payload(plan, job_dir / jobdir.APP_DIR)
+            payload = self._write_payload(plan, job_dir / jobdir.APP_DIR)
             runner_dir = Path(launcher.__file__).parent
             for src, dst in (("launcher.py", jobdir.LAUNCHER_NAME), ("jobdir.py", jobdir.JOBDIR_NAME),
                              ("envs.py", ENVS_NAME), ("netguard.py", jobdir.NETGUARD_NAME)):
@@ -321,7 +320,7 @@ class LocalBackend:
             # plan.json is for people: redacted. launch.json is what the job needs (its env var values
             # included), so it alone keeps them, readable by the owner only.
             jobdir.write_json_atomic(job_dir / "plan.json", plan.to_dict(redacted=True))
-            _write_private_json(job_dir / jobdir.LAUNCH_FILE, self._launch_config(plan, job_id, warnings))
+            _write_private_json(job_dir / jobdir.LAUNCH_FILE, self._launch_config(plan, payload, job_id, warnings))
             jobdir.write_json_atomic(
                 job_dir / jobdir.STATUS_FILE,
                 {
@@ -334,6 +333,9 @@ class LocalBackend:
                 },
             )
             log_file = open(job_dir / "logs" / jobdir.LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+        except UsageError:  # the payload cannot be built or copied: leave no half-written job folder
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
         except OSError as exc:
             shutil.rmtree(job_dir, ignore_errors=True)
             raise BackendError(f"could not prepare the local job folder {job_dir}: {exc}") from exc
@@ -403,7 +405,7 @@ class LocalBackend:
                 "(for a stage payload, submit to Snowflake)"
             )
 
-    def _write_payload(self, plan: JobPlan, app: Path) -> None:
+    def _write_payload(self, plan: JobPlan, app: Path) -> Payload:
         """Write the plan's payload (the same files a Snowflake submission uploads) into the job's app/."""
         payload = payload_for_plan(plan)
         if payload is None:  # submit_from_stage: refused in _validate already
@@ -411,16 +413,12 @@ class LocalBackend:
         entry = plan.entrypoint
         if not any(f.path == entry for f in payload.files):
             raise UsageError(f"the entrypoint {entry!r} is not in the payload {plan.source} (or it is filtered out)")
-        try:
-            export_payload(payload, app, allow_existing=True)  # the guarded copy: no symlink survives
-        except PayloadError as exc:
-            raise UsageError(str(exc)) from exc
+        export_payload(payload, app, allow_existing=True)  # the one guarded copy: no symlink survives
         for path, why in payload.excluded:
             log.info("payload of %s: %s not shipped (%s)", plan.name, path, why)
+        return payload
 
-    def _launch_config(self, plan: JobPlan, job_id: str, warnings: list[str]) -> dict[str, Any]:
-        payload = payload_for_plan(plan)
-        assert payload is not None  # checked by _write_payload
+    def _launch_config(self, plan: JobPlan, payload: Payload, job_id: str, warnings: list[str]) -> dict[str, Any]:
         env_vars = dict(plan.env_vars)
         if plan.requirements_file and not plan.pip_requirements:
             # What the Snowflake backend does for a requirements file that travels below the root.

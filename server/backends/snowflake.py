@@ -51,9 +51,8 @@ from mljobs.skill.identifiers import (
 from mljobs.skill.jobplan import JobPlan
 
 from ..account import discover
-from ..payloads import staged_payload
 from ..errors import BackendError, JobNotFoundError, MljobsError, SnowflakeError, UsageError
-from ..payload import shipped_copy
+from ..payload import payload_for_plan, staged_copy
 from .base import InstanceStatus, JobInfo, JobResult, JobStatus
 from .snowflake_errors import _error_code, _message, is_transient, map_error
 from .snowflake_records import _failed_result, _history_info, _job_info, _status
@@ -246,18 +245,26 @@ class SnowflakeBackend:
         kwargs["session"] = session
         method = SubmitMethod(plan.method)
 
+        # The plan's payload (skill/payload.py), listed once and shipped through the one guarded copy, exactly
+        # as the local pool ships it; submit_from_stage uploads nothing local and @remote pickles a function.
+        payload = None
+        if method in (SubmitMethod.SUBMIT_FILE, SubmitMethod.SUBMIT_DIRECTORY):
+            payload = payload_for_plan(plan)
+            if payload is None:
+                raise UsageError(f"{method.value} uploads a local file or folder, not {plan.source!r}; "
+                                 "use submit_from_stage for code on a stage")
+
         def run() -> str:
-            staged = staged_payload(plan, kwargs)  # the filtered payload (and entry wrapper), as the local pool
-            if staged is not None:
-                with staged as (folder, entry, args):
-                    job = jobs.submit_directory(folder, plan.compute_pool, entrypoint=entry,
-                                                **{**kwargs, "args": args})
-            elif method is SubmitMethod.SUBMIT_FILE:
-                job = jobs.submit_file(plan.source, plan.compute_pool, **kwargs)
-            elif method is SubmitMethod.SUBMIT_DIRECTORY:
-                # The library uploads everything under the folder: hand it the guarded, filtered copy.
-                with shipped_copy(plan.source) as (folder, _listing):
-                    job = jobs.submit_directory(str(folder), plan.compute_pool, entrypoint=plan.entrypoint, **kwargs)
+            if payload is not None:
+                entry = payload.entrypoint.rsplit("/app/", 1)[1]
+                # With the entry wrapper the launcher runs the wrapper with the user's script as first arg.
+                args = [payload.args[0], *(kwargs.get("args") or [])] if payload.wrapper else kwargs.get("args")
+                with staged_copy(payload) as folder:
+                    if method is SubmitMethod.SUBMIT_FILE and not payload.wrapper:
+                        job = jobs.submit_file(str(folder / entry), plan.compute_pool, **{**kwargs, "args": args})
+                    else:
+                        job = jobs.submit_directory(str(folder), plan.compute_pool, entrypoint=entry,
+                                                    **{**kwargs, "args": args})
             elif method is SubmitMethod.SUBMIT_FROM_STAGE:
                 entry = f"{plan.source.rstrip('/')}/{plan.entrypoint}"
                 job = jobs.submit_from_stage(plan.source, plan.compute_pool, entrypoint=entry, **kwargs)

@@ -12,7 +12,7 @@ from mljobs.skill.codegen import Generated, generate_code
 from mljobs.skill.pools import PoolNeeds, rank_compute_pools
 
 from ..errors import UsageError
-from ..payloads import export_payload
+from ..payload import export_payload
 from ..jsonable import to_jsonable
 from .common import add_backend_options, add_plan_options, choices_from_args, emit_json, service_from_args
 

@@ -6,7 +6,6 @@ The state is made once by `build_server` and handed to every tool through the SD
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -19,14 +18,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mljobs.analyzers.model import Analysis
 from mljobs.skill.jobplan import JobPlan
 
+from ..payload import fingerprint_for_plan
 from ..service import Service
 from ..settings import Settings
 from . import models as m
 
 MAX_PLANS = 64  # plans kept server-side (LRU); a plan older than that must be planned again
 MAX_ANALYSES = 32  # analyses kept per server (LRU), checked against the files they read
-SKIPPED_DIRS = frozenset({".git", ".venv", "__pycache__", "node_modules"})
-MAX_FINGERPRINT_FILES = 20_000
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -122,7 +120,7 @@ class AppState:
 
     def stale(self, entry: PlanEntry) -> str | None:
         """Why the plan may no longer be submitted (its source changed), or None."""
-        if entry.fingerprint is not None and fingerprint(entry.plan.source) != entry.fingerprint:
+        if entry.fingerprint is not None and fingerprint_for_plan(entry.plan) != entry.fingerprint:
             return (
                 f"{entry.plan.source} changed since it was planned, so the user confirmed other code; "
                 "call plan_job again and confirm the new plan"
@@ -135,31 +133,6 @@ def state_of(ctx: Context) -> AppState:
     state = ctx.request_context.lifespan_context
     assert isinstance(state, AppState), "build_server's lifespan yields the AppState"
     return state
-
-
-def fingerprint(source: str) -> str | None:
-    """What the user's code looks like now: a file's bytes, or a folder's names, sizes and mtimes."""
-    p = Path(source)
-    digest = hashlib.sha256()
-    try:
-        if p.is_file():
-            digest.update(p.read_bytes())
-        elif p.is_dir():
-            count = 0
-            for base, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                for name in sorted(files):
-                    st = os.stat(os.path.join(base, name))
-                    rel = os.path.relpath(os.path.join(base, name), p)
-                    digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-                    count += 1
-                    if count >= MAX_FINGERPRINT_FILES:
-                        break
-        else:
-            return None  # a stage path (submit_from_stage): nothing local to compare
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def _stamps(analysis: Analysis) -> tuple[Any, ...]:

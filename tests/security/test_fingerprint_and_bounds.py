@@ -6,36 +6,47 @@ import os
 
 from mljobs.analyzers import analyze
 from mljobs.analyzers.imports import MAX_REPEATS
-from mljobs.analyzers.model import Confidence, Evidence, Location, NetworkCategory, NetworkNeed
-from mljobs.server import payload
+from mljobs.analyzers.model import Confidence, Evidence, Location, NetworkCategory, NetworkNeed, SubmitMethod
+from mljobs.server.payload import fingerprint_for_plan
 from mljobs.skill.eai import MAX_EVIDENCE_PER_HOST, check_coverage
 from mljobs.skill.facts import AccountFacts
+from mljobs.skill.jobplan import JobPlan
+
+
+def fingerprint(source: str) -> str | None:
+    """The fingerprint of a plan that ships `source` (a folder with main.py, a single file, or a stage path)."""
+    folder = not source.startswith("@") and os.path.isdir(source)
+    method = SubmitMethod.SUBMIT_DIRECTORY if folder or source.startswith("@") else SubmitMethod.SUBMIT_FILE
+    plan = JobPlan(backend="local", method=method, source=source,
+                   entrypoint="main.py" if folder else os.path.basename(source), compute_pool="LOCAL",
+                   stage_name="@LOCAL.JOBS.PAYLOAD", name="FP")
+    return fingerprint_for_plan(plan)
 
 
 def test_same_length_edit_with_mtime_restored__fingerprint_changes(write_tree) -> None:
     root = write_tree({"proj/main.py": "import util\n", "proj/util.py": "X = 1\n"}) / "proj"
-    before = payload.fingerprint(str(root))
+    before = fingerprint(str(root))
     st = (root / "util.py").stat()
     (root / "util.py").write_text("X = 2\n")  # same length
     os.utime(root / "util.py", ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime restored
     assert (root / "util.py").stat().st_mtime_ns == st.st_mtime_ns
-    assert payload.fingerprint(str(root)) != before
+    assert fingerprint(str(root)) != before
 
 
 def test_fingerprint__new_file_and_single_file(write_tree) -> None:
     root = write_tree({"p/main.py": "print(1)\n"}) / "p"
-    before = payload.fingerprint(str(root))
+    before = fingerprint(str(root))
     (root / "extra.py").write_text("")
-    assert payload.fingerprint(str(root)) != before
-    single = payload.fingerprint(str(root / "main.py"))
+    assert fingerprint(str(root)) != before
+    single = fingerprint(str(root / "main.py"))
     (root / "main.py").write_text("print(2)\n")
-    assert payload.fingerprint(str(root / "main.py")) != single
-    assert payload.fingerprint("@DB.SC.STAGE/code") is None
+    assert fingerprint(str(root / "main.py")) != single
+    assert fingerprint("@DB.SC.STAGE/code") is None
 
 
 def test_fingerprint__unchanged_tree_reads_nothing_again(write_tree, monkeypatch) -> None:
     root = write_tree({f"big/m{i}.py": f"X = {i}\n" for i in range(300)}) / "big"
-    first = payload.fingerprint(str(root))
+    first = fingerprint(str(root))
     opened = []
     real_open = open
 
@@ -44,7 +55,7 @@ def test_fingerprint__unchanged_tree_reads_nothing_again(write_tree, monkeypatch
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", spy)
-    assert payload.fingerprint(str(root)) == first
+    assert fingerprint(str(root)) == first
     assert opened == []
 
 

@@ -10,7 +10,8 @@ import pytest
 from mljobs.analyzers import analyze, guarded
 from mljobs.analyzers.requirements import read_declared
 from mljobs.analyzers.model import SubmitMethod
-from mljobs.server.payload import copy_payload, list_payload
+from mljobs.server.payload import export_payload
+from mljobs.skill.payload import build_payload
 from mljobs.skill.jobplan import JobPlan
 
 SECRET = "SECRET_TOKEN=s3cr3t-value-4711"
@@ -74,11 +75,12 @@ def test_payload_with_symlinks_out__not_shipped(project: Path, outside: Path) ->
     os.symlink(outside / ".env", project / "creds.env")
     os.symlink(outside, project / "linked_dir")
     (project / "inside_link.py").symlink_to(project / "train.py")
-    listing = list_payload(project)
-    assert listing.files == ("inside_link.py", "train.py")
-    assert {s.split(":")[0] for s in listing.skipped} == {"creds.env", "linked_dir"}
+    listing = build_payload(source=str(project), method=SubmitMethod.SUBMIT_DIRECTORY, entrypoint="train.py", args=())
+    assert listing is not None
+    assert [f.path for f in listing.files] == ["inside_link.py", "train.py"]
+    assert {p.rstrip("/") for p, why in listing.excluded if "outside" in why} == {"creds.env", "linked_dir"}
     dest = project.parent / "copy"
-    copy_payload(project, dest)
+    export_payload(listing, dest)
     shipped = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*"))
     assert shipped == ["inside_link.py", "train.py"]
     assert not any(p.is_symlink() for p in dest.rglob("*"))

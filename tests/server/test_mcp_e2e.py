@@ -5,6 +5,7 @@ tokens), in both protocol eras (`auto` = 2026-07-28 input-required rounds, `lega
 from __future__ import annotations
 
 import shutil
+import os
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,26 @@ async def test_submit__script_edited_after_plan__refused_before_asking(
     async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
         plan = await c.ok("plan_job", {"path": str(example)})
         example.write_text(example.read_text() + "\nprint('edited')\n")
+        text = await c.error("submit_job", {"plan_hash": plan["plan_hash"]})
+    assert "changed since it was planned" in text and ask.asked == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_submit__helper_rewritten_same_length_mtime_restored__refused(tmp_path: Path, mode: str):
+    """A project file rewritten at the same length with its mtime put back is still a change: the plan's
+    fingerprint hashes the payload's content, so submit_job refuses instead of running unconfirmed code."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "train.py").write_text("import util\nprint(util.VALUE)\n")
+    util = project / "util.py"
+    util.write_text("VALUE = 'aaaa'\n")
+    ask = answer("accept")
+    async with connect(tmp_path / "state", mode=mode, elicitation=ask) as c:
+        plan = await c.ok("plan_job", {"path": str(project), "entrypoint": "train.py"})
+        before = util.stat()
+        util.write_text("VALUE = 'bbbb'\n")
+        os.utime(util, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert util.stat().st_size == before.st_size and util.stat().st_mtime_ns == before.st_mtime_ns
         text = await c.error("submit_job", {"plan_hash": plan["plan_hash"]})
     assert "changed since it was planned" in text and ask.asked == []
 

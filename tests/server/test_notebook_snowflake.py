@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mljobs.analyzers import analyze
 from mljobs.server.backends.snowflake import SnowflakeBackend
-from mljobs.server.notebook_payload import annotate_logs, payload_plan
+from mljobs.server.notebook_payload import annotate_logs, keep_notebook_script
 from mljobs.skill.facts import AccountFacts, ComputePool, Grants
 from mljobs.skill.plan import plan_job
 from tests.fakes import FakeSession
@@ -30,7 +30,8 @@ def test_notebook_plan__snowflake_submit_file__uploads_converted_script(tmp_path
     session = FakeSession()
     session.add_pool("CPU_POOL", max_nodes=2)
     backend = SnowflakeBackend(lambda: session, sleep=lambda _: None, token=lambda: "ab12cd34")
-    job_id = backend.submit(payload_plan(plan, tmp_path / "state"))
+    keep_notebook_script(plan, tmp_path / "state")  # what the service does before backend.submit
+    job_id = backend.submit(plan)
 
     sub = session.submissions[-1]
     assert job_id == sub["job_id"]

@@ -16,7 +16,8 @@ from ..common import LOCAL_READS, answer, tool, tool_errors
 from ..confirm import can_elicit
 from ..inputs import Backend, Entrypoint, Path_
 from ..models import ConfirmationOut, PlanOut
-from ..state import PlanEntry, fingerprint, state_of
+from ...payload import fingerprint_for_plan
+from ..state import PlanEntry, state_of
 from ..views import plan_out
 
 
@@ -56,7 +57,7 @@ def register(server: MCPServer) -> None:
                         plan_hash,
                         PlanEntry(
                             plan=result.plan, ready=result.ready, output=out, code=code,
-                            fingerprint=fingerprint(result.plan.source),
+                            fingerprint=fingerprint_for_plan(result.plan),
                         ),
                     )
                 return out, text
