@@ -321,7 +321,7 @@ LOCAL_PLAN = JobPlan(
 LOCAL_FACTS = AccountFacts(
     backend="local",
     eais=(
-        ExternalAccessIntegration("PYPI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.PYPI", ("pypi.org",)),)),
+        ExternalAccessIntegration("PYPI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.PYPI", ("pypi.org", "files.pythonhosted.org")),)),
         ExternalAccessIntegration("OSSCI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.OSSCI",
                                                                        ("ossci-datasets.s3.amazonaws.com",)),)),
     ),
@@ -342,3 +342,29 @@ def test_diagnose__fallback_blocked_and_first_mirror_not_allowed__the_blocked_ho
     result = diagnose("FAILED", MIRRORS_LOG.replace("OSSCI_EAI, ", ""), plan=plan, facts=LOCAL_FACTS)
     assert result.changes[0].field == "local_eais"
     assert result.changes[0].value == {"name": "YANN_LECUN_COM_EAI", "hosts": ["yann.lecun.com:80"]}
+
+
+# uv's resolver output, as the local pool's installer prints it (seen in the conversion study: taxifare's pins).
+UV_NO_VERSION_LOG = """\
+mljobs: uv pip install --python /envs/f61b/bin/python -r /envs/f61b/mljobs-requirements.txt
+Using Python 3.11.7 environment at: /envs/f61b
+error: No solution found when resolving dependencies
+  cause: Because there is no version of numpy==1.18.5 and you require numpy==1.18.5, we can conclude that your requirements are unsatisfiable.
+"""
+UV_CONFLICT_LOG = """\
+error: No solution found when resolving dependencies
+  cause: Because pandas==1.2.0 depends on numpy>=1.16.5,<1.20 and you require numpy==2.1.0, we can conclude that your requirements are unsatisfiable.
+"""
+
+
+def test_diagnose__uv_has_no_such_version__names_the_requirement() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", UV_NO_VERSION_LOG, plan=plan, facts=LOCAL_FACTS)
+    assert result.matched == "pip_no_such_distribution" and "numpy==1.18.5" in result.cause
+    assert result.changes == ()  # never guess another package
+
+
+def test_diagnose__uv_conflict__is_a_conflict_not_an_unknown_failure() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", UV_CONFLICT_LOG, plan=plan, facts=LOCAL_FACTS)
+    assert result.matched == "pip_conflict"
