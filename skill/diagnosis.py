@@ -32,7 +32,7 @@ CHANGE_KINDS = frozenset(
     {
         "add_pip_requirement", "add_eai", "pypi_access", "larger_memory", "larger_gpu", "gpu_pool", "grant",
         "ship_files", "client_python", "fewer_instances", "admin_setup", "remove_file", "resubmit",
-        "network", "missing_distribution", "script_args", "snowflake_backend",
+        "network", "missing_distribution", "script_args", "snowflake_backend", "wandb_offline",
     }
 )
 WHEN = frozenset({"pypi_allowed", "local_backend"})
@@ -333,6 +333,11 @@ def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: Ac
             return _Outcome()  # never guess a package to install; the cause says what to check
         case "script_args":
             return _Outcome(_args_change(context, plan))
+        case "wandb_offline":
+            if plan is None or plan.backend != "local":
+                return _Outcome()  # on an account the key comes from a secret: said in the fix, never a plan value
+            env = {**dict(plan.env_vars), "WANDB_MODE": "offline"}
+            return _Outcome((PlanChange("env_vars", "set", env, "a dry run without a W&B key logs offline"),))
         case "snowflake_backend":
             return _Outcome((PlanChange("backend", "set", "snowflake", "the code needs a Snowflake session"),))
     return _Outcome()

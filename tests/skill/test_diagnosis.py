@@ -368,3 +368,29 @@ def test_diagnose__uv_conflict__is_a_conflict_not_an_unknown_failure() -> None:
     plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
     result = diagnose("FAILED", UV_CONFLICT_LOG, plan=plan, facts=LOCAL_FACTS)
     assert result.matched == "pip_conflict"
+
+
+# wandb's own error when `wandb.init()` runs with no login and no WANDB_API_KEY (wandb/sdk/lib/wbauth/authenticate.py).
+WANDB_NO_KEY_LOG = """\
+Traceback (most recent call last):
+  File "/jobs/TRAIN_0959b2c2/app/train.py", line 7, in <module>
+    wandb.init()
+  File "/envs/x/lib/python3.11/site-packages/wandb/sdk/lib/wbauth/authenticate.py", line 135, in authenticate_session
+    raise UsageError(
+wandb.errors.errors.UsageError: No API key configured. Use `wandb login` to log in.
+"""
+
+
+def test_diagnose__wandb_without_a_key__setup_not_code__offline_for_a_dry_run() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "env_vars": {"SEED": "1"}})
+    result = diagnose("FAILED", WANDB_NO_KEY_LOG, plan=plan, facts=LOCAL_FACTS).for_caller("mcp")
+    assert result.matched == "wandb_no_api_key" and "not an error in your code" in result.cause
+    assert result.changes[0].field == "env_vars"
+    assert result.changes[0].value == {"SEED": "1", "WANDB_MODE": "offline"}
+    assert '"env_vars": {"SEED": "1", "WANDB_MODE": "offline"}' in result.next_step
+
+
+def test_diagnose__wandb_without_a_key_on_an_account__a_secret_never_a_plan_value() -> None:
+    result = diagnose("FAILED", WANDB_NO_KEY_LOG, plan=PLAN, facts=FACTS)
+    assert result.matched == "wandb_no_api_key" and result.changes == ()
+    assert "Snowflake secret" in result.fix
