@@ -153,9 +153,10 @@ def follow(client: Client, name: str, job_id: str, cap_s: float, row: dict[str, 
 
 
 def run_project(client: Client, study: Path, p: Project, cap_s: float,
-                retry_state: Path | None = None) -> dict[str, Any]:
+                retry_state: Path | None = None, follow_diagnosis: bool = False) -> dict[str, Any]:
     """One conversion, as SKILL.md orders it; with `retry_state`, a plan refused only for uncovered hosts gets
-    the local EAI its preflight fix names (the user's yes is the study's), then is planned and run again."""
+    the local EAI its preflight fix names (the user's yes is the study's), then is planned and run again; with
+    `follow_diagnosis`, a failure whose diagnosis changes are plain plan choices is planned and run once more."""
     row: dict[str, Any] = {"project": p.name, "kind": p.kind}
     path = str(study / p.path)
     where: dict[str, Any] = {"path": path}
@@ -177,7 +178,8 @@ def run_project(client: Client, study: Path, p: Project, cap_s: float,
                script_diff=bool(plan.get("script_diff")))
     if not plan.get("ready"):
         if retry_state is not None and set(plan.get("errors") or ()) == {"network.uncovered"}:
-            row["local_eai_round"] = add_local_eai_and_replan(client, study, p, plan, retry_state, cap_s)
+            row["local_eai_round"] = add_local_eai_and_replan(client, study, p, plan, retry_state, cap_s,
+                                                              follow_diagnosis)
         return row
     confirmation = plan.get("confirmation") or {}
     row["confirmation"] = confirmation.get("method")
@@ -196,7 +198,29 @@ def run_project(client: Client, study: Path, p: Project, cap_s: float,
         row["diagnosis"] = {k: diagnosis.get(k) for k in ("cause", "fix", "next_step", "changes", "admin_sql")}
     logs = client.call(p.name, "job_logs", job_id=job_id, tail_lines=25)
     row["log_tail"] = (logs.get("text") or "")[-2500:]
+    if follow_diagnosis and not p.name.endswith("_fix"):
+        choices = choices_from_changes(p.choices, (row.get("diagnosis") or {}).get("changes") or [])
+        if choices is not None:
+            again = Project(p.name + "_fix", p.kind, p.path, p.entrypoint, choices)
+            row["diagnosis_round"] = run_project(client, study, again, cap_s)
     return row
+
+
+def choices_from_changes(choices: dict[str, Any], changes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The plan_job choices after a diagnosis' plan changes, as SKILL.md step 9 says ("turn `changes` into a new
+    plan_job"); None when a change needs more than a choice (a local EAI, an admin) or there is none."""
+    out = dict(choices)
+    for change in changes:
+        field_, op, value = change.get("field"), change.get("op"), change.get("value")
+        if (field_, op) == ("pip_requirements", "add"):
+            out["extra_pip_requirements"] = [*out.get("extra_pip_requirements", []), value]
+        elif (field_, op) == ("env_vars", "set") and isinstance(value, dict):
+            out["env_vars"] = {**out.get("env_vars", {}), **value}
+        elif (field_, op) == ("method", "set"):
+            out["method"] = value
+        else:
+            return None
+    return out if changes else None
 
 
 HOST_RE = re.compile(r"add_local_eai\(name='([A-Z0-9_]+)', hosts=\[([^\]]*)\]")
@@ -204,7 +228,7 @@ CLI_RE = re.compile(r"mljobs local-eais add ([A-Z0-9_]+)((?: --host [^ ,)]+)+)")
 
 
 def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict[str, Any], state: Path,
-                             cap_s: float) -> dict[str, Any]:
+                             cap_s: float, follow_diagnosis: bool = False) -> dict[str, Any]:
     """Follow the `network.uncovered` preflight fixes as given: add each local EAI they name (CLI, confirmed),
     plan again with all of them, run."""
     fixes = " ".join(str(x.get("fix")) for x in plan.get("preflight") or [] if x.get("code") == "network.uncovered")
@@ -217,7 +241,7 @@ def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict
     out: dict[str, Any] = {"added": added}
     again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint,
                     {**p.choices, "eais": sorted(set(eais) | {name for name, _ in named})})
-    out.update(run_project(client, study, again, cap_s))
+    out.update(run_project(client, study, again, cap_s, follow_diagnosis=follow_diagnosis))
     return out
 
 
@@ -258,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-minutes", type=float, default=8.0)
     ap.add_argument("--parallel", type=int, default=3)
     ap.add_argument("--retry-project", default="pytorch_mnist", help="the project whose failure gets a local EAI")
+    ap.add_argument("--follow-diagnosis", action="store_true",
+                    help="a failure whose diagnosis changes are plain plan choices is planned and run once more")
     ap.add_argument("--local-eais-for-all", action="store_true",
                     help="every plan refused only for uncovered hosts gets the local EAIs its preflight names")
     ns = ap.parse_args(argv)
@@ -277,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with ThreadPoolExecutor(max_workers=ns.parallel) as pool:
             futures = {p.name: pool.submit(run_project, client, study, p, cap_s,
-                                           out if ns.local_eais_for_all or p.name == ns.retry_project else None) for p in projects}
+                                           out if ns.local_eais_for_all or p.name == ns.retry_project else None,
+                                           ns.follow_diagnosis) for p in projects}
             for name, fut in futures.items():
                 try:
                     rows[name] = fut.result()
