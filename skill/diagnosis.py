@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mljobs.analyzers.model import SubmitMethod
+
 from .diagnosis_model import Diagnosis, PlanChange
 from .diagnosis_network import FAILURE_KINDS, allowed_but_unresolved, find_target, network_outcome
 from .diagnosis_phrasing import phrase
@@ -277,6 +279,24 @@ def _context(
     return context
 
 
+def _ship_files(path: str, plan: JobPlan | None) -> _Outcome:
+    """Ship the file with the folder, unless that cannot help: the path leaves the job's code folder (`app/`, where
+    the payload lands; e.g. built from `Path(__file__).parents[1]`), or the folder was already shipped."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/") and "/app/" not in posix:
+        return _Outcome(
+            cause=f"The job opened {path}, which is outside the folder the job's code runs from (app/): no submission "
+                  "method puts a file there, so shipping the project folder does not help.",
+            fix="Open the file relative to the script (Path(__file__).parent / ...) with the data inside the project "
+                "folder and submit_directory, or read the data from a stage or table.")
+    if plan is not None and plan.method is SubmitMethod.SUBMIT_DIRECTORY:
+        return _Outcome(
+            cause=f"The job opened {path}; the project folder was already shipped, so the file is not in it (missing "
+                  "from the folder, or excluded from the payload).",
+            fix="Add the file to the project folder (or stop excluding it), or read the data from a stage or table.")
+    return _Outcome((PlanChange("method", "set", "submit_directory", f"{path} must travel with the code"),))
+
+
 def _project_module(top: str, plan: JobPlan | None) -> str | None:
     """The project file or folder named like a missing module (`utils.py`, `TaxiFareModel/`), or None."""
     if plan is None or plan.source.startswith("@") or not top.isidentifier():
@@ -318,7 +338,7 @@ def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: Ac
         case "grant":
             return _Outcome(admin_sql=_grant_sql(context, plan, facts))
         case "ship_files":
-            return _Outcome((PlanChange("method", "set", "submit_directory", f"{context['path']} must travel with the code"),))
+            return _ship_files(context["path"], plan)
         case "client_python":
             return _Outcome((PlanChange("client_python", "set", "3.11", "submit from the Python the runtime image uses"),))
         case "fewer_instances":

@@ -394,3 +394,25 @@ def test_diagnose__wandb_without_a_key_on_an_account__a_secret_never_a_plan_valu
     result = diagnose("FAILED", WANDB_NO_KEY_LOG, plan=PLAN, facts=FACTS)
     assert result.matched == "wandb_no_api_key" and result.changes == ()
     assert "Snowflake secret" in result.fix
+
+
+# LightGBM's simple_example.py reads Path(__file__).absolute().parents[1] / "regression": above the code folder.
+ESCAPING_FILE_LOG = """\
+Traceback (most recent call last):
+  File "/mnt/job_stage/app/simple_example.py", line 12, in <module>
+    df_train = pd.read_csv(str(regression_example_dir / "regression.train"), header=None, sep="\\t")
+FileNotFoundError: [Errno 2] No such file or directory: '/mnt/job_stage/regression/regression.train'
+"""
+
+
+def test_diagnose__file_path_leaves_the_code_folder__shipping_the_folder_is_not_proposed() -> None:
+    result = diagnose("FAILED", ESCAPING_FILE_LOG, plan=PLAN, facts=FACTS)
+    assert result.matched == "local_file_missing" and result.changes == ()
+    assert "outside the folder the job's code runs from" in result.cause and "Path(__file__).parent" in result.fix
+
+
+def test_diagnose__file_missing_after_the_folder_was_shipped__no_same_method_again() -> None:
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "method": "submit_directory", "source": "/p"})
+    result = diagnose("FAILED", FILE_LOG, plan=plan, facts=FACTS)
+    assert result.matched == "local_file_missing" and result.changes == ()
+    assert "already shipped" in result.cause
