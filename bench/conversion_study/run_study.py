@@ -5,9 +5,11 @@ Why a driver and not a test: the outcome is a table to judge (was the plan's rea
 right against the real log), not a pass/fail. The driver only gathers the facts, in the order SKILL.md gives:
 analyze_script -> check_external_access -> plan_job(backend="local") -> submit_job with the plan's token ->
 wait_for_job in short slices (capped; over the cap the job is cancelled through cancel_job, token path) ->
-diagnose_job on FAILED. Once, for a job that failed on a host no EAI allowed, it adds a local EAI for that
-host (the CLI `mljobs local-eais add`, the path SKILL.md gives without the MCP tool), plans again with it and
-resubmits, so the "allowed but does not resolve" branch of diagnosis is exercised too.
+diagnose_job on FAILED. A plan refused only for uncovered hosts (for one project, or all with
+--local-eais-for-all) gets the local EAIs its preflight fix names (the `add_local_eai` tool, preview then token;
+the CLI `mljobs local-eais add` where the server lacks the tool), is planned again with them and run, so the
+"allowed but does not resolve" branch of diagnosis is exercised too; --follow-diagnosis turns a diagnosis' plain
+plan changes into one more plan and run.
 
 The projects are studied in place under a study folder (default /tmp/study; never copied into the repo).
 Each call's full answer is written to OUT/<project>/NN_<tool>.json and a digest to OUT/study.json.
@@ -236,7 +238,7 @@ def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict
     if not named:
         return {"skipped": f"the preflight fix names no local EAI command: {fixes[:200]}"}
     env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
-    added: list[dict[str, Any]] = [_add_local_eai(env, name, [h.strip() for h in hosts]) for name, hosts in named]
+    added = [_add_local_eai(client, p.name, env, name, [h.strip() for h in hosts]) for name, hosts in named]
     eais = (plan.get("settings") or {}).get("external_access_integrations") or []
     out: dict[str, Any] = {"added": added}
     again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint,
@@ -245,18 +247,25 @@ def add_local_eai_and_replan(client: Client, study: Path, p: Project, plan: dict
     return out
 
 
-def _add_local_eai(env: dict[str, str], name: str, hosts: list[str]) -> dict[str, Any]:
+def _add_local_eai(client: Client, project: str, env: dict[str, str], name: str, hosts: list[str]) -> dict[str, Any]:
+    """The `add_local_eai` tool (preview, then the token), as SKILL.md says; the CLI where the server lacks it."""
+    preview = client.call(project, "add_local_eai", name=name, hosts=hosts)
+    token = (preview.get("confirmation") or {}).get("token")
+    if token:
+        done = client.call(project, "add_local_eai", name=name, hosts=hosts, confirmation_token=token)
+        return {"eai": name, "hosts": hosts, "via": "mcp", "done": done.get("done"), "bytes": done["_bytes"]}
     cmd = [str(Path(sys.executable).parent / "mljobs"), "local-eais", "add", name, "--yes", "--json"]
     for h in hosts:
         cmd += ["--host", h]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
-    return {"eai": name, "hosts": hosts, "rc": done.returncode, "bytes": len(done.stdout)}
+    added = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    return {"eai": name, "hosts": hosts, "via": "cli", "done": added.returncode == 0, "bytes": len(added.stdout),
+            "mcp_answer": str(preview)[:200]}
 
 
 def _add_and_rerun(client: Client, study: Path, p: Project, state: Path, cap_s: float, name: str,
                    hosts: list[str], eais: list[str]) -> dict[str, Any]:
     env = {**os.environ, "MLJOBS_STATE_DIR": str(state / "state"), "SNOWFLAKE_HOME": str(state / "snowflake")}
-    out: dict[str, Any] = {"added": [_add_local_eai(env, name, hosts)]}
+    out: dict[str, Any] = {"added": [_add_local_eai(client, p.name, env, name, hosts)]}
     again = Project(p.name + "_eai", p.kind, p.path, p.entrypoint, {**p.choices, "eais": sorted(set(eais) | {name})})
     out.update(run_project(client, study, again, cap_s))
     return out
