@@ -26,7 +26,8 @@ from .settings import ensure_private_dir
 from .store import JobStore
 
 DEFAULT_TTL_SECONDS = 600.0
-ACTIONS = frozenset({"submit", "cancel", "delete", "create_stage", "deploy_pipeline", "run_pipeline", "add_local_eai"})
+ACTIONS = frozenset({"submit", "cancel", "delete", "create_stage", "deploy_pipeline", "run_pipeline", "add_local_eai",
+                     "cleanup"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mljobs.analyzers.model import SubmitMethod
+
 from .diagnosis_model import Diagnosis, PlanChange
-from .diagnosis_network import FAILURE_KINDS, find_target, network_outcome
+from .diagnosis_network import FAILURE_KINDS, allowed_but_unresolved, find_target, network_outcome
 from .diagnosis_phrasing import phrase
 from .eai import host_matches
 from .facts import AccountFacts, FamilyKind, InstanceFamily
@@ -32,7 +34,7 @@ CHANGE_KINDS = frozenset(
     {
         "add_pip_requirement", "add_eai", "pypi_access", "larger_memory", "larger_gpu", "gpu_pool", "grant",
         "ship_files", "client_python", "fewer_instances", "admin_setup", "remove_file", "resubmit",
-        "network", "missing_distribution", "script_args", "snowflake_backend",
+        "network", "missing_distribution", "script_args", "snowflake_backend", "wandb_offline",
     }
 )
 WHEN = frozenset({"pypi_allowed", "local_backend"})
@@ -277,6 +279,24 @@ def _context(
     return context
 
 
+def _ship_files(path: str, plan: JobPlan | None) -> _Outcome:
+    """Ship the file with the folder, unless that cannot help: the path leaves the job's code folder (`app/`, where
+    the payload lands; e.g. built from `Path(__file__).parents[1]`), or the folder was already shipped."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/") and "/app/" not in posix:
+        return _Outcome(
+            cause=f"The job opened {path}, which is outside the folder the job's code runs from (app/): no submission "
+                  "method puts a file there, so shipping the project folder does not help.",
+            fix="Open the file relative to the script (Path(__file__).parent / ...) with the data inside the project "
+                "folder and submit_directory, or read the data from a stage or table.")
+    if plan is not None and plan.method is SubmitMethod.SUBMIT_DIRECTORY:
+        return _Outcome(
+            cause=f"The job opened {path}; the project folder was already shipped, so the file is not in it (missing "
+                  "from the folder, or excluded from the payload).",
+            fix="Add the file to the project folder (or stop excluding it), or read the data from a stage or table.")
+    return _Outcome((PlanChange("method", "set", "submit_directory", f"{path} must travel with the code"),))
+
+
 def _project_module(top: str, plan: JobPlan | None) -> str | None:
     """The project file or folder named like a missing module (`utils.py`, `TaxiFareModel/`), or None."""
     if plan is None or plan.source.startswith("@") or not top.isidentifier():
@@ -318,7 +338,7 @@ def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: Ac
         case "grant":
             return _Outcome(admin_sql=_grant_sql(context, plan, facts))
         case "ship_files":
-            return _Outcome((PlanChange("method", "set", "submit_directory", f"{context['path']} must travel with the code"),))
+            return _ship_files(context["path"], plan)
         case "client_python":
             return _Outcome((PlanChange("client_python", "set", "3.11", "submit from the Python the runtime image uses"),))
         case "fewer_instances":
@@ -333,6 +353,11 @@ def _changes(kind: str, context: dict[str, str], plan: JobPlan | None, facts: Ac
             return _Outcome()  # never guess a package to install; the cause says what to check
         case "script_args":
             return _Outcome(_args_change(context, plan))
+        case "wandb_offline":
+            if plan is None or plan.backend != "local":
+                return _Outcome()  # on an account the key comes from a secret: said in the fix, never a plan value
+            env = {**dict(plan.env_vars), "WANDB_MODE": "offline"}
+            return _Outcome((PlanChange("env_vars", "set", env, "a dry run without a W&B key logs offline"),))
         case "snowflake_backend":
             return _Outcome((PlanChange("backend", "set", "snowflake", "the code needs a Snowflake session"),))
     return _Outcome()
@@ -346,6 +371,14 @@ def _network(entry: CatalogEntry, lines: Sequence[str], index: int, groups: dict
     context = dict(result.context)
     context["failure"] = _fill(failures[entry.failure or "connect"], context)
     texts = situations.get(result.situation, {})
+    if entry.failure == "blocked" and target is not None and result.situation in {"local_eai", "admin", "other_eai"}:
+        dns = [p for e in load_error_catalog() if e.failure == "dns" for p in e.patterns]
+        first = allowed_but_unresolved(lines, dns, target, plan, facts)
+        if first is not None:  # a fallback was blocked after an allowed host did not resolve: fix the first
+            host, eai = first
+            context.update(first_host=host.host, first_address=host.address, first_line=str(host.line + 1), eai=eai)
+            texts = situations["fallback_after_allowed_dns"]
+            return _Outcome((), (), _fill(texts["cause"], context), _fill(texts["fix"], context))
     return _Outcome(result.changes, result.admin_sql, _fill(texts.get("cause", entry.cause), context),
                     _fill(texts.get("fix", entry.fix), context))
 

@@ -193,6 +193,26 @@ def network_outcome(kind: str, target: Target | None, plan: JobPlan | None, fact
     return NetworkOutcome("admin", context, (change,), sql)
 
 
+def allowed_but_unresolved(lines: Sequence[str], dns_patterns: Sequence[re.Pattern[str]], blocked: Target,
+                           plan: JobPlan | None, facts: AccountFacts | None) -> tuple[Target, str] | None:
+    """The first host in the log that failed name resolution although the job's EAIs allow it, with that EAI.
+
+    Why: download helpers try mirrors in turn (torchvision's MNIST: an S3 bucket, then an http mirror). When the
+    allowed primary does not resolve, the fallback the guard blocks is the last line of the log, but adding an
+    EAI for it fixes nothing; the failure that matters is the first one.
+    """
+    for index, text in enumerate(lines):
+        if not any(p.search(text[:4000]) for p in dns_patterns):
+            continue
+        target = find_target(lines, index, {})
+        if target is None or target.host == blocked.host:
+            continue
+        outcome = network_outcome("dns", target, plan, facts)
+        if outcome.situation == "allowed_dns":
+            return target, outcome.context["eai"]
+    return None
+
+
 def eai_name_for(host: str) -> str:
     """A readable EAI name for one host: api.wandb.ai -> API_WANDB_AI_EAI."""
     return (re.sub(r"[^A-Za-z0-9]+", "_", host).strip("_").upper()[:60] or "HOST") + "_EAI"

@@ -83,6 +83,10 @@ def _one(change: PlanChange, plan: JobPlan | None, tool_args: dict[str, Any], cl
         case ("backend", "set"):
             tool_args["backend"] = value
             cli.append(f"--backend {shlex.quote(str(value))}")
+        case ("env_vars", "set"):
+            env = dict(value) if isinstance(value, dict) else {}
+            tool_args["env_vars"] = env
+            cli.extend(f"--env {shlex.quote(f'{k}={v}')}" for k, v in sorted(env.items()))
         case ("args", "remove"):
             drop = list(value) if isinstance(value, list) else [value]
             kept = _without(list(plan.args) if plan else [], drop)

@@ -136,6 +136,9 @@ def machine_memory_gib() -> float:
         return 0.0
 
 
+#: How long delete waits for a finished job's processes to exit before it ends them and removes the folder.
+DELETE_WAIT_S = 5.0
+
 class LocalBackend:
     """The `Backend` protocol on this machine: one pool `LOCAL` with one node.
 
@@ -498,6 +501,9 @@ class LocalBackend:
             if pid and jobdir.group_alive(pid):
                 if now - requested >= self._grace:
                     _kill_group(pid, signal.SIGKILL)
+                    deadline = time.monotonic() + 2.0  # SIGKILL is not instant: CANCELLED means gone
+                    while jobdir.group_alive(pid) and time.monotonic() < deadline:
+                        time.sleep(0.02)
                     record = jobdir.update_status(
                         job_dir,
                         "CANCELLED",
@@ -689,9 +695,18 @@ class LocalBackend:
                 could not be removed.
         """
         job_dir = self._job_dir(job_id)
-        status = JobStatus(self._record(job_dir).get("status", "PENDING"))
+        record = self._record(job_dir)
+        status = JobStatus(record.get("status", "PENDING"))
         if not status.terminal:
             raise BackendError(f"job {job_id} is {status.value}; cancel it first, then delete it")
+        # A terminal status is written just before the launcher exits (it still flushes logs and closes
+        # files): give its process group a moment, then end what is left, so nothing writes into the folder
+        # while it is being removed.
+        pgid = record.get("pid")
+        deadline = time.monotonic() + DELETE_WAIT_S
+        while isinstance(pgid, int) and jobdir.group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kill_leftover_group(pgid, str(record.get("job_id") or job_id))
         try:
             shutil.rmtree(job_dir)
         except OSError as exc:

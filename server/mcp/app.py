@@ -11,13 +11,16 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mljobs import __version__
 
+from ..errors import MljobsError
 from ..service import Service
+from .common import Server
 from ..settings import Settings
 from .state import AppState
-from .tools import actions, analysis, jobs, pipeline, plan, resources
+from .tools import account, actions, analysis, jobs, pipeline, plan, resources, upkeep
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,12 @@ local pool, this machine, when no Snowflake account is configured). The common p
    pass it only after the user said yes. A local-pool run first is free; Snowflake runs cost credits.
 3. wait_for_job(job_id): answers within 30 s; call it again while next_step says so. A finished job comes with
    its result, or its error and diagnosis. job_logs pages the output.
-cancel_job and delete_job also need the user's confirmation. Admin SQL (EAIs, grants) is only ever proposed to
-the user, never run."""
+cancel_job, delete_job, add_local_eai (let local-pool jobs reach a host) and cleanup_payloads also need the
+user's confirmation. doctor checks a Snowflake account read-only. Admin SQL (EAIs, grants) is only ever proposed
+to the user, never run."""
 
 #: Modules whose `register(server)` adds read-only tools, resources and the prompt.
-TOOL_MODULES = (analysis, plan, jobs, pipeline, resources)
+TOOL_MODULES = (analysis, plan, jobs, account, pipeline, resources)
 
 
 def build_server(
@@ -60,14 +64,22 @@ def build_server(
     async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
         if state.service is None:
             state.service = Service(settings)
+        try:  # adopt local jobs a crash left out of the store (a folder read; Snowflake is not listed here)
+            adopted = await anyio.to_thread.run_sync(state.service.reconcile)
+        except MljobsError as exc:
+            log.warning("could not reconcile local jobs with the job store: %s", exc)
+        else:
+            if adopted:
+                log.info("adopted %d local job(s) missing from the job store: %s", len(adopted), ", ".join(adopted))
         log.info(
             "mljobs MCP server ready (backend %s, state %s, read-only %s)",
             settings.backend or "auto", settings.state_dir, settings.read_only,
         )
         yield state
 
-    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = Server(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     for module in TOOL_MODULES:
         module.register(server)
     actions.register(server, settings)  # submit, cancel, delete: left out of a read-only server
+    upkeep.register(server, settings)  # add_local_eai, cleanup_payloads: the same
     return server

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mljobs.skill.redact import redact
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..errors import (
     ConfigurationError,
@@ -27,6 +27,7 @@ from ..errors import (
     NotConfirmedError,
     SnowflakeError,
     UsageError,
+    describe_unexpected,
 )
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,28 @@ def tool_errors(tool_name: str) -> Iterator[None]:
         raise ToolError(message if (";" in message or not hint) else f"{message}; {hint}") from None
     except Exception as exc:
         log.exception("%s failed unexpectedly", tool_name)
-        first = redact(str(exc)).splitlines()[0][:300] if str(exc) else ""
-        raise ToolError(
-            f"{tool_name} failed unexpectedly ({type(exc).__name__}: {first}); "
-            "the server log (stderr) has the details"
-        ) from None
+        raise ToolError(f"{tool_name} failed: {describe_unexpected(exc)}; the server log (stderr) has the details") \
+            from None
+
+
+def validation_message(tool_name: str, exc: ValidationError) -> str:
+    """One line naming each rejected argument and why, never its value (the value is the caller's data, and
+    pydantic's own text quotes it and spans many lines)."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in err["loc"]) or "arguments"
+        problems.append(f"`{where}`: {' '.join(str(err['msg']).split())}")
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return f"invalid arguments for {tool_name}: {shown}; fix them and call {tool_name} again"
+
+
+class Server(MCPServer):
+    """The SDK's server with one change: an argument validation error becomes one line per `validation_message`."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                raise ToolError(validation_message(name, exc.__cause__)) from None
+            raise

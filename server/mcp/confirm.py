@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, Elicit
-from mljobs.skill.jobplan import summary_lines
 from pydantic import BaseModel, Field
 
 from ..backends.base import JobStatus
@@ -55,7 +54,7 @@ async def ask_submit(
         return SubmitConfirmation(confirm=False)
     if await anyio.to_thread.run_sync(state.stale, entry):
         return SubmitConfirmation(confirm=False)
-    lines = "\n".join(summary_lines(entry.plan))
+    lines = "\n".join(entry.output.summary)  # skill.plan.confirmation_summary: settings, cost, dependencies
     return Elicit(f"Submit this ML Job?\n{lines}\nNothing runs unless you confirm.", SubmitConfirmation)
 
 
@@ -105,3 +104,47 @@ async def ask_delete(
     job_id: str, confirmation_token: str | None, ctx: Context
 ) -> ActionConfirmation | Elicit[ActionConfirmation]:
     return await _ask_action("delete", job_id, confirmation_token, ctx)
+
+
+def local_eai_preview(state: AppState, name: str, hosts: list[str], comment: str | None) -> tuple[Any, str]:
+    """(the LocalEaiChange, what it does in words); nothing is written."""
+    change = state.svc.preview_local_eai(name, hosts, comment)
+    if not change.added_hosts:
+        return change, f"local EAI {change.eai.name} already allows {', '.join(hosts)}; nothing to add"
+    verb = "Create local EAI" if change.created else "Add to local EAI"
+    return change, (
+        f"{verb} {change.eai.name}: allow {', '.join(change.added_hosts)} for jobs on the local pool "
+        f"(writes {change.path}; no Snowflake object changes)"
+    )
+
+
+async def ask_local_eai(
+    name: str, hosts: list[str], comment: str | None, confirmation_token: str | None, ctx: Context
+) -> ActionConfirmation | Elicit[ActionConfirmation]:
+    if confirmation_token or not can_elicit(ctx):
+        return ActionConfirmation(confirm=False)
+    try:
+        change, text = await anyio.to_thread.run_sync(local_eai_preview, state_of(ctx), name, hosts, comment)
+    except MljobsError:
+        return ActionConfirmation(confirm=False)  # the tool body reports the error
+    if not change.added_hosts:
+        return ActionConfirmation(confirm=False)
+    state_of(ctx).shown.put(("add_local_eai", change.eai.name), change.subject)
+    return Elicit(f"{text}.\nGo ahead?", ActionConfirmation)
+
+
+async def ask_cleanup(
+    stage: str | None, confirmation_token: str | None, ctx: Context
+) -> ActionConfirmation | Elicit[ActionConfirmation]:
+    """Ask with the exact folder list; the list the user saw is remembered, so the body removes only that list."""
+    if confirmation_token or not can_elicit(ctx):
+        return ActionConfirmation(confirm=False)
+    state = state_of(ctx)
+    try:
+        found = await anyio.to_thread.run_sync(state.svc.orphan_payloads, stage)
+    except MljobsError:
+        return ActionConfirmation(confirm=False)
+    if not found.orphans:
+        return ActionConfirmation(confirm=False)
+    state.shown.put(("cleanup", found.stage), found.subject)
+    return Elicit(f"Remove these payload folders (cannot be undone)?\n{found.render()}", ActionConfirmation)

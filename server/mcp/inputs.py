@@ -54,3 +54,19 @@ EaiList = Annotated[
     list[Annotated[str, Field(max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]] | None,
     Field(description="External Access Integration names.", max_length=10),
 ]
+#: A plain (unquoted) Snowflake identifier; each use site says what it names.
+Identifier = Annotated[str, Field(max_length=255, pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]
+Stage = Annotated[
+    str | None,
+    Field(
+        description="Payload stage, e.g. @MLJOBS_PAYLOAD or @DB.SCHEMA.STAGE (default: the planner's payload stage "
+        "in the session's database and schema).",
+        max_length=770,
+        pattern=r"^@?[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$",
+    ),
+]
+Host = Annotated[
+    str,
+    Field(description="host or host:port in Snowflake's HOST_PORT syntax (e.g. api.example.com, *.example.com:443).",
+          min_length=1, max_length=255, pattern=r"^[A-Za-z0-9*][A-Za-z0-9.*:\-]*$"),
+]

@@ -12,6 +12,15 @@ from .. import analysis_json
 from ..backends.base import JobStatus
 
 
+PAYLOAD_FILES_SHOWN = 50
+
+#: What the statuses mean, said once in the job view's schema.
+STATUS_HELP = (
+    "Snowflake reports PENDING, RUNNING, DONE, FAILED, SUSPENDING, SUSPENDED (waits for its pool), DELETING, DELETED, "
+    "INTERNAL_ERROR; a cancelled Snowflake job ends FAILED. CANCELLING and CANCELLED occur on the local pool only."
+)
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=analysis_json.compact_schema)
 
@@ -69,8 +78,9 @@ class HostCoverageOut(_Out):
     hosts: list[str] = Field(description="host or host:port the code needs.")
     categories: list[str] = Field(description="Why it is needed (pypi, huggingface, ...).")
     status: str = Field(
-        description="covered (proven by a rule entry), guessed (an EAI's name suggests it), unverified (rules "
-        "unreadable), uncovered (no EAI allows it)."
+        description="covered (proven by a rule entry), assumed (only a Snowflake-managed rule whose hosts are not "
+        "documented allows it), guessed (an EAI's name suggests it), unverified (rules unreadable), uncovered (no EAI "
+        "allows it)."
     )
     reason: str
     matches: list[HostMatchOut] = Field(default_factory=list, description="Proof of coverage.")
@@ -129,6 +139,42 @@ class PoolChoiceOut(_Out):
     alternatives: list[str] = Field(description="Other usable pools, best first: 'NAME (family, score N)'.")
 
 
+class CostOut(_Out):
+    """What the job costs per hour and how soon it starts (indicative rates)."""
+
+    backend: str
+    family: str | None = Field(default=None, description="Instance family the rate is for.")
+    nodes: int
+    credits_per_node_hour: float | None = Field(default=None, description="Null when the family has no known rate.")
+    credits_per_hour: float | None = Field(default=None, description="Rate times nodes.")
+    cold_start: bool | None = Field(default=None, description="The pool must start nodes first; null when unknown.")
+    start_reason: str = Field(description="Why it starts at once or after a wait.")
+    local_seconds: float | None = Field(
+        default=None, description="How long the latest local run of the same script took (a hint, not a prediction)."
+    )
+
+
+class PayloadFileOut(_Out):
+    path: str = Field(description="Path under the job's app/ folder.")
+    size: int = Field(description="Bytes.")
+    origin: Literal["file", "generated"] = Field(description="Copied from the user's folder, or written by mljobs.")
+
+
+class PayloadOut(_Out):
+    """Exactly what uploads and how the container's launcher is called."""
+
+    file_count: int
+    total_size: int = Field(description="Bytes of all files.")
+    files: list[PayloadFileOut] = Field(description=f"The files (the first {PAYLOAD_FILES_SHOWN} when there are more).")
+    entrypoint: str = Field(description="Script the launcher runs (its path in the container).")
+    args: list[str] = Field(description="Arguments exactly as the launcher receives them.")
+    excluded: list[str] = Field(
+        default_factory=list, description=f"'path: reason' for what was left out (the first {PAYLOAD_FILES_SHOWN})."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Large files and other upload concerns.")
+    wrapper: str | None = Field(default=None, description="Why an entry wrapper runs before the script, when one does.")
+
+
 class PlanOut(_Out):
     """A complete job plan: settings, pool choice, external access, generated code, proposed script edit,
     preflight, and how to confirm it. Enough on its own for the common path (no rank/check calls needed)."""
@@ -160,6 +206,19 @@ class PlanOut(_Out):
     code_note: str | None = Field(default=None, description="Why there is no code, or warnings about it.")
     script_diff: str | None = Field(default=None, description="Proposed minimal script edit (unified diff), not applied.")
     explanations: list[str] = Field(default_factory=list, description="Every decision and why it was made.")
+    cost: CostOut | None = Field(default=None, description="Credits per hour and start-up wait.")
+    dependencies: dict[str, Any] | None = Field(
+        default=None,
+        description="Dependency preflight against the runtime image: status, what pip installs (name, version, size, "
+        "why), preinstalled packages it would replace (conflicts, each with a fix), download size.",
+    )
+    payload: PayloadOut | None = Field(default=None, description="What uploads; null when the code is on a stage.")
+    notebook_script: str | None = Field(
+        default=None, description="For a notebook: the script the job runs (show it to the user before submitting)."
+    )
+    notebook_notes: list[str] = Field(
+        default_factory=list, description="For a notebook: how each magic, shell line or dropped cell was handled."
+    )
     confirmation: ConfirmationOut | None = Field(default=None, description="How to confirm the submission.")
     next_step: str
 
@@ -197,6 +256,10 @@ class SubmitOut(_Out):
     plan_hash: str
     confirmed_by: str | None = Field(default=None, description="elicitation or token.")
     message: str
+    warning: str | None = Field(
+        default=None,
+        description="The job was submitted but something after it failed (e.g. recording it): never submit it again.",
+    )
     next_step: str
 
 
@@ -205,7 +268,7 @@ class JobStatusOut(_Out):
 
     job_id: str
     backend: str
-    status: JobStatus
+    status: JobStatus = Field(description=STATUS_HELP)
     terminal: bool = Field(description="The job will not change any more.")
     name: str | None = None
     compute_pool: str | None = None
@@ -263,6 +326,7 @@ class JobsOut(_Out):
     """Jobs this mljobs has submitted, newest first (live status for the unfinished ones)."""
 
     jobs: list[JobStatusOut] = Field(description="The jobs (without logs, results or history: job_status has them).")
+    scope: str = Field(description="Which jobs the list covers and the limit that applied.")
     next_step: str
 
 
@@ -284,6 +348,72 @@ class DiagnosisOut(_Out):
     changes: list[PlanChangeOut] = Field(description="Concrete plan edits; pass them to plan_job and submit again.")
     evidence: list[str] = Field(description="Log lines that matched.")
     admin_sql: list[str] = Field(description="SQL an admin must run (never run here).")
+    next_step: str
+
+
+# ------------------------------------------------------------------------------------------------ account upkeep
+
+
+class FixOut(_Out):
+    who: Literal["user", "admin"] = Field(description="user: the submitting role runs it; admin: someone else must.")
+    sql: list[str] = Field(description="Statements to run (proposed; mljobs never runs them).")
+    note: str | None = None
+
+
+class DoctorCheckOut(_Out):
+    code: str = Field(description="Stable id, e.g. schema.grants.")
+    title: str
+    status: Literal["ok", "warning", "error", "unknown"] = Field(
+        description="error: the job cannot be submitted or will fail; warning: it runs but something will hurt; "
+        "unknown: the role could not read what the check needs."
+    )
+    detail: str
+    fixes: list[FixOut] = Field(default_factory=list, description="Only for checks that are not ok.")
+
+
+class DoctorOut(_Out):
+    """Read-only checks of what an ML Job needs from the Snowflake account, each failing one with its fix."""
+
+    role: str | None = Field(default=None, description="The role that would own the job.")
+    ok: bool = Field(description="No check found a blocking error.")
+    checks: list[DoctorCheckOut]
+    notes: list[str] = Field(default_factory=list, description="What discovery could not read.")
+    next_step: str
+
+
+class LocalEaiOut(_Out):
+    """Outcome of add_local_eai: done, previewed (needs confirmation), declined, or nothing to add."""
+
+    name: str = Field(description="The local EAI (upper-case, as Snowflake resolves an unquoted name).")
+    added_hosts: list[str] = Field(description="Hosts this change adds (empty: it allows them already).")
+    hosts: list[str] = Field(description="Every host the EAI allows after the change.")
+    created: bool = Field(description="A new local EAI (false: hosts added to an existing one).")
+    file: str = Field(description="The local EAI file written (or that would be).")
+    done: bool = Field(description="The file was written.")
+    preview: str = Field(description="What the change does.")
+    confirmation: ConfirmationOut | None = Field(
+        default=None, description="Present in a preview: show it to the user, pass the token once they agree."
+    )
+    next_step: str
+
+
+class OrphanOut(_Out):
+    folder: str = Field(description="@DB.SCHEMA.STAGE/NAME_xxxxxxxx")
+    files: int
+    size: int = Field(description="Bytes.")
+
+
+class CleanupOut(_Out):
+    """Payload folders on the stage whose jobs no longer exist: listed, previewed, or removed."""
+
+    stage: str
+    orphans: list[OrphanOut] = Field(description="Folders whose job is gone (what a cleanup removes).")
+    live_folders: int = Field(description="Folders of jobs that still exist (always kept).")
+    removed: list[str] = Field(default_factory=list, description="Folders removed by this call.")
+    done: bool = Field(description="The folders were removed.")
+    confirmation: ConfirmationOut | None = Field(
+        default=None, description="Present in a preview: show the list to the user, pass the token once they agree."
+    )
     next_step: str
 
 

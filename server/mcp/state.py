@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mljobs.analyzers.model import Analysis
 from mljobs.skill.jobplan import JobPlan
 
+from ..errors import describe_unexpected
 from ..payload import fingerprint_for_plan
 from ..service import Service
 from ..settings import Settings
@@ -76,6 +77,9 @@ class AppState:
     analyses: Lru[tuple[str, str | None], tuple[Analysis, tuple[Any, ...]]] = field(
         default_factory=lambda: Lru(MAX_ANALYSES)
     )
+    #: (action, subject key) -> the exact subject the user was asked about (elicitation), so the tool body acts on
+    #: what the user saw and not on a list that changed in between.
+    shown: Lru[tuple[str, str], str] = field(default_factory=lambda: Lru(MAX_PLANS))
 
     @property
     def svc(self) -> Service:
@@ -97,11 +101,15 @@ class AppState:
         return analysis
 
     def resolve_path(self, path: str) -> str:
-        """Absolute path; inside one of the allowed roots when the server was started with roots."""
-        p = Path(path).expanduser()
-        if not p.is_absolute():
-            p = (self.roots[0] if self.roots else Path.cwd()) / p
-        p = p.resolve()
+        """Absolute path; inside one of the allowed roots when the server was started with roots. A path the OS
+        cannot resolve (a symlink loop, an unknown user in ~name, a NUL byte) is one line, not a traceback."""
+        try:
+            p = Path(path).expanduser()
+            if not p.is_absolute():
+                p = (self.roots[0] if self.roots else Path.cwd()) / p
+            p = p.resolve()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ToolError(f"cannot use this path: {describe_unexpected(exc)}; pass another path") from None
         if self.roots and not any(p == r or p.is_relative_to(r) for r in self.roots):
             raise ToolError(
                 f"{path} is outside the folders this server may read ({', '.join(map(str, self.roots))}); "

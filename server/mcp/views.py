@@ -15,10 +15,15 @@ from typing import Any
 
 from mljobs.skill.diagnosis import Diagnosis
 from mljobs.skill.facts import AccountFacts
-from mljobs.skill.jobplan import JobPlan, summary_lines
+from mljobs.skill.cost import CostEstimate
+from mljobs.skill.jobplan import JobPlan
+from mljobs.skill.payload import Payload
+from mljobs.skill.plan import confirmation_summary
 from mljobs.skill.redact import redact
 
 from ..backends.base import JobResult, JobStatus
+from ..cleanup import CleanupPlan
+from ..doctor import CheckStatus, DoctorReport
 from ..service import JobView
 from . import models as m
 
@@ -137,6 +142,7 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
     edit = result.script_edit
     diff = edit.diff if edit is not None and edit.changed else None
     preflight = [_preflight_out(i, admin_sql) for i in result.preflight]
+    notebook = result.notebook_script
     errors = [p.code for p in preflight if p.severity == "error"]  # the details are in `preflight`, once
     out = m.PlanOut(
         plan_hash=plan_hash,
@@ -144,7 +150,7 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
         reason=None if result.ready else f"preflight found {len(errors)} error(s); `preflight` has each with its fix",
         errors=errors,
         settings=plan.to_dict(redacted=True),
-        summary=summary_lines(plan),
+        summary=confirmation_summary(result),
         needs_confirmation=needs_confirmation(result),
         preflight=preflight,
         ranking=_ranking_brief(result.ranking),
@@ -155,6 +161,11 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
         code_note=code_note,
         script_diff=diff,
         explanations=[redact(e) for e in result.explanations],
+        cost=cost_out(result.cost),
+        dependencies=_dependencies(result.dependencies),
+        payload=payload_out(result.payload),
+        notebook_script=redact(notebook.script) if notebook is not None else None,
+        notebook_notes=[redact(n) for n in notebook.notes] if notebook is not None else [],
         next_step=(
             "show `summary` and `needs_confirmation` to the user and STOP; when they agree, call "
             f"submit_job(plan_hash='{plan_hash}')"
@@ -171,6 +182,40 @@ def plan_out(result: Any, facts: AccountFacts, plan_hash: str | None) -> tuple[m
     if code:
         lines.append(f"Generated code: `code` (also at {out.code_uri}).")
     return out, "\n".join(lines), code
+
+
+def cost_out(cost: CostEstimate | None) -> m.CostOut | None:
+    if cost is None:
+        return None
+    return m.CostOut(
+        backend=cost.backend, family=cost.family, nodes=cost.nodes, credits_per_node_hour=cost.credits_per_node_hour,
+        credits_per_hour=cost.credits_per_hour, cold_start=cost.cold_start, start_reason=cost.start_reason,
+        local_seconds=cost.local_seconds,
+    )
+
+
+def _dependencies(deps: Any) -> dict[str, Any] | None:
+    """The server's DepCheck (see PlanResult.dependencies) in its own dict form, or None when not run."""
+    return deps.to_dict() if deps is not None and hasattr(deps, "to_dict") else None
+
+
+def payload_out(payload: Payload | None) -> m.PayloadOut | None:
+    """What uploads: the first files (the count and size cover all), launcher entrypoint and args verbatim."""
+    if payload is None:
+        return None
+    return m.PayloadOut(
+        file_count=len(payload.files),
+        total_size=payload.total_size,
+        files=[
+            m.PayloadFileOut(path=f.path, size=f.size, origin="generated" if f.origin == "generated" else "file")
+            for f in payload.files[: m.PAYLOAD_FILES_SHOWN]
+        ],
+        entrypoint=payload.entrypoint,
+        args=[redact(a) for a in payload.args],
+        excluded=[f"{path}: {reason}" for path, reason in payload.excluded[: m.PAYLOAD_FILES_SHOWN]],
+        warnings=list(payload.warnings),
+        wrapper=payload.wrapper,
+    )
 
 
 def _preflight_out(issue: Any, admin_sql: list[str]) -> m.PreflightOut:
@@ -360,7 +405,7 @@ def diagnosis_out(job_id: str, d: Diagnosis) -> m.DiagnosisOut:
         ],
         evidence=list(dict.fromkeys(d.evidence)),
         admin_sql=list(d.admin_sql),
-        next_step=(
+        next_step=redact(d.next_step) or (
             "apply the changes with plan_job (same path plus the changed choices), confirm with the user, submit again"
             if d.changes
             else "follow `fix`"
@@ -374,3 +419,59 @@ def _jsonable(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return redact(repr(value))
+
+
+# ------------------------------------------------------------------------------------------------ account upkeep
+
+
+def doctor_out(report: DoctorReport) -> m.DoctorOut:
+    """Each check once; fixes only on checks that are not ok (the CLI's render groups the same fixes by who)."""
+    return m.DoctorOut(
+        role=report.role,
+        ok=report.ok,
+        checks=[
+            m.DoctorCheckOut(
+                code=c.code,
+                title=c.title,
+                status=c.status.value,
+                detail=redact(c.detail),
+                fixes=[
+                    m.FixOut(who=f.who.value, sql=list(f.sql), note=f.note or None)
+                    for f in c.fixes
+                    if c.status is not CheckStatus.OK
+                ],
+            )
+            for c in report.checks
+        ],
+        notes=[redact(n) for n in report.notes],
+        next_step=(
+            "the account is ready; plan_job with backend='snowflake'"
+            if report.ok
+            else "show the failing checks to the user; `user` fixes they run themselves, `admin` fixes go to an "
+            "admin (mljobs never runs them); then call doctor again"
+        ),
+    )
+
+
+def doctor_text(out: m.DoctorOut) -> str:
+    counts: dict[str, int] = {}
+    for c in out.checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    failing = [c.code for c in out.checks if c.status in ("error", "warning")]
+    return (
+        f"doctor (role {out.role or 'unknown'}): " + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + (f"; not ok: {', '.join(failing)} (fixes in `checks`)" if failing else "")
+    )
+
+
+def cleanup_out(found: CleanupPlan, *, removed: Sequence[str] = (), done: bool = False,
+                confirmation: m.ConfirmationOut | None = None, next_step: str) -> m.CleanupOut:
+    return m.CleanupOut(
+        stage=found.stage,
+        orphans=[m.OrphanOut(folder=o.folder, files=o.files, size=o.size) for o in found.orphans],
+        live_folders=found.live_folders,
+        removed=list(removed),
+        done=done,
+        confirmation=confirmation,
+        next_step=next_step,
+    )

@@ -321,13 +321,17 @@ def main(argv: list[str] | None = None) -> int:
             _save_result(job_dir, RuntimeError(f"job {message}"), is_error=True)
         except Exception:  # noqa: BLE001 - the status below still records the end
             traceback.print_exc()
-        jobdir.update_status(
-            job_dir,
-            "CANCELLED" if cancelled else "FAILED",
-            finished_at=time.time(),
-            exit_code=jobdir.EXIT_CANCELLED,
-            message=message,
-        )
+        # A cancelled job stays CANCELLING here: CANCELLED must mean its processes are gone, and this one
+        # (like the children the cancel signalled with it) has not exited yet. The backend writes CANCELLED
+        # once the group is empty: cancel() itself, a status read, or its reaper after the grace period.
+        if not cancelled:
+            jobdir.update_status(
+                job_dir,
+                "FAILED",
+                finished_at=time.time(),
+                exit_code=jobdir.EXIT_CANCELLED,
+                message=message,
+            )
         return jobdir.EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - a launcher fault must still end the job with a reason
         traceback.print_exc()

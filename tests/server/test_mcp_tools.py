@@ -208,19 +208,19 @@ async def test_plan_job__gpu_code_on_cpu_only_local_pool__not_ready_says_why(tmp
             "no such file or folder; pass",
             id="missing_path__usage",
         ),
-        pytest.param("analyze_script", {"path": "-rf"}, "validation", id="leading_dash__rejected_by_schema"),
+        pytest.param("analyze_script", {"path": "-rf"}, "invalid arguments for analyze_script: `path`: string", id="leading_dash__rejected_by_schema"),
         pytest.param(
             "job_status", {"job_id": "LOCAL.JOBS.NOPE_00000000"}, "; list jobs", id="unknown_job__next_step"
         ),
         pytest.param(
-            "job_status", {"job_id": "x; DROP TABLE t"}, "validation", id="hostile_job_id__rejected"
+            "job_status", {"job_id": "x; DROP TABLE t"}, "`job_id`: string should match pattern", id="hostile_job_id__rejected"
         ),
         pytest.param("submit_job", {"plan_hash": "0" * 64}, "call plan_job again", id="unknown_plan__replan"),
-        pytest.param("submit_job", {"plan_hash": "not-a-hash"}, "validation", id="bad_hash__rejected"),
+        pytest.param("submit_job", {"plan_hash": "not-a-hash"}, "`plan_hash`: string should match", id="bad_hash__rejected"),
         pytest.param(
             "wait_for_job",
             {"job_id": "LOCAL.JOBS.A_00000000", "timeout_seconds": 99999},
-            "validation",
+            "`timeout_seconds`: input should be less than or equal to 1800",
             id="wait_unbounded__rejected",
         ),
     ],
@@ -232,7 +232,9 @@ async def test_tool_errors__bad_input__tool_error_with_next_step(
     async with connect(tmp_path) as c:
         text = await c.error(tool, args)
     assert expected.lower() in text.lower()
-    assert "Traceback" not in text
+    assert "Traceback" not in text and "\n" not in text.strip()  # one line
+    if "invalid arguments" in text:  # a rejected value is the caller's data: named by field, never repeated
+        assert all(str(v) not in text for v in args.values()), text
 
 
 async def test_roots__path_outside__refused(tmp_path: Path):

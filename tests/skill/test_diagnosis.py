@@ -297,3 +297,122 @@ def test_diagnose__job_eais_unreadable__no_eai_proposed_sql_offered() -> None:
     assert result.changes == ()
     assert "cannot be told" in result.cause and "HF_EAI" in result.fix
     assert "VALUE_LIST = ('huggingface.co')" in result.admin_sql[0]
+
+
+# torchvision's MNIST download tries its mirrors in turn and reports each (torchvision/datasets/mnist.py,
+# `download`); seen in the conversion study (bench/conversion_study) on the local pool with the S3 mirror allowed.
+MIRRORS_LOG = """\
+mljobs network guard: outbound connection to yann.lecun.com:80 blocked (job EAIs: OSSCI_EAI, PYPI_EAI); no local EAI allows it: add the host to an EAI in the local EAI config (see docs/local-pool.md) or create one in Snowflake
+Traceback (most recent call last):
+  File "/jobs/MAIN_3a3673fc/app/main.py", line 120, in main
+    dataset1 = datasets.MNIST('../data', train=True, download=True,
+  File "/envs/x/lib/python3.11/site-packages/torchvision/datasets/mnist.py", line 197, in download
+    raise RuntimeError(s)
+RuntimeError: Error downloading train-images-idx3-ubyte.gz:
+Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got:
+<urlopen error [Errno -2] Name or service not known>
+Tried http://yann.lecun.com/exdb/mnist/, got:
+<urlopen error [Errno 111] mljobs network guard: outbound connection to yann.lecun.com:80 blocked (job EAIs: OSSCI_EAI, PYPI_EAI); no local EAI allows it: add the host to an EAI in the local EAI config (see docs/local-pool.md) or create one in Snowflake>
+"""
+LOCAL_PLAN = JobPlan(
+    backend="local", method=SubmitMethod.SUBMIT_DIRECTORY, source="/p", entrypoint="main.py", compute_pool="LOCAL",
+    stage_name="@LOCAL.JOBS.PAYLOAD", name="MAIN", external_access_integrations=("OSSCI_EAI", "PYPI_EAI"),
+)
+LOCAL_FACTS = AccountFacts(
+    backend="local",
+    eais=(
+        ExternalAccessIntegration("PYPI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.PYPI", ("pypi.org", "files.pythonhosted.org")),)),
+        ExternalAccessIntegration("OSSCI_EAI", True, (NetworkRuleInfo("LOCAL.JOBS.OSSCI",
+                                                                       ("ossci-datasets.s3.amazonaws.com",)),)),
+    ),
+)
+
+
+def test_diagnose__fallback_blocked_after_allowed_mirror_did_not_resolve__the_first_failure_is_fixed() -> None:
+    result = diagnose("FAILED", MIRRORS_LOG, plan=LOCAL_PLAN, facts=LOCAL_FACTS)
+    assert result.matched == "network_blocked_local"
+    assert result.changes == () and result.admin_sql == ()  # no EAI for the dead fallback
+    assert "ossci-datasets.s3.amazonaws.com did not resolve" in result.cause and "OSSCI_EAI" in result.cause
+    assert "yann.lecun.com:80" in result.cause and "ossci-datasets.s3.amazonaws.com" in result.fix
+
+
+def test_diagnose__fallback_blocked_and_first_mirror_not_allowed__the_blocked_host_gets_its_eai() -> None:
+    """Without an EAI for the first mirror, nothing was allowed-but-unresolved: the blocked host is the fix."""
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", MIRRORS_LOG.replace("OSSCI_EAI, ", ""), plan=plan, facts=LOCAL_FACTS)
+    assert result.changes[0].field == "local_eais"
+    assert result.changes[0].value == {"name": "YANN_LECUN_COM_EAI", "hosts": ["yann.lecun.com:80"]}
+
+
+# uv's resolver output, as the local pool's installer prints it (seen in the conversion study: taxifare's pins).
+UV_NO_VERSION_LOG = """\
+mljobs: uv pip install --python /envs/f61b/bin/python -r /envs/f61b/mljobs-requirements.txt
+Using Python 3.11.7 environment at: /envs/f61b
+error: No solution found when resolving dependencies
+  cause: Because there is no version of numpy==1.18.5 and you require numpy==1.18.5, we can conclude that your requirements are unsatisfiable.
+"""
+UV_CONFLICT_LOG = """\
+error: No solution found when resolving dependencies
+  cause: Because pandas==1.2.0 depends on numpy>=1.16.5,<1.20 and you require numpy==2.1.0, we can conclude that your requirements are unsatisfiable.
+"""
+
+
+def test_diagnose__uv_has_no_such_version__names_the_requirement() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", UV_NO_VERSION_LOG, plan=plan, facts=LOCAL_FACTS)
+    assert result.matched == "pip_no_such_distribution" and "numpy==1.18.5" in result.cause
+    assert result.changes == ()  # never guess another package
+
+
+def test_diagnose__uv_conflict__is_a_conflict_not_an_unknown_failure() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "external_access_integrations": ["PYPI_EAI"]})
+    result = diagnose("FAILED", UV_CONFLICT_LOG, plan=plan, facts=LOCAL_FACTS)
+    assert result.matched == "pip_conflict"
+
+
+# wandb's own error when `wandb.init()` runs with no login and no WANDB_API_KEY (wandb/sdk/lib/wbauth/authenticate.py).
+WANDB_NO_KEY_LOG = """\
+Traceback (most recent call last):
+  File "/jobs/TRAIN_0959b2c2/app/train.py", line 7, in <module>
+    wandb.init()
+  File "/envs/x/lib/python3.11/site-packages/wandb/sdk/lib/wbauth/authenticate.py", line 135, in authenticate_session
+    raise UsageError(
+wandb.errors.errors.UsageError: No API key configured. Use `wandb login` to log in.
+"""
+
+
+def test_diagnose__wandb_without_a_key__setup_not_code__offline_for_a_dry_run() -> None:
+    plan = JobPlan.from_dict({**LOCAL_PLAN.to_dict(), "env_vars": {"SEED": "1"}})
+    result = diagnose("FAILED", WANDB_NO_KEY_LOG, plan=plan, facts=LOCAL_FACTS).for_caller("mcp")
+    assert result.matched == "wandb_no_api_key" and "not an error in your code" in result.cause
+    assert result.changes[0].field == "env_vars"
+    assert result.changes[0].value == {"SEED": "1", "WANDB_MODE": "offline"}
+    assert '"env_vars": {"SEED": "1", "WANDB_MODE": "offline"}' in result.next_step
+
+
+def test_diagnose__wandb_without_a_key_on_an_account__a_secret_never_a_plan_value() -> None:
+    result = diagnose("FAILED", WANDB_NO_KEY_LOG, plan=PLAN, facts=FACTS)
+    assert result.matched == "wandb_no_api_key" and result.changes == ()
+    assert "Snowflake secret" in result.fix
+
+
+# LightGBM's simple_example.py reads Path(__file__).absolute().parents[1] / "regression": above the code folder.
+ESCAPING_FILE_LOG = """\
+Traceback (most recent call last):
+  File "/mnt/job_stage/app/simple_example.py", line 12, in <module>
+    df_train = pd.read_csv(str(regression_example_dir / "regression.train"), header=None, sep="\\t")
+FileNotFoundError: [Errno 2] No such file or directory: '/mnt/job_stage/regression/regression.train'
+"""
+
+
+def test_diagnose__file_path_leaves_the_code_folder__shipping_the_folder_is_not_proposed() -> None:
+    result = diagnose("FAILED", ESCAPING_FILE_LOG, plan=PLAN, facts=FACTS)
+    assert result.matched == "local_file_missing" and result.changes == ()
+    assert "outside the folder the job's code runs from" in result.cause and "Path(__file__).parent" in result.fix
+
+
+def test_diagnose__file_missing_after_the_folder_was_shipped__no_same_method_again() -> None:
+    plan = JobPlan.from_dict({**PLAN.to_dict(), "method": "submit_directory", "source": "/p"})
+    result = diagnose("FAILED", FILE_LOG, plan=plan, facts=FACTS)
+    assert result.matched == "local_file_missing" and result.changes == ()
+    assert "already shipped" in result.cause

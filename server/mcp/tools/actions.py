@@ -10,6 +10,8 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 
+from mljobs.skill.redact import redact
+
 from ...backends.base import JobStatus
 from ...checkpoints import DEFAULT_TTL_SECONDS
 from ...settings import Settings
@@ -88,9 +90,11 @@ def register(server: MCPServer, settings: Settings) -> None:
                 plan_hash=plan_hash,
                 confirmed_by=confirmation.method,
                 message=f"submitted {sub.job_id} on {sub.backend} ({sub.status.value})",
-                next_step=f"call wait_for_job(job_id='{sub.job_id}')",
+                warning=redact(sub.warning) if sub.warning else None,
+                next_step=f"call wait_for_job(job_id='{sub.job_id}')"
+                + ("; do NOT submit again (see `warning`)" if sub.warning else ""),
             )
-            return answer(out, out.message)
+            return answer(out, out.message + ("\nWARNING: the job exists; see `warning`" if sub.warning else ""))
 
     @tool(server, name="cancel_job", title="Cancel a job (asks the user)", annotations=DESTRUCTIVE)
     async def cancel_job(
@@ -161,9 +165,15 @@ async def _act(
         return answer(out, f"Preview (nothing done yet): {text}.")
     if action == "cancel":
         new = await anyio.to_thread.run_sync(svc.cancel, job_id, confirmation)
+        record = await anyio.to_thread.run_sync(svc.store.find, job_id)
+        stopped = (
+            "FAILED (a cancelled Snowflake job ends FAILED)"
+            if record is not None and record.backend == "snowflake"
+            else "CANCELLED"
+        )
         out = ActionOut(
             job_id=job_id, action=action, done=True, preview=text, status=new,
-            next_step=f"job_status(job_id='{job_id}') shows when it is CANCELLED",
+            next_step=f"job_status(job_id='{job_id}') shows when it has stopped: {stopped}",
         )
         return answer(out, f"Cancelled {job_id} (now {new.value}).")
     await anyio.to_thread.run_sync(svc.delete, job_id, confirmation)

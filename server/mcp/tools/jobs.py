@@ -76,7 +76,7 @@ def register(server: MCPServer) -> None:
             view = await anyio.to_thread.run_sync(lambda: svc.status(job_id, with_logs=outcome.status in FAILED))
             diagnosis: DiagnosisOut | None = None
             if view.status in FAILED:
-                diagnosis = diagnosis_out(job_id, await anyio.to_thread.run_sync(svc.diagnose, job_id))
+                diagnosis = diagnosis_out(job_id, await anyio.to_thread.run_sync(lambda: svc.diagnose(job_id, caller="mcp")))
             if outcome.timed_out:
                 next_step = (
                     f"still {view.status.value}: call wait_for_job(job_id='{job_id}') again to keep waiting "
@@ -140,6 +140,8 @@ def register(server: MCPServer) -> None:
             views = state_of(ctx).svc.jobs(limit)
             out = JobsOut(
                 jobs=[job_out(v, next_step="") for v in views],
+                scope=f"jobs submitted through mljobs (its job store; local-pool jobs a crash left out are adopted), "
+                f"newest first, at most {limit}; jobs made outside mljobs are not listed",
                 next_step="job_status(job_id) for details" if views else "no jobs yet: plan_job to start",
             )
             return answer(out, f"{len(views)} job(s) in `jobs`" if views else "no jobs")
@@ -150,7 +152,7 @@ def register(server: MCPServer) -> None:
         (missing package, no network access, out of memory, missing grants, ...), with concrete plan changes and
         admin SQL. wait_for_job already includes this for a failed job."""
         with tool_errors("diagnose_job"):
-            out = diagnosis_out(job_id, state_of(ctx).svc.diagnose(job_id))
+            out = diagnosis_out(job_id, state_of(ctx).svc.diagnose(job_id, caller="mcp"))
             return answer(out, f"{out.status}: {out.cause}\nFix: {out.fix}")
 
 

@@ -33,6 +33,11 @@ class PipelineOut(BaseModel):
     jobs: list[str] = Field(description="The ML jobs, in run order.")
     warnings: list[str] = Field(description="What the user should know (timeouts, cleanup, credentials).")
     deploy_steps: list[str] = Field(description="Grants and commands that put the pipeline into service.")
+    placeholders: list[str] = Field(
+        default_factory=list,
+        description="'VALUE: meaning' for values standing in for account objects (plans made on the local pool); "
+        "deploying refuses while there are any.",
+    )
     resource_uri: str = Field(description="Where the last generated code of this pipeline can be read again.")
     next_step: str = Field(description="What to do next.")
 
@@ -64,11 +69,18 @@ def _plans(ctx: Context, plan_hashes: list[str], paths: list[str]) -> list[JobPl
             raise ToolError(f"unknown plan {plan_hash[:12]}; call plan_job for the script first")
         plans.append(entry.plan)
     for path in paths:
-        result = state.svc.plan(state.resolve_path(path), backend="snowflake")
+        result = state.svc.plan(state.resolve_path(path))  # the default backend, as plan_job
         if result.plan is None:
             raise ToolError(f"{path}: no plan: {result.reason}; call plan_job to see why")
         plans.append(result.plan)
     return plans
+
+
+def _local_eai_hosts(ctx: Context) -> dict[str, list[str]]:
+    """The local EAIs' hosts, so a pipeline made from local plans names the network rules they stand for."""
+    from ...local_eais import LocalEaiSource
+
+    return LocalEaiSource(state_of(ctx).settings).current().hosts_by_name()
 
 
 def register(server: MCPServer) -> None:
@@ -107,17 +119,24 @@ def register(server: MCPServer) -> None:
             plans = _plans(ctx, plan_hashes, paths)
         except MljobsError as exc:
             raise ToolError(f"{redact(exc.message)}; fix the input and call generate_pipeline again") from None
+        local = any(p.backend == "local" for p in plans)
         result = generate_pipeline(plans, orchestrator=orchestrator, name=name, schedule=schedule,
                                    warehouse=warehouse, predecessor_sql=predecessor_sql,
-                                   task_timeout_minutes=task_timeout_minutes)
+                                   task_timeout_minutes=task_timeout_minutes,
+                                   connection_name=state_of(ctx).settings.connection_name,
+                                   local_eai_hosts=_local_eai_hosts(ctx) if local else None)
         if not isinstance(result, PipelineCode):
             raise ToolError(f"no pipeline code: {redact(result.reason)}; fix that and call generate_pipeline again")
         last.put(result.name, result.code)
         out = PipelineOut(
             name=result.name, orchestrator=result.orchestrator.value, code_hash=result.code_hash, code=result.code,
             jobs=[p.name for p in plans], warnings=[redact(w) for w in result.warnings],
-            deploy_steps=list(result.deploy_steps), resource_uri=f"mljobs://pipelines/{result.name}",
-            next_step=("show the code and warnings to the user (STOP); to deploy, the user runs `mljobs pipeline "
+            deploy_steps=list(result.deploy_steps), placeholders=list(result.placeholders),
+            resource_uri=f"mljobs://pipelines/{result.name}",
+            next_step=("show the code and warnings to the user (STOP); replace the `placeholders` with account "
+                       "objects (or plan the scripts with backend='snowflake') before deploying"
+                       if result.placeholders else
+                       "show the code and warnings to the user (STOP); to deploy, the user runs `mljobs pipeline "
                        "... --deploy` and confirms" if result.orchestrator.value == "snowflake" else
                        "show the code to the user (STOP); they copy it into the Airflow dags/ folder"),
         )

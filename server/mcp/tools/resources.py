@@ -57,6 +57,20 @@ def register(server: MCPServer) -> None:
             raise ResourceError(f"plan {plan_hash[:12]} has no code: {entry.output.code_note}")
         return entry.code
 
+    @server.resource(
+        "mljobs://plans/{plan_hash}/notebook-script",
+        name="plan-notebook-script",
+        mime_type="text/x-python",
+        description="For a notebook plan from plan_job: the script the job runs, converted from the code cells.",
+    )
+    def plan_notebook_script(plan_hash: str, ctx: Context) -> str:
+        entry = state_of(ctx).plans.get(plan_hash)
+        if entry is None:
+            raise ResourceError(f"unknown plan {plan_hash[:12]}; call plan_job again")
+        if entry.output.notebook_script is None:
+            raise ResourceError(f"plan {plan_hash[:12]} is not a notebook plan")
+        return entry.output.notebook_script
+
     @server.prompt(title="Convert a script into an ML Job")
     def convert_script(path: str) -> str:
         """Guided conversion of a local script, notebook or project into a Snowflake ML Job, with STOP points."""
