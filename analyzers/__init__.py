@@ -9,6 +9,7 @@ installed) -> io -> method.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -46,6 +47,18 @@ def scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_f
     Returns:
         A FileScan; when the file cannot be read or parsed, `parsed=False` and `problems` says why.
     """
+    # A tree and the passes' findings hold no reference cycles, so the cyclic collector would only walk the
+    # live tree again and again while the passes allocate (a fifth of the CPU time on big trees).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_file(root, entry, module, rules, project_files)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_files: frozenset[str]) -> FileScan:
     from .compute import scan_compute
     from .io import scan_io
     from .network import scan_network

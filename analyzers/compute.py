@@ -52,7 +52,7 @@ from .modelsize import ModelHint, is_vision_name, model_size
 from .names import Names, attr_chain, literal_str
 from .source import SourceFile
 from .verdict import decide_compute  # noqa: F401 - re-exported: the verdict lives in verdict.py
-from .visitor import FastVisitor
+from .visitor import FastVisitor, preorder
 
 
 def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
@@ -135,6 +135,7 @@ class _ComputeVisitor(FastVisitor):
         self._bindings: dict[str, list[_Binding]] = {}
         self._pending: list[_Pending] = []
         self._memo: dict[tuple[str, str], frozenset[Any]] = {}
+        self._constructors = frozenset(rules.model_constructors)
         words = rules.condition_words
         self._condition_words = re.compile("|".join(map(re.escape, words))) if words else None
 
@@ -365,7 +366,7 @@ class _ComputeVisitor(FastVisitor):
             return
         if not rules.training_calls.isdisjoint(prefixes):
             self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
-        if _under(qualname, rules.model_constructors):
+        if not self._constructors.isdisjoint(prefixes):  # `_under(qualname, rules.model_constructors)`
             leaf = qualname.rsplit(".", 1)[-1]
             first = literal_str(call.args[0]) if call.args else None
             if leaf not in rules.model_loaders:
@@ -675,7 +676,7 @@ class _ComputeVisitor(FastVisitor):
     def _is_gpu_test(self, test: ast.AST) -> bool:
         """True when an if/ternary test depends on GPU availability or a GPU flag (`if use_cuda:`)."""
         words = self._condition_words
-        for node in ast.walk(test):
+        for node in preorder(test):  # any order will do; cheaper than ast.walk
             if isinstance(node, ast.Name):
                 if words is not None and words.search(node.id.lower()):
                     return True

@@ -109,28 +109,31 @@ def read_bytes(path: str | os.PathLike[str], root: str | os.PathLike[str], *, li
             to the root and never shows its content.
     """
     real = inside(path, root)
-    rel = _relative_text(Path(path) if Path(path).is_absolute() else Path(root) / path, root)
+
+    def rel() -> str:  # for messages only: not computed for the (usual) successful read
+        return _relative_text(Path(path) if Path(path).is_absolute() else Path(root) / path, root)
+
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(real, flags)  # the resolved path: a symlink swapped in since `inside` fails here
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise GuardedReadError(f"{rel} changed into a symlink while being read; not read") from None
-        raise GuardedReadError(f"cannot read {rel} ({exc.strerror or exc})") from None
+            raise GuardedReadError(f"{rel()} changed into a symlink while being read; not read") from None
+        raise GuardedReadError(f"cannot read {rel()} ({exc.strerror or exc})") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise GuardedReadError(f"{rel} is not a regular file; not read")
+            raise GuardedReadError(f"{rel()} is not a regular file; not read")
         if st.st_size > limit:
-            raise GuardedReadError(f"{rel} is {st.st_size} bytes, over the {limit}-byte limit; not read")
+            raise GuardedReadError(f"{rel()} is {st.st_size} bytes, over the {limit}-byte limit; not read")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
-        raise GuardedReadError(f"cannot read {rel} ({exc.strerror or exc})") from None
+        raise GuardedReadError(f"cannot read {rel()} ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise GuardedReadError(f"{rel} grew over the {limit}-byte limit while being read; not read")
+        raise GuardedReadError(f"{rel()} grew over the {limit}-byte limit while being read; not read")
     return data
 
 

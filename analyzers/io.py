@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ from .iomerge import IoScan, _exists, summarize_io
 from .model import CliOption, Confidence, IoFinding, IoKind, Location
 from .names import attr_chain, literal_str
 from .source import SourceFile
-from .visitor import FastVisitor
 
 __all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
 
@@ -128,8 +128,13 @@ def _looks_like_path(text: str) -> bool:
     return " " not in s.strip() or "/" in s
 
 
-class _IoVisitor(FastVisitor):
-    """One pass: CLI options, reads and writes, `__return__`, the main guard and Snowpark use."""
+class _IoVisitor:
+    """One pass: CLI options, reads and writes, `__return__`, the main guard and Snowpark use.
+
+    `run` hands every node of the file's shared pre-order list (`SourceFile.nodes`) to its `visit_<Class>`
+    handler; handlers never descend themselves: the list holds the children after their parent, in the
+    order a visitor would reach them.
+    """
 
     def __init__(self, src: SourceFile, project_files: frozenset[str]) -> None:
         self.src = src
@@ -137,7 +142,6 @@ class _IoVisitor(FastVisitor):
         self.project_files = project_files
         self.found: list[IoFinding] = []
         self.consts: dict[str, ast.expr | None] = {}
-        self.in_main_guard = 0
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.cli_functions: list[tuple[str, ast.AST, str]] = []  # (function, node exposing it, "typer"/"fire")
@@ -156,6 +160,13 @@ class _IoVisitor(FastVisitor):
                 self._bind(stmt.targets, stmt.value)
             elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
                 self._bind([stmt.target], stmt.value)
+
+    def run(self) -> None:
+        handlers = _HANDLERS
+        for node in self.src.nodes:
+            handler = handlers.get(node.__class__)
+            if handler is not None:
+                handler(self, node)
 
     # -- reporting
     def _report(self, kind: IoKind, node: ast.AST, detail: str, confidence: Confidence = Confidence.CERTAIN,
@@ -334,17 +345,14 @@ class _IoVisitor(FastVisitor):
                 self.session_names.update(t.id.lower() for t in node.targets if isinstance(t, ast.Name))
         for target in node.targets:
             self._return_target(node, target)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._bind([node.target], node.value)
             self._return_target(node, node.target)
-        self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._return_target(node, node.target)
-        self.generic_visit(node)
 
     def _return_target(self, node: ast.AST, target: ast.expr) -> None:
         is_return = isinstance(target, ast.Name) and target.id == "__return__"
@@ -361,14 +369,6 @@ class _IoVisitor(FastVisitor):
     def visit_If(self, node: ast.If) -> None:
         if _is_main_guard(node.test):
             self._entrypoint_call(node)
-            self.in_main_guard += 1
-            for stmt in node.body:
-                self.visit(stmt)
-            self.in_main_guard -= 1
-            for stmt in node.orelse:
-                self.visit(stmt)
-            return
-        self.generic_visit(node)
 
     def _entrypoint_call(self, guard: ast.If) -> None:
         candidates: list[tuple[ast.stmt, str]] = []
@@ -408,13 +408,11 @@ class _IoVisitor(FastVisitor):
             if isinstance(target, ast.Attribute) and target.attr == "command" and self.names.imports("typer"):
                 self.cli_functions.append((node.name, deco, "typer"))
         self._typer_params(node)
-        self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.classes.setdefault(node.name, node)
-        self.generic_visit(node)
 
     def _typer_params(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         args = fn.args
@@ -449,7 +447,6 @@ class _IoVisitor(FastVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -771,6 +768,13 @@ class _IoVisitor(FastVisitor):
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
 
 
+_HANDLERS: dict[type, Callable[[_IoVisitor, Any], None]] = {
+    cls: getattr(_IoVisitor, "visit_" + cls.__name__)
+    for cls in (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.FunctionDef,
+                ast.AsyncFunctionDef, ast.ClassDef, ast.Call)
+}
+
+
 def _kw(node: ast.Call, *names: str) -> ast.expr | None:
     for kw in node.keywords:
         if kw.arg in names:
@@ -778,6 +782,7 @@ def _kw(node: ast.Call, *names: str) -> ast.expr | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _reader_glob(callee: str) -> tuple[int, tuple[str, ...]] | None:
     for pattern, spec in _READER_GLOBS:
         if callee.startswith(pattern):
@@ -858,7 +863,7 @@ def scan_io(src: SourceFile, project_files: frozenset[str]) -> IoScan:
         An IoScan with findings sorted by location. URLs and cloud paths (`s3://`) are never local inputs.
     """
     visitor = _IoVisitor(src, project_files)
-    visitor.visit(src.tree)
+    visitor.run()
     visitor.finish()
     if any(style == "typer" for _, _, style in visitor.cli_functions) and visitor.parsers > 1:
         visitor.cli_open.append("several typer commands")

@@ -37,7 +37,7 @@ def import_statements(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 class Names:
     """Local name -> fully qualified dotted name, from the import statements of one module."""
 
-    __slots__ = ("_memo", "aliases", "star_modules")
+    __slots__ = ("_imports", "_memo", "aliases", "star_modules")
 
     def __init__(self, tree: ast.AST) -> None:
         aliases: dict[str, str] = {}
@@ -72,6 +72,7 @@ class Names:
         self.star_modules = tuple(stars)
         # The compute, network and io passes resolve the same call nodes; nodes live as long as the tree.
         self._memo: dict[tuple[int, bool], str | None] = {}
+        self._imports: dict[str, bool] = {}  # `imports` answers: the passes ask per call, for a few prefixes
 
     def qualname(self, node: ast.AST, *, allow_builtins: bool = True) -> str | None:
         """Return the dotted name an expression refers to, or None when its head is not an import.
@@ -108,8 +109,12 @@ class Names:
 
     def imports(self, prefix: str) -> bool:
         """True when some alias points into `prefix` (a top-level module or dotted prefix)."""
-        return any(target == prefix or target.startswith(prefix + ".")
+        known = self._imports.get(prefix)
+        if known is not None:
+            return known
+        known = self._imports[prefix] = any(target == prefix or target.startswith(prefix + ".")
                    for target in (*self.aliases.values(), *self.star_modules))
+        return known
 
 
 def attr_chain(node: ast.AST) -> list[str]:

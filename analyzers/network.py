@@ -32,7 +32,6 @@ from .model import (
 from .names import literal_str
 from .redact import redact
 from .source import SourceFile
-from .visitor import FastVisitor
 
 C = NetworkCategory
 
@@ -119,6 +118,11 @@ class NetworkRules:
             env.update(dict.fromkeys(cat.env, cat.category))
             offline.update({k: (cat.category, v) for k, v in cat.offline_env})
         imports = tuple((imp, cat.category) for cat in self.categories for imp in cat.imports)
+        # import prefix -> (position in `imports`, category): a module's categories are then the entries of
+        # its dotted prefixes, put back in table order (instead of testing every prefix of the table).
+        imports_by_prefix: dict[str, list[tuple[int, NetworkCategory]]] = {}
+        for position, (imp, category) in enumerate(imports):
+            imports_by_prefix.setdefault(imp, []).append((position, category))
         aws = {name: (cat.category, template) for cat in self.categories for name, template in cat.aws_services}
         object.__setattr__(self, "_index", {
             "root": {k: tuple(v) for k, v in by_root.items()},
@@ -128,6 +132,7 @@ class NetworkRules:
             "env": env,
             "offline": offline,
             "imports": imports,
+            "imports_by_prefix": {k: tuple(v) for k, v in imports_by_prefix.items()},
             "aws": aws,
             "url": tuple((re.compile(translate(u.pattern.lower())), u) for u in self.url_hosts),
             "schemes": dict(self.schemes),
@@ -237,6 +242,15 @@ _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSIT
 _HUB_NAME_HINT = re.compile(r"(name|path|id|repo|checkpoint|ckpt|hub|pretrained)", re.I)
 
 
+def _dotted_prefixes(module: str) -> list[str]:
+    """`a.b.c` -> ["a.b.c", "a.b", "a"]."""
+    out = [module]
+    while "." in module:
+        module = module.rsplit(".", 1)[0]
+        out.append(module)
+    return out
+
+
 def _is_local_path(value: str) -> bool:
     """True when a model/dataset name is clearly a filesystem path rather than a hub id."""
     s = value.strip()
@@ -287,7 +301,7 @@ _SUPPRESS = "suppress"  # a check result: the category is switched off in this f
 # ----------------------------------------------------------------------------------------------------- visitor
 
 
-class _NetworkVisitor(FastVisitor):
+class _NetworkVisitor:
     """One pass over a file: calls, keyword arguments, environment assignments and imports."""
 
     def __init__(self, src: SourceFile, rules: NetworkRules) -> None:
@@ -360,13 +374,14 @@ class _NetworkVisitor(FastVisitor):
         text = literal_str(value)
         return text if text is not None else _MISSING
 
-    # -- visiting
-    def visit(self, node: ast.AST) -> None:
-        handler = _HANDLERS.get(type(node))
-        if handler is not None:
-            handler(self, node)
-        else:
-            self.generic_visit(node)
+    # -- visiting: `run` hands every node of the file's shared pre-order list to its handler; handlers never
+    # descend themselves (the list already holds the children, after their parent, as a visitor sees them).
+    def run(self) -> None:
+        handlers = _HANDLERS
+        for node in self.src.nodes:
+            handler = handlers.get(node.__class__)
+            if handler is not None:
+                handler(self, node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -383,8 +398,9 @@ class _NetworkVisitor(FastVisitor):
         memo = self.__dict__.setdefault("_import_categories", {})  # module -> categories: one prefix scan each
         categories = memo.get(module)
         if categories is None:
-            categories = memo[module] = [category for prefix, category in self.index["imports"]
-                                         if module == prefix or module.startswith(prefix + ".")]
+            by_prefix = self.index["imports_by_prefix"]
+            found = [hit for prefix in _dotted_prefixes(module) for hit in by_prefix.get(prefix, ())]
+            categories = memo[module] = [category for _, category in sorted(found, key=lambda hit: hit[0])]
         for category in categories:
             cat = self.rules.category(category)
             self._report(node, _Hit(category, cat.hosts, Confidence.GUESS,
@@ -395,19 +411,16 @@ class _NetworkVisitor(FastVisitor):
         for target in node.targets:
             if isinstance(target, ast.Subscript) and self.names.qualname(target.value) == "os.environ":
                 self._env(node, self._literal(target.slice), node.value)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._bind_assign(node)
-        self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
         # `for url in URLS:` binds url to every string of a constant list.
         if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
             bound = self.consts.get(node.iter.id)
             self.consts[node.target.id] = bound if bound and len(bound) > 0 else None
-        self.generic_visit(node)
 
     def _env(self, node: ast.AST, key: Any, value_node: ast.expr) -> None:
         if not isinstance(key, str):
@@ -429,7 +442,6 @@ class _NetworkVisitor(FastVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._call(node)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -1140,7 +1152,7 @@ def scan_network(src: SourceFile, rules: NetworkRules) -> tuple[NetworkFinding, 
     (`wandb.init(mode="offline")`, `WANDB_MODE=disabled`, a local MLflow file store).
     """
     visitor = _NetworkVisitor(src, rules)
-    visitor.visit(src.tree)
+    visitor.run()
     visitor.magics()
     visitor.unused_url_constants()
     used = visitor.examined | {f.category for f, import_only in visitor.found if not import_only}

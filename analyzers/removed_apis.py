@@ -22,7 +22,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .model import Confidence, Location, PackageFinding
+from .names import STATEMENT_FIELDS
 from .source import SourceFile
+from .visitor import preorder
 
 
 class ApiKind(str, enum.Enum):
@@ -172,6 +174,31 @@ def _makes_frame(node: ast.AST, names: Any, frames: set[str]) -> bool:
     return False
 
 
+def _assignments_breadth_first(tree: ast.AST) -> list[ast.Assign]:
+    """The `=` statements of a tree in `ast.walk` order (level by level), found by walking statement
+    blocks only (an assignment is never inside an expression)."""
+    found: list[ast.Assign] = []
+    level: list[ast.AST] = [tree]
+    while level:
+        below: list[ast.AST] = []
+        for node in level:
+            if node.__class__ is ast.Assign:
+                found.append(node)
+                continue
+            for name in node._fields:
+                if name in _BLOCKS:
+                    below.extend(getattr(node, name))
+        level = below
+    return found
+
+
+_BLOCKS = frozenset(STATEMENT_FIELDS)
+
+
+def _top(dotted: str) -> str:
+    return dotted.split(".", 1)[0]
+
+
 class _Scan:
     def __init__(self, src: SourceFile, rules: RemovedApiRules) -> None:
         self.src = src
@@ -188,6 +215,8 @@ class _Scan:
             else:
                 self.methods.setdefault(api.api.rsplit(".", 1)[1], []).append(i)
         self.rules = rules
+        #: Top-level modules of every table row: what a file must import for any non-import row to match.
+        self.modules = frozenset(_top(api.api) for api in rules.apis)
 
     def _report(self, index: int, node: ast.AST, confidence: Confidence) -> None:
         loc = self.src.loc(node)
@@ -204,35 +233,56 @@ class _Scan:
         return None
 
     def run(self) -> tuple[ApiUse, ...]:
-        tree = self.src.tree
+        nodes = self.src.nodes
+        names = self.names
+        # Every match below but an import statement's goes through an import alias of a library in the
+        # table (a DataFrame comes from a pandas call): a file importing none of them needs no walk.
+        if not any(_top(target) in self.modules for target in (*names.aliases.values(), *names.star_modules)):
+            for node in nodes:
+                if node.__class__ is ast.Import or node.__class__ is ast.ImportFrom:
+                    self._import(node)
+            return self._sorted()
+        # Names bound to DataFrames anywhere in the file (flat, like the import aliases), outer scopes first.
         frames: set[str] = set()
-        # Names bound to DataFrames anywhere in the file (flat, like the import aliases).
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                if _makes_frame(node.value, self.names, frames):
+        for node in _assignments_breadth_first(self.src.tree):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if _makes_frame(node.value, names, frames):
                     frames.add(node.targets[0].id)
-        pandas_imported = self.names.imports("pandas")
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        pandas_imported = names.imports("pandas")
+        attrs = self.attrs
+        # The shared list has no bare names; a bare name matches only when it is an alias of a listed API
+        # (`from numpy import float_`), and then this file is walked with its names.
+        if attrs and any(self._attr_match(target) is not None for target in names.aliases.values()):
+            nodes = preorder(self.src.tree)
+        for node in nodes:
+            cls = node.__class__
+            if cls is ast.Call:
+                self._call(node, frames, pandas_imported)  # type: ignore[arg-type]
+            elif cls is ast.Attribute or cls is ast.Name:
+                if attrs and node.ctx.__class__ is not ast.Store:  # type: ignore[attr-defined]
+                    qn = names.qualname(node, allow_builtins=False)
+                    if qn:
+                        hit = self._attr_match(qn)
+                        if hit is not None:
+                            self._report(hit, node, Confidence.CERTAIN)
+            elif cls is ast.Import or cls is ast.ImportFrom:
+                self._import(node)  # type: ignore[arg-type]
+        return self._sorted()
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
                 for alias in node.names:
                     hit = self._attr_match(f"{node.module}.{alias.name}")
                     if hit is not None:
                         self._report(hit, node, Confidence.CERTAIN)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    hit = self._attr_match(alias.name)
-                    if hit is not None:
-                        self._report(hit, node, Confidence.CERTAIN)
-            elif isinstance(node, (ast.Attribute, ast.Name)) and self.attrs:
-                if isinstance(node.ctx, ast.Store):
-                    continue
-                qn = self.names.qualname(node, allow_builtins=False)
-                if qn:
-                    hit = self._attr_match(qn)
-                    if hit is not None:
-                        self._report(hit, node, Confidence.CERTAIN)
-            if isinstance(node, ast.Call):
-                self._call(node, frames, pandas_imported)
+            return
+        for alias in node.names:
+            hit = self._attr_match(alias.name)
+            if hit is not None:
+                self._report(hit, node, Confidence.CERTAIN)
+
+    def _sorted(self) -> tuple[ApiUse, ...]:
         return tuple(sorted(self.uses.values(), key=lambda u: (u.location.sort_key(), u.index)))
 
     def _call(self, call: ast.Call, frames: set[str], pandas_imported: bool) -> None:

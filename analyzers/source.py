@@ -8,6 +8,7 @@ from functools import cached_property
 
 from .model import Location, excerpt
 from .names import Names
+from .visitor import STRUCTURE_ONLY, preorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,12 @@ class SourceFile:
     def names(self) -> Names:
         """Import aliases of this file, built once and shared by every pass."""
         return Names(self.tree)
+
+    @cached_property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the tree but names and constants, in source order (see `visitor.preorder`): the one
+        traversal of this file that the passes without a context stack (network, io, removed APIs) share."""
+        return preorder(self.tree, STRUCTURE_ONLY)
 
     @cached_property
     def lines(self) -> list[str]:

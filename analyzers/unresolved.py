@@ -25,16 +25,32 @@ def _norm(name: str) -> str:
     return canonicalize_name(name).replace("-", "_")
 
 
-def _local_reason(name: str, tree: ProjectTree, siblings: frozenset[str]) -> str | None:
+def _stems(tree: ProjectTree) -> dict[str, str]:
+    """Normalised folder names and .py stems of the tree -> the first file (in listing order) that has it:
+    built once per analysis, so each unresolved name is one lookup instead of a scan of every path."""
+    first: dict[str, str] = {}
+    normed: dict[str, str] = {}
+    for rel in tree.files:
+        parts = rel.split("/")
+        stems = [*parts[:-1], posixpath.splitext(parts[-1])[0] if parts[-1].endswith(".py") else ""]
+        for part in stems:
+            if not part:
+                continue
+            key = normed.get(part)
+            if key is None:
+                key = normed[part] = _norm(part)
+            first.setdefault(key, rel)
+    return first
+
+
+def _local_reason(name: str, tree: ProjectTree, siblings: frozenset[str], stems: dict[str, str]) -> str | None:
     """Why an unresolved top-level import name looks like the project's own code, or None."""
     key = _norm(name)
     if key == _norm(tree.root.name):
         return f"it is named like the project folder {tree.root.name!r}"
-    for rel in tree.files:
-        parts = rel.split("/")
-        stems = [*parts[:-1], posixpath.splitext(parts[-1])[0] if parts[-1].endswith(".py") else ""]
-        if any(p and _norm(p) == key for p in stems):
-            return f"{rel} exists in the project but is not importable as {name} from the entrypoint's folder"
+    rel = stems.get(key)
+    if rel is not None:
+        return f"{rel} exists in the project but is not importable as {name} from the entrypoint's folder"
     if key in siblings:
         return f"a folder or file named {name} sits next to the project folder (outside what is analysed)"
     if re.search(r"[A-Z]", name[1:]) and name[:1].isupper():
@@ -71,6 +87,7 @@ def split_unresolved(
         runs without it.
     """
     siblings: frozenset[str] | None = None
+    stems: dict[str, str] = {}
     kept: list[PackageFinding] = []
     missing: list[str] = []
     problems: list[Problem] = []
@@ -81,7 +98,8 @@ def split_unresolved(
         name = pkg.import_name.split(".", 1)[0]
         if siblings is None:
             siblings = _siblings(tree.root)
-        reason = _local_reason(name, tree, siblings) if name else None
+            stems = _stems(tree)
+        reason = _local_reason(name, tree, siblings, stems) if name else None
         if reason is None:
             kept.append(pkg)
             if not pkg.optional:

@@ -1,13 +1,22 @@
-"""The base visitor of every pass: `ast.NodeVisitor` with a traversal that skips leaf nodes.
+"""How passes traverse a file: one shared pre-order node list, and a visitor base that skips leaves.
 
-`NodeVisitor.generic_visit` dominates a pass on big files (measured by the network and io passes);
-names, constants, contexts and operators have nothing below them that any pass inspects, so they are
-skipped without a dispatch. Passes that need a leaf handler (`visit_Name`) must not subclass this.
+`preorder` walks a tree once (iteratively, so any depth) and lists its nodes in source order (the order
+`ast.NodeVisitor` visits them). `SourceFile.nodes` keeps that list without names and constants, so the passes
+that need no context stack (network, removed APIs) iterate it instead of walking the tree again: one
+traversal per file instead of one per pass (measured in bench/bench_analyzer.py).
+
+`FastVisitor` is for the passes that do carry context (compute, io): `NodeVisitor.generic_visit`
+dominates a pass on big files, so names, constants, contexts and operators, which have nothing below them
+that any pass inspects, are skipped without a dispatch, and dispatch goes through a per-class table
+instead of building a method name for every node. Passes that need a leaf handler (`visit_Name`) must not
+subclass it.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 LEAF_TYPES = frozenset(
     {
@@ -16,15 +25,83 @@ LEAF_TYPES = frozenset(
         *ast.boolop.__subclasses__(),
     }
 )
+#: Nodes no pass matches on and that have nothing below them: left out of `preorder`.
+_NOT_INDEXED: frozenset[type] = frozenset(
+    {
+        ast.Load, ast.Store, ast.Del, *ast.operator.__subclasses__(), *ast.cmpop.__subclasses__(),
+        *ast.unaryop.__subclasses__(), *ast.boolop.__subclasses__(),
+    }
+)
+#: ...and names and constants too: the shared list (`SourceFile.nodes`) is for passes that match on
+#: statements, calls and attributes; a name or a literal is read through its parent. Half the nodes.
+STRUCTURE_ONLY: frozenset[type] = _NOT_INDEXED | {ast.Name, ast.Constant}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    fields = _FIELDS[cls] = tuple(getattr(cls, "_fields", ()))
+    return fields
+
+
+def preorder(tree: ast.AST, skip: frozenset[type] = _NOT_INDEXED) -> list[ast.AST]:
+    """`tree` and every node below it except contexts and operators (and whatever else `skip` lists),
+    parents before children and children in field order (exactly `ast.NodeVisitor`'s order). Iterative:
+    no recursion limit."""
+    out: list[ast.AST] = []
+    append = out.append
+    stack: list[ast.AST] = [tree]
+    push = stack.append
+    pop = stack.pop
+    fields = _FIELDS
+    node_type = ast.AST
+    while stack:
+        node = pop()
+        append(node)
+        cls = node.__class__
+        start = len(stack)
+        for name in fields.get(cls) or _fields(cls):
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_type) and item.__class__ not in skip:
+                        push(item)
+            elif isinstance(value, node_type) and value.__class__ not in skip:
+                push(value)
+        if len(stack) - start > 1:
+            stack[start:] = stack[start:][::-1]
+    return out
 
 
 class FastVisitor(ast.NodeVisitor):
+    #: node class -> the subclass's `visit_<Class>` (or None for generic_visit); built per subclass.
+    _dispatch: ClassVar[dict[type, Callable[[Any, Any], None] | None]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._dispatch = {}
+
+    def visit(self, node: ast.AST) -> None:
+        cls = node.__class__
+        table = self._dispatch
+        try:
+            method = table[cls]
+        except KeyError:
+            method = table[cls] = getattr(type(self), "visit_" + cls.__name__, None)
+        if method is None:
+            self.generic_visit(node)
+        else:
+            method(self, node)
+
     def generic_visit(self, node: ast.AST) -> None:
-        for name in node._fields:
+        leaves = LEAF_TYPES
+        node_type = ast.AST
+        visit = self.visit
+        cls = node.__class__
+        for name in _FIELDS.get(cls) or _fields(cls):
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and type(item) not in LEAF_TYPES:
-                        self.visit(item)
-            elif isinstance(value, ast.AST) and type(value) not in LEAF_TYPES:
-                self.visit(value)
+                    if isinstance(item, node_type) and item.__class__ not in leaves:
+                        visit(item)
+            elif isinstance(value, node_type) and value.__class__ not in leaves:
+                visit(value)
