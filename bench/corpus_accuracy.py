@@ -15,6 +15,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from scoring import PR
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,23 +26,6 @@ def _load_harness():
     sys.modules["corpus_harness"] = mod  # dataclasses need the module registered
     spec.loader.exec_module(mod)
     return mod
-
-
-class PR:
-    """Micro-averaged precision/recall counter."""
-
-    def __init__(self) -> None:
-        self.tp = self.fp = self.fn = 0
-
-    def add(self, expected: set, got: set) -> None:
-        self.tp += len(expected & got)
-        self.fp += len(got - expected)
-        self.fn += len(expected - got)
-
-    def line(self, name: str) -> str:
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        return f"{name:<28} precision {p:6.1%}  recall {r:6.1%}   (tp {self.tp}, fp {self.fp}, fn {self.fn})"
 
 
 def main(argv: list[str] | None = None) -> int:

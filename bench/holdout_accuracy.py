@@ -14,7 +14,6 @@ case that differs anywhere, the exact differences.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,58 +21,25 @@ from pathlib import Path
 import yaml
 
 from mljobs.analyzers import analyze
+from scoring import PR, Ratio, canon
 from mljobs.skill.knowledge import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus_holdout"
 
 
-def canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass
-class PR:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def add(self, expected: set, got: set) -> None:
-        self.tp += len(expected & got)
-        self.fp += len(got - expected)
-        self.fn += len(expected - got)
-
-    def fmt(self) -> str:
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        return f"P={p:.3f} R={r:.3f} (tp={self.tp} fp={self.fp} fn={self.fn})"
-
-
-@dataclass
-class Acc:
-    ok: int = 0
-    n: int = 0
-
-    def add(self, good: bool) -> None:
-        self.ok += bool(good)
-        self.n += 1
-
-    def fmt(self) -> str:
-        return f"{self.ok}/{self.n} = {self.ok / self.n:.3f}" if self.n else "n/a"
-
-
 @dataclass
 class Totals:
-    compute: Acc = field(default_factory=Acc)
-    method: Acc = field(default_factory=Acc)
-    multi_node: Acc = field(default_factory=Acc)
-    local_modules: Acc = field(default_factory=Acc)
-    case_exact: Acc = field(default_factory=Acc)
+    compute: Ratio = field(default_factory=Ratio)
+    method: Ratio = field(default_factory=Ratio)
+    multi_node: Ratio = field(default_factory=Ratio)
+    local_modules: Ratio = field(default_factory=Ratio)
+    case_exact: Ratio = field(default_factory=Ratio)
     packages: PR = field(default_factory=PR)
     optional: PR = field(default_factory=PR)
     to_install: PR = field(default_factory=PR)
     categories: PR = field(default_factory=PR)
-    hosts: Acc = field(default_factory=Acc)
+    hosts: Ratio = field(default_factory=Ratio)
 
 
 def run_case(case_dir: Path, rules, totals: Totals) -> list[str]:

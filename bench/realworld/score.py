@@ -34,48 +34,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # bench/: the shared counters
 
 from fetch_cases import default_cache, load_cases  # noqa: E402
-
-
-def canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+from scoring import PR, Ratio, canon  # noqa: E402
 
 
 def host_only(host: str) -> str:
     """Labels name hosts; the analyzer adds the port when it is not 443 (an EAI rule needs it)."""
     return host.lower().rsplit(":", 1)[0] if re.search(r":\d+$", host) else host.lower()
-
-
-@dataclass
-class PR:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def add(self, expected: set, got: set) -> None:
-        self.tp += len(expected & got)
-        self.fp += len(got - expected)
-        self.fn += len(expected - got)
-
-    @property
-    def f1(self) -> float:
-        denom = 2 * self.tp + self.fp + self.fn
-        return 2 * self.tp / denom if denom else 1.0
-
-
-@dataclass
-class Ratio:
-    ok: int = 0
-    n: int = 0
-
-    def add(self, good: bool) -> None:
-        self.ok += bool(good)
-        self.n += 1
-
-    @property
-    def value(self) -> float | None:
-        return self.ok / self.n if self.n else None
 
 
 @dataclass
