@@ -45,6 +45,10 @@ _SCALAR_FIELDS = frozenset(
 )
 
 
+#: The same fields, last first (`preorder` pushes children onto a stack).
+_REVERSED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _fields(cls: type) -> tuple[str, ...]:
     if cls is ast.Constant:
         fields: tuple[str, ...] = ()  # a literal's value is never a node
@@ -63,23 +67,24 @@ def preorder(tree: ast.AST, skip: frozenset[type] = _NOT_INDEXED) -> list[ast.AS
     stack: list[ast.AST] = [tree]
     push = stack.append
     pop = stack.pop
-    fields = _FIELDS
+    backwards = _REVERSED_FIELDS
     node_type = ast.AST
     while stack:
         node = pop()
         append(node)
         cls = node.__class__
-        start = len(stack)
-        for name in fields.get(cls) or _fields(cls):
+        names = backwards.get(cls)
+        if names is None:
+            names = backwards[cls] = _fields(cls)[::-1]
+        # Children are pushed last field first and each list backwards, so they pop in field order.
+        for name in names:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                for item in value:
+                for item in reversed(value):
                     if isinstance(item, node_type) and item.__class__ not in skip:
                         push(item)
             elif isinstance(value, node_type) and value.__class__ not in skip:
                 push(value)
-        if len(stack) - start > 1:
-            stack[start:] = stack[start:][::-1]
     return out
 
 
@@ -111,7 +116,10 @@ class FastVisitor(ast.NodeVisitor):
         table = self._dispatch
         generic = self.generic_visit
         cls = node.__class__
-        for name in _FIELDS.get(cls) or _fields(cls):
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _fields(cls)
+        for name in names:
             value = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
