@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .commands import read_command
 from .compute_rules import (  # noqa: F401 - re-exported: callers import the rules and scan types from here
@@ -109,6 +109,17 @@ class _Acc:
     external: list[ExternalDevice] = field(default_factory=list)
 
 
+class _NameFacts(NamedTuple):
+    """What the rule tables say about one resolved name (`_ComputeVisitor._name_facts`)."""
+
+    gpu_call: CallRule | None  # the longest-prefix GPU call rule
+    frameworks: tuple[MultiNodeFramework, ...]  # multi-node frameworks under it, in prefix order
+    training: bool  # under a training call
+    constructor: bool  # under a model constructor
+    peft: bool  # under an adapter fine-tuning call
+    launcher: bool  # under a call that launches a command line
+
+
 _EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 _ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
 _ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv"})
@@ -136,6 +147,9 @@ class _ComputeVisitor(FastVisitor):
         self._pending: list[_Pending] = []
         self._memo: dict[tuple[str, str], frozenset[Any]] = {}
         self._constructors = frozenset(rules.model_constructors)
+        # Per-name answers of the rule tables: a file uses the same few names again and again.
+        self._facts: dict[str, _NameFacts] = {}
+        self._model_words: dict[str, bool] = {}
         words = rules.condition_words
         self._condition_words = re.compile("|".join(map(re.escape, words))) if words else None
 
@@ -262,15 +276,14 @@ class _ComputeVisitor(FastVisitor):
         self.visit(node.args)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
-        words = self.rules.model_name_words
         for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=False):
             self._bind(arg.arg, default)
-            if any(w in arg.arg.lower() for w in words):
+            if self._has_model_word(arg.arg):
                 self._pending.append(_Pending("model", default, default, False))
         for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
             if kw_default is not None:
                 self._bind(arg.arg, kw_default)
-                if any(w in arg.arg.lower() for w in words):
+                if self._has_model_word(arg.arg):
                     self._pending.append(_Pending("model", kw_default, kw_default, False))
         if node.returns is not None:
             self.visit(node.returns)
@@ -351,27 +364,50 @@ class _ComputeVisitor(FastVisitor):
             head = head.value
         self.visit(head)
 
+    def _name_facts(self, qualname: str) -> _NameFacts:
+        facts = self._facts.get(qualname)
+        if facts is None:
+            rules = self.rules
+            prefixes = _prefixes(qualname)
+            facts = self._facts[qualname] = _NameFacts(
+                _longest_prefix(qualname, rules.gpu_calls),
+                tuple(self._frameworks_of(prefixes)),
+                not rules.training_calls.isdisjoint(prefixes),
+                not self._constructors.isdisjoint(prefixes),  # `_under(qualname, rules.model_constructors)`
+                not rules.peft_calls.isdisjoint(prefixes),
+                _under(qualname, rules.launch_calls),
+            )
+        return facts
+
+    def _has_model_word(self, name: str) -> bool:
+        """True when `name` (any case) contains one of the rules' model-name words."""
+        known = self._model_words.get(name)
+        if known is None:
+            lowered = name.lower()
+            known = self._model_words[name] = any(w in lowered for w in self.rules.model_name_words)
+        return known
+
     def _qualified_use(self, qualname: str, node: ast.AST, call: ast.Call | None) -> None:
         """A resolved library name, referenced or called: GPU rules, multi-node frameworks, training."""
         rules = self.rules
-        rule: CallRule | None = _longest_prefix(qualname, rules.gpu_calls)
+        facts = self._name_facts(qualname)
+        rule = facts.gpu_call
         if rule is not None:
             self._apply_call_rule(rule, node, call)
-        prefixes = _prefixes(qualname)
-        for fw in self._frameworks_of(prefixes):
+        for fw in facts.frameworks:
             self._report_multi(fw, node, Confidence.CERTAIN if call is not None else Confidence.LIKELY)
             if call is not None:
                 self._pending.append(_Pending("instances", call, None, False, rule=fw))
         if call is None:
             return
-        if not rules.training_calls.isdisjoint(prefixes):
+        if facts.training:
             self.acc.training.append(self._evidence(call, f"trains with {qualname}"))
-        if not self._constructors.isdisjoint(prefixes):  # `_under(qualname, rules.model_constructors)`
+        if facts.constructor:
             leaf = qualname.rsplit(".", 1)[-1]
             first = literal_str(call.args[0]) if call.args else None
             if leaf not in rules.model_loaders:
                 self._model_hint(first if first and leaf in {"create_model", "get_model"} else leaf, call)
-        if not rules.peft_calls.isdisjoint(prefixes):
+        if facts.peft:
             self.acc.peft.append(self._evidence(call, f"fine-tunes adapters with {qualname}"))
         if qualname in rules.allocators:
             self._allocation(call, qualname)
@@ -481,8 +517,7 @@ class _ComputeVisitor(FastVisitor):
             guarded = self._conditional()
             pending = _Pending("keyword", node, value, guarded, rule, call_name, method, cpu_call=cpu_call)
             self._pending.append(pending)
-        lowered = name.lower()
-        if any(w in lowered for w in rules.model_name_words):
+        if self._has_model_word(name):
             self._pending.append(_Pending("model", value, value, False))
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -509,8 +544,7 @@ class _ComputeVisitor(FastVisitor):
             key = _key(target)
             if key is not None:
                 self._bind(key, value)
-                last = key.rsplit(".", 1)[-1].lower()
-                if any(w in last for w in self.rules.model_name_words):
+                if self._has_model_word(key.rsplit(".", 1)[-1]):
                     self._pending.append(_Pending("model", value, value, False))
         elif isinstance(target, ast.Subscript):
             name = literal_str(target.slice)
@@ -588,7 +622,7 @@ class _ComputeVisitor(FastVisitor):
 
     def _launcher_strings(self, node: ast.Call, qualname: str) -> None:
         """`subprocess.run(["torchrun", "--nnodes=2", ...])`, `os.system("accelerate launch ...")`."""
-        if not _under(qualname, self.rules.launch_calls):
+        if not self._name_facts(qualname).launcher:
             return
         words: list[str] = []
         for arg in node.args[:1]:
@@ -684,7 +718,7 @@ class _ComputeVisitor(FastVisitor):
                 if words is not None and words.search(node.attr.lower()):
                     return True
                 qualname = self.names.qualname(node)
-                if qualname and _longest_prefix(qualname, self.rules.gpu_calls):
+                if qualname and self._name_facts(qualname).gpu_call:
                     return True
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if self._string_kind(node.value) in ("cuda", "cpu"):

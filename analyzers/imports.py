@@ -10,6 +10,8 @@ local and third-party classification is left to the packages pass and the projec
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import Any
 
 from .model import Confidence, ImportFinding, ImportKind
 from .names import STATEMENT_FIELDS
@@ -49,6 +51,10 @@ def _is_import_guard(handlers: list[ast.ExceptHandler]) -> bool:
     return False
 
 
+#: node class -> `_ImportVisitor`'s handler for it (None: generic_visit).
+_IMPORT_DISPATCH: dict[type, Callable[[_ImportVisitor, Any], None] | None] = {}
+
+
 class _ImportVisitor(ast.NodeVisitor):
     """Collects ImportFindings in source order; all findings are made in `_report`."""
 
@@ -62,6 +68,18 @@ class _ImportVisitor(ast.NodeVisitor):
         # Imports are statements; expressions matter only for dynamic imports. Skipping expressions
         # when the text cannot hold one makes this pass several times faster on big trees.
         self._expressions = "import_module" in src.text or "__import__" in src.text
+
+    def visit(self, node: ast.AST) -> None:
+        # `ast.NodeVisitor.visit` builds a method name per node; a per-class table gives the same handler.
+        cls = node.__class__
+        try:
+            method = _IMPORT_DISPATCH[cls]
+        except KeyError:
+            method = _IMPORT_DISPATCH[cls] = getattr(_ImportVisitor, "visit_" + cls.__name__, None)
+        if method is None:
+            self.generic_visit(node)
+        else:
+            method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
         if self._expressions:

@@ -415,6 +415,8 @@ class _IoVisitor:
         self.classes.setdefault(node.name, node)
 
     def _typer_params(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if not self.names.imports("typer"):  # no name can resolve to typer.Option / typer.Argument
+            return
         args = fn.args
         positional = args.posonlyargs + args.args
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)

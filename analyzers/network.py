@@ -569,7 +569,7 @@ class _NetworkVisitor:
 
     # -- URL literals
     def _is_url(self, text: str) -> bool:
-        return bool(_URL_RE.match(text.strip()))
+        return "://" in text and bool(_URL_RE.match(text.strip()))  # the substring test spares most regexes
 
     def _url_strings(self, node: ast.expr, depth: int = 0) -> Iterator[str]:
         """Leading literal text of every URL-shaped string an argument expression is built from."""

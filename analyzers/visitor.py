@@ -36,10 +36,25 @@ _NOT_INDEXED: frozenset[type] = frozenset(
 #: statements, calls and attributes; a name or a literal is read through its parent. Half the nodes.
 STRUCTURE_ONLY: frozenset[type] = _NOT_INDEXED | {ast.Name, ast.Constant}
 _FIELDS: dict[type, tuple[str, ...]] = {}
+#: Fields that never hold a node to descend into: identifiers, numbers and flags in Python's ASDL grammar,
+#: and `ctx` (always Load/Store/Del, which every skip set above leaves out). Not reading them per node is
+#: a tenth of a traversal; the nodes reached and their order are unchanged.
+_SCALAR_FIELDS = frozenset(
+    {"id", "attr", "name", "arg", "module", "level", "type_comment", "kind", "is_async", "simple",
+     "conversion", "tag", "ctx"}
+)
+
+
+#: The same fields, last first (`preorder` pushes children onto a stack).
+_REVERSED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _fields(cls: type) -> tuple[str, ...]:
-    fields = _FIELDS[cls] = tuple(getattr(cls, "_fields", ()))
+    if cls is ast.Constant:
+        fields: tuple[str, ...] = ()  # a literal's value is never a node
+    else:
+        fields = tuple(f for f in getattr(cls, "_fields", ()) if f not in _SCALAR_FIELDS)
+    _FIELDS[cls] = fields
     return fields
 
 
@@ -52,23 +67,24 @@ def preorder(tree: ast.AST, skip: frozenset[type] = _NOT_INDEXED) -> list[ast.AS
     stack: list[ast.AST] = [tree]
     push = stack.append
     pop = stack.pop
-    fields = _FIELDS
+    backwards = _REVERSED_FIELDS
     node_type = ast.AST
     while stack:
         node = pop()
         append(node)
         cls = node.__class__
-        start = len(stack)
-        for name in fields.get(cls) or _fields(cls):
+        names = backwards.get(cls)
+        if names is None:
+            names = backwards[cls] = _fields(cls)[::-1]
+        # Children are pushed last field first and each list backwards, so they pop in field order.
+        for name in names:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                for item in value:
+                for item in reversed(value):
                     if isinstance(item, node_type) and item.__class__ not in skip:
                         push(item)
             elif isinstance(value, node_type) and value.__class__ not in skip:
                 push(value)
-        if len(stack) - start > 1:
-            stack[start:] = stack[start:][::-1]
     return out
 
 
@@ -93,15 +109,30 @@ class FastVisitor(ast.NodeVisitor):
             method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
+        # Children are dispatched here directly rather than through `visit` (one call less per node, a
+        # third of the compute pass's traversal cost); the order and the handlers are `visit`'s.
         leaves = LEAF_TYPES
         node_type = ast.AST
-        visit = self.visit
+        table = self._dispatch
+        generic = self.generic_visit
         cls = node.__class__
-        for name in _FIELDS.get(cls) or _fields(cls):
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _fields(cls)
+        for name in names:
             value = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, node_type) and item.__class__ not in leaves:
-                        visit(item)
+                    item_cls = item.__class__
+                    if item_cls in leaves or not isinstance(item, node_type):
+                        continue
+                    try:
+                        method = table[item_cls]
+                    except KeyError:
+                        method = table[item_cls] = getattr(type(self), "visit_" + item_cls.__name__, None)
+                    if method is None:
+                        generic(item)
+                    else:
+                        method(self, item)
             elif isinstance(value, node_type) and value.__class__ not in leaves:
-                visit(value)
+                self.visit(value)
