@@ -203,6 +203,7 @@ def analyze(
             the folder, the entrypoint cannot be read at all, or it is a notebook with no Python to read.
     """
     from .compute import decide_compute
+    from .configs import config_imports, config_network, read_configs, scan_configs
     from .io import summarize_io
     from .network import summarize_network
     from .packages import classify_packages, environment_problems
@@ -231,6 +232,9 @@ def analyze(
         if isinstance(hit, Analysis):
             return hit
 
+    # A project's config files (LightningCLI, DeepSpeed, recipes) are read and parsed once, for both the
+    # import step and the compute step; a lone script's folder is not a project.
+    configs = read_configs(tree.root, tree.files, rules.compute) if Path(path).is_dir() else []
     scanner = _Scanner(tree, rules, cache, workers)
     resolver = LocalResolver(tree, entry)
     try:
@@ -245,11 +249,7 @@ def analyze(
         else:
             # A project's config files name classes the program imports at run time (LightningCLI
             # `class_path`, Hydra `_target_`): they count as imports of the entrypoint.
-            extra: tuple[ImportFinding, ...] = ()
-            if Path(path).is_dir():
-                from .configs import config_imports
-
-                extra = tuple(config_imports(tree.root, tree.files, rules.compute))
+            extra = tuple(config_imports(configs))
 
             def imports_of(batch: list[str]) -> dict[str, Iterable[ImportFinding]]:
                 found: dict[str, Iterable[ImportFinding]] = {
@@ -271,13 +271,9 @@ def analyze(
     # imports -> compute
     imports: tuple[ImportFinding, ...] = tuple(f for s in parsed for f in s.imports if f.level == 0)
     compute_scans = [s.compute for s in parsed if s.compute is not None]
-    config_needs: list[Any] = []
-    if Path(path).is_dir():  # a project's config files (LightningCLI, DeepSpeed, recipes); not a lone script's
-        from .configs import config_network, scan_configs
-
-        config_scans = scan_configs(tree.root, tree.files, rules.compute)
-        compute_scans.extend(config_scans)
-        config_needs = config_network(config_scans, rules.network.hosts(NetworkCategory("huggingface")))
+    config_scans = scan_configs(configs, rules.compute)
+    compute_scans.extend(config_scans)
+    config_needs = config_network(config_scans, rules.network.hosts(NetworkCategory("huggingface")))
     verdict = decide_compute(compute_scans, rules.compute)
     # -> packages
     magics = [m for s in parsed for m in s.magics]

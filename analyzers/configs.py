@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from . import guarded
 from .compute_rules import ComputeRules, ComputeScan, LargeModelHint, _large_model, _norm
 from .model import Confidence, GpuFinding, ImportFinding, ImportKind, Location, NetworkCategory, NetworkFinding
 from .modelsize import ModelHint, model_size
@@ -37,19 +38,25 @@ def config_files(files: Iterable[str], rules: ComputeRules) -> list[str]:
     return out[: int(settings.get("max_files", 200))]
 
 
-def scan_configs(root: Path, files: Iterable[str], rules: ComputeRules) -> list[ComputeScan]:
-    """One ComputeScan per config file that says something about GPUs or models."""
+def read_configs(root: Path, files: Iterable[str], rules: ComputeRules) -> list[tuple[str, str, Any]]:
+    """(path, text, parsed data) of each config file worth reading, read once per analysis for both the
+    compute and the import step, through the guarded reader: a link leaving the project is not followed."""
     max_bytes = int(rules.config_files.get("max_bytes", 262144))
-    scans = []
+    out = []
     for rel in config_files(files, rules):
-        path = root / rel
         try:
-            if path.stat().st_size > max_bytes:
-                continue
-            text = path.read_text(encoding="utf-8")
+            text = guarded.read_text(root / rel, root, limit=max_bytes, encoding="utf-8")
             data = json.loads(text) if rel.endswith(".json") else yaml.load(text, Loader=_LOADER)  # noqa: S506
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
-            continue  # not a readable config: nothing to learn from it
+        except (guarded.GuardedReadError, ValueError, yaml.YAMLError):
+            continue  # too big, outside the project, or not a readable config: nothing to learn from it
+        out.append((rel, text, data))
+    return out
+
+
+def scan_configs(configs: Iterable[tuple[str, str, Any]], rules: ComputeRules) -> list[ComputeScan]:
+    """One ComputeScan per config file that says something about GPUs or models."""
+    scans = []
+    for rel, text, data in configs:
         scan = _scan_one(rel, text, data, rules)
         if scan is not None:
             scans.append(scan)
@@ -62,19 +69,10 @@ _TARGET_KEYS = frozenset({"class_path", "_target_"})
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
-def config_imports(root: Path, files: Iterable[str], rules: ComputeRules) -> list[ImportFinding]:
+def config_imports(configs: Iterable[tuple[str, str, Any]]) -> list[ImportFinding]:
     """Modules the project's config files make the program import (`class_path: pkg.models.Net`)."""
-    max_bytes = int(rules.config_files.get("max_bytes", 262144))
     out: list[ImportFinding] = []
-    for rel in config_files(files, rules):
-        path = root / rel
-        try:
-            if path.stat().st_size > max_bytes:
-                continue
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if rel.endswith(".json") else yaml.load(text, Loader=_LOADER)  # noqa: S506
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
-            continue
+    for rel, text, data in configs:
         for key, value in _items(data):
             if key in _TARGET_KEYS and isinstance(value, str) and _DOTTED.match(value):
                 module = value.rsplit(".", 1)[0]
