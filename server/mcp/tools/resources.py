@@ -8,7 +8,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mljobs.skill.knowledge import load_table
 
 from ...jsonable import to_jsonable
-from ..state import state_of
+from ..state import PlanEntry, state_of
 
 #: URI name -> knowledge table (skill/data/<table>.yaml).
 CATALOGS = {
@@ -50,9 +50,7 @@ def register(server: MCPServer) -> None:
         description="The generated snowflake-ml-python submission code of a plan from plan_job.",
     )
     def plan_code(plan_hash: str, ctx: Context) -> str:
-        entry = state_of(ctx).plans.get(plan_hash)
-        if entry is None:
-            raise ResourceError(f"unknown plan {plan_hash[:12]}; call plan_job again")
+        entry = _plan(ctx, plan_hash)
         if entry.code is None:
             raise ResourceError(f"plan {plan_hash[:12]} has no code: {entry.output.code_note}")
         return entry.code
@@ -64,9 +62,7 @@ def register(server: MCPServer) -> None:
         description="For a notebook plan from plan_job: the script the job runs, converted from the code cells.",
     )
     def plan_notebook_script(plan_hash: str, ctx: Context) -> str:
-        entry = state_of(ctx).plans.get(plan_hash)
-        if entry is None:
-            raise ResourceError(f"unknown plan {plan_hash[:12]}; call plan_job again")
+        entry = _plan(ctx, plan_hash)
         if entry.output.notebook_script is None:
             raise ResourceError(f"plan {plan_hash[:12]} is not a notebook plan")
         return entry.output.notebook_script
@@ -97,3 +93,11 @@ def _catalog_reader(table: str) -> Callable[[], str]:
 
     read_catalog.__name__ = f"catalog_{table}"
     return read_catalog
+
+
+def _plan(ctx: Context, plan_hash: str) -> PlanEntry:
+    """The plan a resource URI names, or a ResourceError that says to plan again."""
+    entry = state_of(ctx).plans.get(plan_hash)
+    if entry is None:
+        raise ResourceError(f"unknown plan {plan_hash[:12]}; call plan_job again")
+    return entry
