@@ -6,6 +6,8 @@ import ast
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .bindings import Bindings
+from .flow import Flow
 from .model import Location, excerpt
 from .names import Names
 from .visitor import STRUCTURE_ONLY, preorder
@@ -43,6 +45,16 @@ class SourceFile:
     def names(self) -> Names:
         """Import aliases of this file, built once and shared by every pass."""
         return Names(self.tree)
+
+    @cached_property
+    def flow(self) -> Flow:
+        """Every statement with its context (branches, import guard, function): see flow.py."""
+        return Flow(self.tree, self.names)
+
+    @cached_property
+    def bindings(self) -> Bindings:
+        """Every value bound to a name of this file, shared by the passes that follow values."""
+        return Bindings(self.flow)
 
     @cached_property
     def nodes(self) -> list[ast.AST]:
