@@ -25,7 +25,7 @@ from . import snowobjects
 from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
 from .iomerge import IoScan, _exists, summarize_io
 from .model import CliOption, Confidence, IoFinding, IoKind, Location
-from .names import attr_chain, literal_str
+from .names import argument, attr_chain, literal_str
 from .source import SourceFile
 
 __all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
@@ -477,7 +477,7 @@ class _IoVisitor:
             self._open(node, callee)
             return
         if callee == "h5py.File":
-            mode = literal_str(node.args[1]) if len(node.args) > 1 else literal_str(_kw(node, "mode"))
+            mode = literal_str(argument(node, 1, "mode"))
             table = _WRITERS if mode and any(c in mode for c in "wax") else _READERS
             self._path_arg(node, table[callee], write=table is _WRITERS, what="h5py.File")
             return
@@ -514,7 +514,7 @@ class _IoVisitor:
 
     def _path_arg(self, node: ast.Call, spec: tuple[int, tuple[str, ...]], *, write: bool, what: str) -> None:
         index, kws = spec
-        target = node.args[index] if 0 <= index < len(node.args) else _kw(node, *kws)
+        target = argument(node, index if index >= 0 else None, *kws)
         if target is None:
             return
         path = self.path_of(target)
@@ -529,11 +529,11 @@ class _IoVisitor:
     def _open(self, node: ast.Call, callee: str) -> None:
         func = node.func
         if callee:
-            target = node.args[0] if node.args else _kw(node, "file", "filename")
-            mode_node = node.args[1] if len(node.args) > 1 else _kw(node, "mode")
+            target = argument(node, 0, "file", "filename")
+            mode_node = argument(node, 1, "mode")
         else:  # Path("x").open("w")
             target = func.value if isinstance(func, ast.Attribute) else None
-            mode_node = node.args[0] if node.args else _kw(node, "mode")
+            mode_node = argument(node, 0, "mode")
         path = self.path_of(target)
         mode = literal_str(mode_node) if mode_node is not None else "r"
         if path is None:
@@ -556,8 +556,8 @@ class _IoVisitor:
             self.pending.append((qual, write, self.src.loc(node), self.src.code(node)))
 
     def _data_files(self, node: ast.Call) -> None:
-        builder = literal_str(node.args[0]) if node.args else literal_str(_kw(node, "path"))
-        files = _kw(node, "data_files", "data_dir")
+        builder = literal_str(argument(node, 0, "path"))
+        files = argument(node, None, "data_files", "data_dir")
         values: list[ast.expr] = []
         if files is not None:
             stack = [files]
@@ -586,7 +586,7 @@ class _IoVisitor:
                 self.cli_open.append(f"{loc.render()}: an option whose name is computed")
         self.cli_options.append(decl)
         names = [n for n in decl.flags] or [decl.dest]
-        default = _kw(node, "default")
+        default = argument(node, None, "default")
         if default is not None and isinstance(default, ast.Constant) and default.value is None:
             default = None
         confidence = self._takes_path(decl, [decl.dest, *decl.flags], default)
@@ -766,7 +766,7 @@ class _IoVisitor:
                             and _is_output_name(stmt.target.id):
                         value = stmt.value
                         if isinstance(value, ast.Call):
-                            value = _kw(value, "default")
+                            value = argument(value, None, "default")
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
 
 
@@ -775,13 +775,6 @@ _HANDLERS: dict[type, Callable[[_IoVisitor, Any], None]] = {
     for cls in (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.FunctionDef,
                 ast.AsyncFunctionDef, ast.ClassDef, ast.Call)
 }
-
-
-def _kw(node: ast.Call, *names: str) -> ast.expr | None:
-    for kw in node.keywords:
-        if kw.arg in names:
-            return kw.value
-    return None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -137,10 +137,29 @@ def literal_str(node: ast.AST | None) -> str | None:
     return None
 
 
-def keyword(call: ast.Call, name: str) -> ast.expr | None:
-    for kw in call.keywords:
-        if kw.arg == name:
-            return kw.value
+def argument(call: ast.Call, position: int | None = None, *keywords: str) -> ast.expr | None:
+    """The expression a call passes for one parameter: by keyword, else at `position`.
+
+    The one argument reader every pass shares. A keyword wins over the position (in valid code a parameter is
+    never given both ways, and a keyword is explicit where `f(*args, name=x)` is not); among several
+    `keywords` (aliases of the parameter: `"file", "filename"`), the first one present in the call counts.
+    A positional argument that is `*args` gives None: where its items land is unknown.
+
+    Args:
+        call: the call node.
+        position: 0-based index of the parameter among positional arguments; None for keyword-only.
+        keywords: the parameter's keyword name(s).
+
+    Returns:
+        The argument's expression, or None when the call does not pass it (or passes it through `*args`).
+    """
+    if keywords:
+        for kw in call.keywords:
+            if kw.arg in keywords:
+                return kw.value
+    if position is not None and position < len(call.args):
+        value = call.args[position]
+        return None if value.__class__ is ast.Starred else value
     return None
 
 
