@@ -80,7 +80,7 @@ def _dynamic_imports(src: SourceFile) -> list[tuple[ast.Call, str]]:
     for node in src.nodes:
         if node.__class__ is not ast.Call:
             continue
-        call: ast.Call = node  # type: ignore[assignment]
+        call = node
         if call.args and isinstance(call.func, (ast.Name, ast.Attribute)):
             first = call.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.strip("."):
@@ -123,9 +123,9 @@ def scan_imports_counted(src: SourceFile) -> tuple[tuple[ImportFinding, ...], in
     if not dynamic:
         for stmt, ctx in zip(flow.statements, flow.contexts, strict=True):
             if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
-                out.statement(stmt, ctx)  # type: ignore[arg-type]
+                out.statement(stmt, ctx)
         return tuple(out.findings), out.dropped
-    lambdas = [((n.lineno, n.col_offset), (n.end_lineno or 0, n.end_col_offset or 0))  # type: ignore[attr-defined]
+    lambdas = [((n.lineno, n.col_offset), (n.end_lineno or 0, n.end_col_offset or 0))
                for n in src.nodes if n.__class__ is ast.Lambda]
     events: list[tuple[tuple[int, int], int, ast.AST, object]] = []
     for order, (stmt, ctx) in enumerate(zip(flow.statements, flow.contexts, strict=True)):

@@ -141,7 +141,6 @@ class _IoVisitor:
         self.names = src.names
         self.project_files = project_files
         self.found: list[IoFinding] = []
-        self.consts: dict[str, ast.expr | None] = {}
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.cli_functions: list[tuple[str, ast.AST, str]] = []  # (function, node exposing it, "typer"/"fire")
@@ -155,11 +154,7 @@ class _IoVisitor:
         self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
         self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
-        for stmt in src.tree.body:
-            if isinstance(stmt, ast.Assign):
-                self._bind(stmt.targets, stmt.value)
-            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                self._bind([stmt.target], stmt.value)
+        self.bindings = src.bindings
 
     def run(self) -> None:
         handlers = _HANDLERS
@@ -174,10 +169,13 @@ class _IoVisitor:
         self.found.append(IoFinding(kind, self.src.loc(node), self.src.code(node), detail, confidence, hint,
                                     default, exists))
 
-    def _bind(self, targets: Sequence[ast.expr], value: ast.expr) -> None:
-        for target in targets:
-            if isinstance(target, ast.Name):
-                self.consts[target.id] = value
+    def _bound(self, name: ast.Name) -> ast.expr | None:
+        """The value assigned to `name` by the binding in force where it is read (the shared bindings layer:
+        the last assignment before it, else the module's own last one). None when that binding is a loop
+        variable (a list of paths is not a path), a parameter default (the caller may pass any path), or
+        when nothing binds the name."""
+        binding = self.bindings.current(name.id, name)
+        return binding.value if binding is not None and binding.kind == "assign" else None
 
     # -- path values
     def path_of(self, node: ast.expr | None, depth: int = 0) -> str | None:
@@ -190,7 +188,7 @@ class _IoVisitor:
         if isinstance(node, ast.Name):
             if node.id == "__file__":
                 return None
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             return self.path_of(bound, depth + 1) if bound is not None and bound is not node else None
         if isinstance(node, ast.JoinedStr):
             parts: list[str] = []
@@ -242,7 +240,7 @@ class _IoVisitor:
             base = self._file_dir(node.value, depth + 1)
             return posixpath.join(base, "..") if base is not None else None
         if isinstance(node, ast.Name):
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             if bound is not None and bound is not node and depth < 8:
                 return self._file_dir(bound, depth + 1)
         return None
@@ -337,7 +335,6 @@ class _IoVisitor:
                           "session; no credentials needed")
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        self._bind(node.targets, node.value)
         if self.imports_snowflake and isinstance(node.value, ast.Call):
             func = node.value.func
             attrs = _chain_attrs(func)
@@ -348,7 +345,6 @@ class _IoVisitor:
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._bind([node.target], node.value)
             self._return_target(node, node.target)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
@@ -692,14 +688,14 @@ class _IoVisitor:
                 self._snowpark(node, f"session.{method}()", Confidence.CERTAIN)
 
     def _text(self, node: ast.expr | None) -> str | None:
-        """A literal string, an f-string (unknown parts as `{}`), or a name bound to one at module level."""
+        """A literal string, an f-string (unknown parts as `{}`), or a name whose binding in force is one."""
         if node is None:
             return None
         text = literal_str(node)
         if text is not None:
             return text
         if isinstance(node, ast.Name):
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             return literal_str(bound) if bound is not None else None
         if isinstance(node, ast.JoinedStr):
             return "".join(str(v.value) if isinstance(v, ast.Constant) else _UNKNOWN for v in node.values)
