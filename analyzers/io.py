@@ -351,7 +351,11 @@ class _IoVisitor:
         self._return_target(node, node.target)
 
     def _return_target(self, node: ast.AST, target: ast.expr) -> None:
-        is_return = isinstance(target, ast.Name) and target.id == "__return__"
+        if target.__class__ is ast.Name:  # the common case first
+            if target.id == "__return__":
+                self._report(K.SETS_RETURN, node, "__return__", hint="job.result() returns this value")
+            return
+        is_return = False
         if isinstance(target, ast.Subscript) and literal_str(target.slice) == "__return__" and isinstance(
             target.value, ast.Call
         ) and self.names.qualname(target.value.func) in {"globals", "builtins.globals"}:
@@ -462,7 +466,7 @@ class _IoVisitor:
             self.hf_parsers.append(node)
             return
         self._snowpark_call(node, callee, method)
-        if self.imports_snowflake and method:
+        if self.imports_snowflake and method and snowobjects.may_name_objects(node, method, self._text):
             self._snowflake_objects(node, method)
         for kw in node.keywords:
             if kw.arg in _OUTPUT_KWS:

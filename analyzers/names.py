@@ -71,7 +71,7 @@ class Names:
         #: Modules imported with `from m import *`: their names are unqualified in the file.
         self.star_modules = tuple(stars)
         # The compute, network and io passes resolve the same call nodes; nodes live as long as the tree.
-        self._memo: dict[tuple[int, bool], str | None] = {}
+        self._memo: dict[int, str | None] = {}
         self._imports: dict[str, bool] = {}  # `imports` answers: the passes ask per call, for a few prefixes
 
     def qualname(self, node: ast.AST, *, allow_builtins: bool = True) -> str | None:
@@ -81,15 +81,18 @@ class Names:
         (`open`, `print`) resolves to itself when `allow_builtins` is set. Calls and subscripts in the
         chain (`torch.device("cuda").type`) stop resolution and give None.
         """
-        key = (id(node), allow_builtins)
+        # One memo entry per node for both flavours: the builtin case is a bare unimported name.
         memo = self._memo
-        if key in memo:
-            return memo[key]
-        result = self._resolve(node, allow_builtins)
-        memo[key] = result
+        key = id(node)
+        try:
+            result = memo[key]
+        except KeyError:
+            result = memo[key] = self._resolve(node)
+        if result is None and allow_builtins and node.__class__ is ast.Name and node.id in _BUILTINS:
+            return node.id
         return result
 
-    def _resolve(self, node: ast.AST, allow_builtins: bool) -> str | None:
+    def _resolve(self, node: ast.AST) -> str | None:
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
@@ -98,8 +101,6 @@ class Names:
             return None
         head = self.aliases.get(node.id)
         if head is None:
-            if allow_builtins and node.id in _BUILTINS and not parts:
-                return node.id
             return None
         parts.append(head)
         return ".".join(reversed(parts))

@@ -227,6 +227,12 @@ _PASSTHROUGH = frozenset({"format", "join", "replace", "strip", "rstrip", "lstri
 _DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)", re.I)
 _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
 _SEQUENCES = (ast.List, ast.Tuple, ast.Set)
+_ENV_CALLS = frozenset({"os.environ.setdefault", "os.putenv"})
+#: Argument shapes `url_strings` looks inside; any other (an attribute, a subscript, a comparison...) holds no
+#: URL literal of its own, so the generic URL rule skips it without a look.
+_URL_SHAPES = frozenset({ast.JoinedStr, ast.BinOp, ast.List, ast.Tuple, ast.Set, ast.Dict})
+#: module -> its categories, for the latest rules object (the answer depends on the rules only, not the file).
+_IMPORT_CATEGORIES: list[Any] = [None, {}]
 
 
 def _dotted_prefixes(module: str) -> list[str]:
@@ -259,7 +265,11 @@ class NetworkVisitor:
         self.examined: set[NetworkCategory] = set()  # categories whose calls were read (even if not network)
         self._imported: dict[str, bool] = {}
         self._match_cache: dict[str, CallRule | None] = {}
-        self._import_categories: dict[str, list[NetworkCategory]] = {}  # module -> categories: one prefix scan each
+        self._methods: dict[str, tuple[CallRule, ...]] = self.index["method"]
+        self._url_names: dict[str, bool] = {}  # name -> whether some value of it may hold a URL
+        if _IMPORT_CATEGORIES[0] is not rules:
+            _IMPORT_CATEGORIES[:] = [rules, {}]
+        self._import_categories: dict[str, list[NetworkCategory]] = _IMPORT_CATEGORIES[1]
         # A URL literal has `://` in the file's text (escapes or an implicit concatenation split exactly
         # there aside): without one, no call argument can hold a URL and the generic URL rule has nothing to do.
         self._urls_possible = "://" in src.text
@@ -380,23 +390,27 @@ class NetworkVisitor:
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        qualname = self.names.qualname(func, allow_builtins=False)
-        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if qualname in {"os.environ.setdefault", "os.putenv"} and len(node.args) >= 2:
-            self._env(node, self.literal(node.args[0]), node.args[1])
-            return
-        rule = self._match(qualname) if qualname else None
+        fcls = func.__class__
+        last = func.attr if fcls is ast.Attribute else func.id if fcls is ast.Name else ""  # type: ignore[attr-defined]
+        # a call of a call's result or of a subscript has no qualified name
+        qualname = self.names.qualname(func, allow_builtins=False) if last else None
+        rule = None
+        if qualname:
+            if qualname in _ENV_CALLS and len(node.args) >= 2:
+                self._env(node, self.literal(node.args[0]), node.args[1])
+                return
+            rule = self._match(qualname)
         requires = self._head_module(func) if rule is not None else None
-        if rule is None and isinstance(func, ast.Attribute):
-            for candidate in self.index["method"].get(func.attr, ()):
+        if rule is None and fcls is ast.Attribute:
+            for candidate in self._methods.get(last, ()):
                 imported = [m for m in candidate.when_imported if self._imports(m)]
                 if not candidate.when_imported or imported:
                     rule, requires = candidate, (imported[0] if imported else None)
                     break
-        elif rule is None and isinstance(func, ast.Name) and func.id not in self.names.aliases:
+        elif rule is None and fcls is ast.Name and last not in self.names.aliases:
             # A bare function name nothing in the file binds: it came from a star import
             # (`from fastai.vision.all import *`), so a rule for that name applies when its library is imported.
-            for candidate in self.index["method"].get(func.id, ()):
+            for candidate in self._methods.get(last, ()):
                 imported = [m for m in candidate.when_imported if self._imports(m)]
                 if imported:
                     rule, requires = candidate, imported[0]
@@ -545,10 +559,46 @@ class NetworkVisitor:
                 for arg in node.args:
                     yield from self.url_strings(arg, depth + 1)
 
+    def _may_hold_url(self, node: ast.expr) -> bool:
+        """False when `url_strings(node)` certainly finds nothing (most arguments): a cheap shape test."""
+        cls = node.__class__
+        if cls is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            return value.__class__ is str and "://" in value
+        if cls is ast.Name:
+            known = self._url_names.get(node.id)  # type: ignore[attr-defined]
+            return known if known is not None else self._name_may_hold_url(node.id)  # type: ignore[attr-defined]
+        if cls is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = func.attr if func.__class__ is ast.Attribute else func.id if func.__class__ is ast.Name else ""
+            return name in _PASSTHROUGH
+        return cls in _URL_SHAPES
+
+    def _name_may_hold_url(self, name: str) -> bool:
+        """Whether any value the file ever gives `name` (through other names too) may hold a URL: an upper
+        bound on what it holds at any one place, computed once per name."""
+        # While this name is being decided, a cycle back to it (`x = y` ... `y = x`) answers "may": an upper
+        # bound stays an upper bound, and a name decided inside the cycle is never wrongly ruled out.
+        self._url_names[name] = True
+        found = False
+        for binding in self.bindings.of(name):
+            if binding.kind == "assign" or binding.kind == "loop":
+                value = binding.value
+                items = value.elts if binding.kind == "loop" and isinstance(value, _SEQUENCES) else (value,)
+                if any(self._may_hold_url(item) for item in items):
+                    found = True
+                    break
+        self._url_names[name] = found
+        return found
+
     def _generic_urls(self, node: ast.Call) -> None:
+        may = self._may_hold_url
+        args = [arg for arg in node.args if may(arg)]
+        if node.keywords:
+            args.extend(kw.value for kw in node.keywords if kw.arg not in _SKIP_KWS and may(kw.value))
+        if not args:
+            return
         seen: set[str] = set()
-        args: list[ast.expr] = list(node.args)
-        args.extend(kw.value for kw in node.keywords if kw.arg not in _SKIP_KWS)
         for arg in args:
             for url in self.url_strings(arg):
                 if url in seen:

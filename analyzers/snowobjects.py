@@ -66,6 +66,23 @@ def stage_of(text: str) -> str | None:
     return m.group("stage") if m else None
 
 
+#: Methods `call_objects` reads by name; any other names an object only as `session.read.<format>("@stage")`.
+_NAMED_METHODS = frozenset({"table", "sql", "save_as_table", "write_pandas", "put", "put_stream", "copy_into_location",
+                            "get", "get_stream"})
+
+
+def may_name_objects(node: ast.Call, method: str, text: Callable[[ast.expr | None], str | None]) -> bool:
+    """False when `call_objects` certainly finds nothing in the call, before its receiver chain is built: a
+    method it does not read by name whose first argument is no literal stage path (`@...`)."""
+    if method in _NAMED_METHODS:
+        return True
+    first = argument(node, 0)
+    if first is None:
+        return False
+    value = text(first)
+    return value is not None and "@" in value
+
+
 def call_objects(node: ast.Call, method: str, chain: Sequence[str], sessionish: bool,
                  text: Callable[[ast.expr | None], str | None]) -> list[tuple[str, str, str]]:
     """(kind, name, privilege) of the tables and stages one Snowpark call names.
