@@ -78,6 +78,7 @@ _WRITE_METHODS = frozenset(_APIS.get("write_methods", ()))
 _READ_METHODS = frozenset(_APIS.get("read_methods", ()))
 _PATH_METHOD_WRITES = frozenset(_APIS.get("path_method_writes", ()))
 _PATH_METHOD_READS = frozenset(_APIS.get("path_method_reads", ()))
+_PATH_METHODS = _PATH_METHOD_WRITES | _PATH_METHOD_READS
 _HF_LIBS = ("transformers", "diffusers", "peft", "sentence_transformers", "timm", "optimum", "setfit", "trl")
 
 _SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "read", "file", "call", "use_database",
@@ -155,6 +156,9 @@ class _IoVisitor:
         self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
         self.bindings = src.bindings
+        # A session comes from `...builder...` or `get_active_session`: both names are in the text (a qualified
+        # name is made of the file's own identifiers), so a file without them binds no session variable.
+        self._session_words = self.imports_snowflake and ("builder" in src.text or "get_active_session" in src.text)
 
     def run(self) -> None:
         handlers = _HANDLERS
@@ -335,7 +339,7 @@ class _IoVisitor:
                           "session; no credentials needed")
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        if self.imports_snowflake and isinstance(node.value, ast.Call):
+        if self._session_words and isinstance(node.value, ast.Call):
             func = node.value.func
             attrs = _chain_attrs(func)
             if "builder" in attrs or (self.names.qualname(func) or "").endswith("get_active_session"):
@@ -481,25 +485,28 @@ class _IoVisitor:
             table = _WRITERS if mode and any(c in mode for c in "wax") else _READERS
             self._path_arg(node, table[callee], write=table is _WRITERS, what="h5py.File")
             return
-        spec = _WRITERS.get(callee)
-        if spec is not None:
-            self._path_arg(node, spec, write=True, what=callee.rsplit(".", 1)[-1])
-            return
-        spec = _READERS.get(callee) or _reader_glob(callee)
-        if spec is not None:
-            self._path_arg(node, spec, write=False, what=callee)
-            return
-        if callee == "datasets.load_dataset":
-            self._data_files(node)
-            return
+        if callee:  # without one (a method of an object the file did not import) only the method rules apply
+            spec = _WRITERS.get(callee)
+            if spec is not None:
+                self._path_arg(node, spec, write=True, what=callee.rsplit(".", 1)[-1])
+                return
+            spec = _READERS.get(callee) or _reader_glob(callee)
+            if spec is not None:
+                self._path_arg(node, spec, write=False, what=callee)
+                return
+            if callee == "datasets.load_dataset":
+                self._data_files(node)
+                return
         if method == "from_pretrained" and any(self.names.imports(m) for m in _HF_LIBS):
             path = self.path_of(node.args[0]) if node.args else None
             if path is not None and _is_local_model_path(path):
                 self.local_input(node, path)
             return
         if method and (not callee or callee.startswith("pathlib.")):
-            receiver = self.path_of(func.value) if isinstance(func, ast.Attribute) else None
-            if receiver is not None and method in _PATH_METHOD_WRITES | _PATH_METHOD_READS:
+            # the receiver is read only for a path method (most method calls are not)
+            receiver = self.path_of(func.value) if method in _PATH_METHODS and isinstance(func, ast.Attribute) \
+                else None
+            if receiver is not None:
                 if method in _PATH_METHOD_WRITES:
                     self.output(node, receiver, method)
                 else:
