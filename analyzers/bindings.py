@@ -10,7 +10,8 @@ source order, with where it happens, and answers the two questions the passes as
   for evidence such as "a GPU device when one is present";
 - `current(key, node)`: the binding in force where `node` is read, in source order: the last one before
   it, else (a module constant used in a function defined above it) the module's own last one; for
-  values that name one thing, such as a path or a URL.
+  values that name one thing, such as a path or a URL; `read(key, node)` is the same question for a read
+  that may sit inside the binding's own value (`url = url + "/x"`), which sees the binding before.
 
 What binds: assignments to names and to attribute chains on a name (`self.device = ...`, key
 `"self.device"`), pairwise tuple unpacking, `for x in y` (a `loop` binding whose value is the iterable),
@@ -89,6 +90,22 @@ class Bindings:
         for binding in reversed(found):
             if binding.module_level:
                 return binding
+        return None
+
+    def read(self, key: str, node: ast.AST) -> Binding | None:
+        """`current`, but a read inside a binding's own value sees the binding before it: `url = url + "/x"`
+        and `for x in f(x)` read the earlier `url` / `x`, as Python evaluates the value first. (`current`
+        places every read after the start of its statement, so there the binding would be its own value.)"""
+        binding = self.current(key, node)
+        if binding is None or not _within(node, binding.value):
+            return binding
+        starts = self._starts[key]  # built by `current`
+        i = bisect_left(starts, binding.at) - 1
+        if i >= 0:
+            return self._by_key[key][i]
+        for earlier in reversed(self._by_key[key]):
+            if earlier.module_level and earlier.at != binding.at:
+                return earlier
         return None
 
     # -- building: one handler per statement class (see `_HANDLERS`)
@@ -172,6 +189,16 @@ class Bindings:
                 ast.copy_location(default, call)
         if default is not None:
             self._add("argparse:" + dest, Binding(default, at, ctx, "option", top))
+
+
+def _within(node: ast.AST, outer: ast.AST) -> bool:
+    """Whether `node` starts inside `outer`'s source span (so it is `outer` or one of its descendants)."""
+    lineno = getattr(node, "lineno", None)
+    start = getattr(outer, "lineno", None)
+    if lineno is None or start is None:
+        return False
+    pos = (lineno, node.col_offset)  # type: ignore[attr-defined]
+    return (start, outer.col_offset) <= pos < (outer.end_lineno or 0, outer.end_col_offset or 0)  # type: ignore[attr-defined]
 
 
 def binding_key(node: ast.expr) -> str | None:

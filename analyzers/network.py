@@ -291,10 +291,10 @@ class NetworkVisitor:
 
     # -- values
     def _bound(self, name: ast.Name, depth: int) -> tuple[ast.expr, ...] | None:
-        """What the binding of `name` in force where it is read holds: the items of a list, tuple or set, else
+        """What the binding of `name` in force where it is read (`Bindings.read`) holds: the items of a list, tuple or set, else
         the one value; for a `for` variable, what its iterable holds. None when unknown here (no binding, a
         parameter default: the caller may pass anything, an iterable computed at run time)."""
-        binding = self.bindings.current(name.id, name)
+        binding = self.bindings.read(name.id, name)
         if binding is None:
             return None
         value = binding.value
@@ -439,6 +439,24 @@ class NetworkVisitor:
         if self._urls_possible and not consumed and last not in _SKIP_CALLS and last not in _PASSTHROUGH:
             self._generic_urls(node)
 
+    def _generic_urls(self, node: ast.Call) -> None:
+        """The URL-literal rule: every URL an argument is built from is fetched (help texts and the like aside)."""
+        may = self._may_hold_url
+        args = [arg for arg in node.args if may(arg)]
+        if node.keywords:
+            args.extend(kw.value for kw in node.keywords if kw.arg not in _SKIP_KWS and may(kw.value))
+        if not args:
+            return
+        seen: set[str] = set()
+        for arg in args:
+            for url in self.url_strings(arg):
+                if url in seen:
+                    continue
+                seen.add(url)
+                hit = self.url_hit(url, None)
+                if hit is not None:
+                    self._report(node, hit)
+
     def magics(self) -> None:
         """Notebook shell lines (`!wget URL`, `!git clone URL`); `%pip install x` is the packages pass's."""
         for line, text in self.src.magics:
@@ -562,6 +580,8 @@ class NetworkVisitor:
     def _may_hold_url(self, node: ast.expr) -> bool:
         """False when `url_strings(node)` certainly finds nothing (most arguments): a cheap shape test."""
         cls = node.__class__
+        if cls is ast.Attribute:  # the commonest argument, and it holds no literal
+            return False
         if cls is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
             return value.__class__ is str and "://" in value
@@ -590,23 +610,6 @@ class NetworkVisitor:
                     break
         self._url_names[name] = found
         return found
-
-    def _generic_urls(self, node: ast.Call) -> None:
-        may = self._may_hold_url
-        args = [arg for arg in node.args if may(arg)]
-        if node.keywords:
-            args.extend(kw.value for kw in node.keywords if kw.arg not in _SKIP_KWS and may(kw.value))
-        if not args:
-            return
-        seen: set[str] = set()
-        for arg in args:
-            for url in self.url_strings(arg):
-                if url in seen:
-                    continue
-                seen.add(url)
-                hit = self.url_hit(url, None)
-                if hit is not None:
-                    self._report(node, hit)
 
     def url_hit(self, url: str, category: NetworkCategory | None) -> Hit | None:
         """The finding a literal URL implies: its own category (scheme / host) unless `category` is forced."""
