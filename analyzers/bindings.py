@@ -95,17 +95,19 @@ class Bindings:
     def read(self, key: str, node: ast.AST) -> Binding | None:
         """`current`, but a read inside a binding's own value sees the binding before it: `url = url + "/x"`
         and `for x in f(x)` read the earlier `url` / `x`, as Python evaluates the value first. (`current`
-        places every read after the start of its statement, so there the binding would be its own value.)"""
+        places every read after the start of its statement, so there the binding would be its own value.)
+
+        The earlier binding counts only in the same function (or both at module level): the name is local
+        where it is assigned, so `path = expand(path)` in a function reads its parameter, not a `path` of
+        another function, and gives None (unknown here)."""
         binding = self.current(key, node)
         if binding is None or not _within(node, binding.value):
             return binding
-        starts = self._starts[key]  # built by `current`
-        i = bisect_left(starts, binding.at) - 1
-        if i >= 0:
-            return self._by_key[key][i]
-        for earlier in reversed(self._by_key[key]):
-            if earlier.module_level and earlier.at != binding.at:
-                return earlier
+        found = self._by_key[key]
+        function = binding.context.function
+        for i in range(bisect_left(self._starts[key], binding.at) - 1, -1, -1):  # `_starts` built by `current`
+            if found[i].context.function == function:
+                return found[i]
         return None
 
     # -- building: one handler per statement class (see `_HANDLERS`)

@@ -190,3 +190,11 @@ def test_read_inside_its_own_value_sees_the_binding_before(code: str, read: str,
     use = next(n for n in ast.walk(holder) if isinstance(n, ast.Name) and n.id in ("url", "x"))
     binding = src.bindings.read(use.id, use)
     assert binding is not None and ast.unparse(binding.value) == ast.unparse(ast.parse(expected).body[0].value)
+
+
+def test_read_inside_its_own_value_ignores_other_functions() -> None:
+    """`path = expand(path)` in a function reads its parameter: a `path` bound in another function is not it."""
+    src = _src("def a():\n    path = 'x'\ndef b(path):\n    path = expand(path)\n")
+    use = _find(src, "expand(path)")
+    name = next(n for n in ast.walk(use) if isinstance(n, ast.Name) and n.id == "path")
+    assert src.bindings.read("path", name) is None
