@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import translate
 from typing import Any
@@ -40,9 +40,9 @@ from .network_checks import (
     Hit,
     host_of,
     is_url,
-    s3_hosts,
     shell_hits,
 )
+from .network_values import PASSTHROUGH, ValueReader
 from .redact import redact
 from .source import SourceFile
 
@@ -212,7 +212,6 @@ class NetworkRules:
 
 # ----------------------------------------------------------------------------------------------------- values
 
-_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(\S*)$")
 #: Calls whose string arguments are prose or labels, never fetched.
 _SKIP_CALLS = frozenset({
     "print", "info", "debug", "warning", "warn", "error", "exception", "critical", "log", "echo", "secho",
@@ -221,16 +220,9 @@ _SKIP_CALLS = frozenset({
 })
 _SKIP_KWS = frozenset({"help", "description", "epilog", "usage", "doc", "homepage", "citation", "license", "msg",
                        "message", "title", "label", "caption"})
-#: String-building calls: the URL flows through them into the enclosing call.
-_PASSTHROUGH = frozenset({"format", "join", "replace", "strip", "rstrip", "lstrip", "urljoin", "str", "Path",
-                          "PurePosixPath", "quote", "lower", "removesuffix", "removeprefix"})
 _DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)", re.I)
 _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
-_SEQUENCES = (ast.List, ast.Tuple, ast.Set)
 _ENV_CALLS = frozenset({"os.environ.setdefault", "os.putenv"})
-#: Argument shapes `url_strings` looks inside; any other (an attribute, a subscript, a comparison...) holds no
-#: URL literal of its own, so the generic URL rule skips it without a look.
-_URL_SHAPES = frozenset({ast.JoinedStr, ast.BinOp, ast.List, ast.Tuple, ast.Set, ast.Dict})
 #: module -> its categories, for the latest rules object (the answer depends on the rules only, not the file).
 _IMPORT_CATEGORIES: list[Any] = [None, {}]
 
@@ -247,32 +239,25 @@ def _dotted_prefixes(module: str) -> list[str]:
 # ----------------------------------------------------------------------------------------------------- visitor
 
 
-class NetworkVisitor:
+class NetworkVisitor(ValueReader):
     """One pass over a file: calls, keyword arguments, environment assignments and imports.
 
-    Values come from the file's shared bindings (`SourceFile.bindings`): a name read in a call stands for
-    the binding in force there (the last one before it in the source, else the module's own last one).
+    Values come from the file's shared bindings (`SourceFile.bindings`, read through `ValueReader`): a name
+    read in a call stands for the binding in force there (the last one before it in the source, else the
+    module's own last one).
     """
 
     def __init__(self, src: SourceFile, rules: NetworkRules) -> None:
-        self.src = src
-        self.rules = rules
-        self.names = src.names
-        self.bindings = src.bindings
-        self.index = rules._index
+        super().__init__(src, rules)
         self.found: list[tuple[NetworkFinding, bool]] = []  # (finding, import-only)
         self.suppressed: set[NetworkCategory] = set()
         self.examined: set[NetworkCategory] = set()  # categories whose calls were read (even if not network)
         self._imported: dict[str, bool] = {}
         self._match_cache: dict[str, CallRule | None] = {}
         self._methods: dict[str, tuple[CallRule, ...]] = self.index["method"]
-        self._url_names: dict[str, bool] = {}  # name -> whether some value of it may hold a URL
         if _IMPORT_CATEGORIES[0] is not rules:
             _IMPORT_CATEGORIES[:] = [rules, {}]
         self._import_categories: dict[str, list[NetworkCategory]] = _IMPORT_CATEGORIES[1]
-        # A URL literal has `://` in the file's text (escapes or an implicit concatenation split exactly
-        # there aside): without one, no call argument can hold a URL and the generic URL rule has nothing to do.
-        self._urls_possible = "://" in src.text
 
     # -- reporting
     def _report(self, node: ast.AST, hit: Hit, import_only: bool = False, requires: str | None = None) -> None:
@@ -288,50 +273,6 @@ class NetworkVisitor:
         if got is None:
             got = self._imported[module] = self.names.imports(module)
         return got
-
-    # -- values
-    def _bound(self, name: ast.Name, depth: int) -> tuple[ast.expr, ...] | None:
-        """What the binding of `name` in force where it is read (`Bindings.read`) holds: the items of a list, tuple or set, else
-        the one value; for a `for` variable, what its iterable holds. None when unknown here (no binding, a
-        parameter default: the caller may pass anything, an iterable computed at run time)."""
-        binding = self.bindings.read(name.id, name)
-        if binding is None:
-            return None
-        value = binding.value
-        kind = binding.kind
-        if kind == "assign":
-            return tuple(value.elts) if isinstance(value, _SEQUENCES) else (value,)
-        if kind == "loop" and depth < 3:
-            if value.__class__ is ast.Name:
-                return self._bound(value, depth + 1)
-            if isinstance(value, _SEQUENCES):
-                return tuple(value.elts)
-        return None
-
-    def values(self, node: ast.expr, depth: int = 0) -> tuple[ast.expr, ...]:
-        """What an argument expression stands for: a name resolves through its binding (`_bound`), each of
-        several items in turn (a few levels deep); anything else, or a name with no known value, itself."""
-        if node.__class__ is ast.Name and depth < 3:
-            bound = self._bound(node, 0)
-            if bound:
-                out: list[ast.expr] = []
-                for b in bound:
-                    out.extend(self.values(b, depth + 1))
-                return tuple(out)
-        return (node,)
-
-    def literal(self, node: ast.expr | None) -> Any:
-        """The literal value of an argument (str, bool, None, number) after name resolution, else MISSING."""
-        if node is None:
-            return MISSING
-        values = self.values(node)
-        if len(values) != 1:
-            return MISSING
-        value = values[0]
-        if isinstance(value, ast.Constant):
-            return value.value
-        text = literal_str(value)
-        return text if text is not None else MISSING
 
     # -- visiting: `run` hands every node of the file's shared pre-order list to its handler; handlers never
     # descend themselves (the list already holds the children, after their parent, as a visitor sees them).
@@ -436,12 +377,12 @@ class NetworkVisitor:
                         self._report(node, Hit(category, cat.hosts, Confidence.LIKELY,
                                                f"{kw.arg}={self.src.code(kw.value)}: {cat.reason}"),
                                      requires=cat.imports[0] if cat.imports else None)
-        if self._urls_possible and not consumed and last not in _SKIP_CALLS and last not in _PASSTHROUGH:
+        if self.urls_possible and not consumed and last not in _SKIP_CALLS and last not in PASSTHROUGH:
             self._generic_urls(node)
 
     def _generic_urls(self, node: ast.Call) -> None:
         """The URL-literal rule: every URL an argument is built from is fetched (help texts and the like aside)."""
-        may = self._may_hold_url
+        may = self.may_hold_url
         args = [arg for arg in node.args if may(arg)]
         if node.keywords:
             args.extend(kw.value for kw in node.keywords if kw.arg not in _SKIP_KWS and may(kw.value))
@@ -485,7 +426,7 @@ class NetworkVisitor:
 
     def unused_url_constants(self) -> None:
         """`DATA_URL = "https://..."` at module level and never used here: an importer fetches it (config.py)."""
-        if not self._urls_possible:
+        if not self.urls_possible:
             return
         candidates: dict[str, ast.stmt] = {}
         for stmt in self.src.tree.body:
@@ -537,111 +478,6 @@ class NetworkVisitor:
             if value in values or ("*" in values and value not in (None, False, "")):
                 return True
         return False
-
-    # -- URL literals
-    def url_strings(self, node: ast.expr, depth: int = 0) -> Iterator[str]:
-        """Leading literal text of every URL-shaped string an argument expression is built from."""
-        if depth > 6:
-            return
-        if isinstance(node, ast.Name):
-            for value in self.values(node):
-                if value is not node:
-                    yield from self.url_strings(value, depth + 1)
-        elif isinstance(node, ast.Constant):
-            if isinstance(node.value, str) and is_url(node.value):
-                yield node.value.strip()
-        elif isinstance(node, ast.JoinedStr):
-            head = node.values[0] if node.values else None
-            if isinstance(head, ast.Constant) and isinstance(head.value, str) and _URL_RE.match(head.value):
-                if len(node.values) == 1 or re.match(r"^[^:]+://[A-Za-z0-9.\-:@]*[A-Za-z0-9][/?#:]", head.value):
-                    yield head.value
-            for value in node.values:
-                if isinstance(value, ast.FormattedValue):
-                    yield from self.url_strings(value.value, depth + 1)
-        elif isinstance(node, ast.BinOp):
-            yield from self.url_strings(node.left, depth + 1)
-            if not isinstance(node.op, ast.Mod):
-                yield from self.url_strings(node.right, depth + 1)
-        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            for elt in node.elts:
-                yield from self.url_strings(elt, depth + 1)
-        elif isinstance(node, ast.Dict):
-            for value in node.values:
-                yield from self.url_strings(value, depth + 1)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in _PASSTHROUGH:
-                if isinstance(func, ast.Attribute):
-                    yield from self.url_strings(func.value, depth + 1)
-                for arg in node.args:
-                    yield from self.url_strings(arg, depth + 1)
-
-    def _may_hold_url(self, node: ast.expr) -> bool:
-        """False when `url_strings(node)` certainly finds nothing (most arguments): a cheap shape test."""
-        cls = node.__class__
-        if cls is ast.Attribute:  # the commonest argument, and it holds no literal
-            return False
-        if cls is ast.Constant:
-            value = node.value  # type: ignore[attr-defined]
-            return value.__class__ is str and "://" in value
-        if cls is ast.Name:
-            known = self._url_names.get(node.id)  # type: ignore[attr-defined]
-            return known if known is not None else self._name_may_hold_url(node.id)  # type: ignore[attr-defined]
-        if cls is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            name = func.attr if func.__class__ is ast.Attribute else func.id if func.__class__ is ast.Name else ""
-            return name in _PASSTHROUGH
-        return cls in _URL_SHAPES
-
-    def _name_may_hold_url(self, name: str) -> bool:
-        """Whether any value the file ever gives `name` (through other names too) may hold a URL: an upper
-        bound on what it holds at any one place, computed once per name."""
-        # While this name is being decided, a cycle back to it (`x = y` ... `y = x`) answers "may": an upper
-        # bound stays an upper bound, and a name decided inside the cycle is never wrongly ruled out.
-        self._url_names[name] = True
-        found = False
-        for binding in self.bindings.of(name):
-            if binding.kind == "assign" or binding.kind == "loop":
-                value = binding.value
-                items = value.elts if binding.kind == "loop" and isinstance(value, _SEQUENCES) else (value,)
-                if any(self._may_hold_url(item) for item in items):
-                    found = True
-                    break
-        self._url_names[name] = found
-        return found
-
-    def url_hit(self, url: str, category: NetworkCategory | None) -> Hit | None:
-        """The finding a literal URL implies: its own category (scheme / host) unless `category` is forced."""
-        parsed = host_of(url)
-        if parsed is None:
-            return None
-        scheme, host = parsed
-        safe = redact(url)
-        scheme_cat = self.index["schemes"].get(scheme)
-        if scheme_cat is not None:
-            cat = category or scheme_cat
-            if scheme_cat is C.S3:
-                bucket = url.split("://", 1)[1].split("/", 1)[0]
-                return Hit(cat, s3_hosts(bucket) if bucket else self.rules.hosts(C.S3),
-                           Confidence.CERTAIN if bucket else Confidence.LIKELY, f"uses {safe}")
-            if scheme_cat is C.AZURE and host.endswith((".core.windows.net", ".core.chinacloudapi.cn")):
-                return Hit(cat, (host,), Confidence.CERTAIN, f"uses {safe}")
-            return Hit(cat, self.rules.hosts(scheme_cat), Confidence.LIKELY if scheme_cat is C.AZURE
-                       else Confidence.CERTAIN, f"uses {safe}")
-        if scheme not in {"http", "https", "ftp", "ws", "wss", "git+https", "git+http"} or not host:
-            return None
-        bare = host.rsplit(":", 1)[0] if not host.startswith("[") else host
-        if bare.lower() in self.index["local"] or bare.startswith("127."):
-            return None
-        also: tuple[str, ...] = ()
-        mapped = C.HTTP
-        for regex, rule in self.index["url"]:
-            if regex.match(bare.lower()):
-                mapped, also = rule.category, rule.also
-                break
-        return Hit(category or mapped, (host, *also), Confidence.CERTAIN, f"fetches {safe}")
-
 
 _HANDLERS: dict[type, Callable[[NetworkVisitor, Any], None]] = {
     ast.Import: NetworkVisitor.visit_Import, ast.ImportFrom: NetworkVisitor.visit_ImportFrom,

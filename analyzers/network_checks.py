@@ -3,7 +3,7 @@
 `skill/data/network_catalog.yaml` says which calls reach which service; how a call's arguments decide
 whether it does (a hub id or a local folder, `pretrained=True`, a URL literal or a local path, an offline
 mode that switches a tracker off) is this closed set of functions, looked up by name in `CHECKS`. A check
-reads values through the scan (`NetworkVisitor.literal`, `.values`, `.url_strings`: the shared bindings
+reads values through the scan (`ValueReader.literal`, `.values`, `.url_strings`: the shared bindings
 layer) and returns hits, None, or `SUPPRESS` (the category is off in this file).
 """
 
@@ -21,7 +21,8 @@ from .names import argument
 from .redact import redact
 
 if TYPE_CHECKING:
-    from .network import CallRule, NetworkVisitor
+    from .network import CallRule
+    from .network_values import ValueReader
 
 C = NetworkCategory
 
@@ -104,7 +105,7 @@ def _arg(node: ast.Call, rule: CallRule) -> ast.expr | None:
     return argument(node, rule.arg, *rule.kws)
 
 
-def _hit(v: NetworkVisitor, rule: CallRule, confidence: Confidence = Confidence.LIKELY, detail: str = "",
+def _hit(v: ValueReader, rule: CallRule, confidence: Confidence = Confidence.LIKELY, detail: str = "",
          hosts: tuple[str, ...] | None = None) -> list[Hit]:
     cat = v.rules.category(rule.category)
     reason = rule.reason or cat.reason
@@ -112,7 +113,7 @@ def _hit(v: NetworkVisitor, rule: CallRule, confidence: Confidence = Confidence.
                 else cat.hosts, confidence, f"{reason}{': ' + detail if detail else ''}")]
 
 
-def _dynamic(v: NetworkVisitor, rule: CallRule, node: ast.expr | None, mode: str, what: str) -> list[Hit] | None:
+def _dynamic(v: ValueReader, rule: CallRule, node: ast.expr | None, mode: str, what: str) -> list[Hit] | None:
     """The hit for an argument computed at run time, by the rule's mode (network / guess / none / name_hint)."""
     if mode == "none":
         return None
@@ -125,20 +126,20 @@ def _dynamic(v: NetworkVisitor, rule: CallRule, node: ast.expr | None, mode: str
     return _hit(v, rule, Confidence.LIKELY if mode == "network" else Confidence.GUESS, detail)
 
 
-Check = Callable[["NetworkVisitor", ast.Call, "CallRule"], "list[Hit] | str | None"]
+Check = Callable[["ValueReader", ast.Call, "CallRule"], "list[Hit] | str | None"]
 
 # ----------------------------------------------------------------------------------------------------- checks
 
 
-def _always(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _always(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     return _hit(v, rule)
 
 
-def _guess(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _guess(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     return _hit(v, rule, Confidence.GUESS)
 
 
-def _hub_id(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _hub_id(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     if arg is None:
         return _dynamic(v, rule, None, rule.on_missing, "default model")
@@ -160,13 +161,13 @@ def _hub_id(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | No
     return _hit(v, rule, Confidence.LIKELY, repr(value))
 
 
-def _local_flag(v: NetworkVisitor, node: ast.Call) -> bool:
+def _local_flag(v: ValueReader, node: ast.Call) -> bool:
     """`from_pretrained(..., local_files_only=True)` never downloads."""
     kw = argument(node, None, "local_files_only")
     return kw is not None and v.literal(kw) is True
 
 
-def _is_path_expr(v: NetworkVisitor, node: ast.expr) -> bool:
+def _is_path_expr(v: ValueReader, node: ast.expr) -> bool:
     """os.path.join(...), Path(...), `base / "x"`, str(Path(...)): a filesystem path, never a hub id."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         return True
@@ -180,7 +181,7 @@ def _is_path_expr(v: NetworkVisitor, node: ast.expr) -> bool:
     return False
 
 
-def _dataset_id(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _dataset_id(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     value = v.literal(arg) if arg is not None else MISSING
     if isinstance(value, str) and value.lower() in _DATASET_BUILDERS:
@@ -206,7 +207,7 @@ def _dataset_id(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return _hit(v, rule, Confidence.LIKELY, repr(value))
 
 
-def _flag(v: NetworkVisitor, node: ast.Call, names: Sequence[str]) -> Any:
+def _flag(v: ValueReader, node: ast.Call, names: Sequence[str]) -> Any:
     """True / False / None (absent or None) / MISSING (dynamic) for the first of `names` present."""
     kw = argument(node, None, *names)
     if kw is None:
@@ -214,26 +215,26 @@ def _flag(v: NetworkVisitor, node: ast.Call, names: Sequence[str]) -> Any:
     return v.literal(kw)
 
 
-def _kw_true(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _kw_true(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = _flag(v, node, rule.kws)
     if value is MISSING:
         return _hit(v, rule, Confidence.GUESS, f"{rule.kws[0]} set at run time")
     return _hit(v, rule, Confidence.LIKELY, f"{rule.kws[0]}={value!r}") if value is True else None
 
 
-def _kw_not_false(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _kw_not_false(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = _flag(v, node, rule.kws)
     return None if value is False else _hit(v, rule)
 
 
-def _kw_set(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _kw_set(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = _flag(v, node, rule.kws)
     if value in (None, False, ""):
         return None
     return _hit(v, rule, Confidence.GUESS if value is MISSING else Confidence.LIKELY)
 
 
-def _tv_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _tv_weights(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     for name in ("pretrained", "pretrained_backbone"):
         value = _flag(v, node, (name,))
         if value is True:
@@ -257,7 +258,7 @@ def _tv_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return None
 
 
-def _keras_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _keras_weights(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     kw = argument(node, None, "weights")
     if kw is None:
         return _hit(v, rule, Confidence.LIKELY, 'weights default to "imagenet"')
@@ -269,7 +270,7 @@ def _keras_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hi
     return None  # None or a local weights file
 
 
-def _url_arg(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _url_arg(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     if arg is None:
         return _hit(v, rule) if not rule.kws and rule.arg is None else _dynamic(v, rule, None, "network", "")
@@ -285,7 +286,7 @@ def _url_arg(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | N
     return _dynamic(v, rule, arg, "network", "URL")
 
 
-def _handle(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _handle(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     value = v.literal(arg) if arg is not None else MISSING
     if isinstance(value, str):
@@ -301,7 +302,7 @@ def _handle(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | No
     return _dynamic(v, rule, arg, "network", "handle")
 
 
-def _hub_source(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _hub_source(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     source = _flag(v, node, ("source",))
     if source == "local":
         return None
@@ -311,7 +312,7 @@ def _hub_source(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return _hit(v, rule, Confidence.LIKELY, repr(repo) if isinstance(repo, str) else "")
 
 
-def _fetch(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _fetch(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     if arg is None:
         return None
@@ -323,7 +324,7 @@ def _fetch(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | Non
     return _dynamic(v, rule, arg, "guess", "URL")
 
 
-def _command_strings(v: NetworkVisitor, node: ast.expr | None) -> list[str]:
+def _command_strings(v: ValueReader, node: ast.expr | None) -> list[str]:
     if node is None:
         return []
     out: list[str] = []
@@ -341,7 +342,7 @@ def _command_strings(v: NetworkVisitor, node: ast.expr | None) -> list[str]:
     return out
 
 
-def shell_hits(v: NetworkVisitor, rule: CallRule | None, words: list[str]) -> list[Hit] | None:
+def shell_hits(v: ValueReader, rule: CallRule | None, words: list[str]) -> list[Hit] | None:
     text = " ".join(words)
     tokens = text.split()
     hits: list[Hit] = []
@@ -374,7 +375,7 @@ _HUB_FLAG = re.compile(r"^--?(?:model(?:_name(?:_or_path)?|_id|_path)?|base_mode
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(?:/[\w.\-]+)?$")
 
 
-def _command_model_ids(v: NetworkVisitor, tokens: list[str]) -> list[Hit]:
+def _command_model_ids(v: ValueReader, tokens: list[str]) -> list[Hit]:
     """`python train.py --model_name_or_path bert-base-uncased`: the script downloads that id from the Hub."""
     hits = []
     for i, token in enumerate(tokens):
@@ -390,7 +391,7 @@ def _command_model_ids(v: NetworkVisitor, tokens: list[str]) -> list[Hit]:
     return hits
 
 
-def _shell(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _shell(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     first = node.args[0] if node.args else argument(node, None, "args", "command", "cmd")
     words = _command_strings(v, first)
     if len(node.args) > 1 and (v.names.qualname(node.func) or "").startswith("os.exec"):
@@ -399,12 +400,12 @@ def _shell(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | Non
     return shell_hits(v, rule, words)
 
 
-def _pip_args(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _pip_args(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     words = _command_strings(v, node.args[0] if node.args else None)
     return shell_hits(v, rule, ["pip", *words])
 
 
-def _s3_service(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _s3_service(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = v.literal(_arg(node, rule))
     if not isinstance(value, str):
         return None
@@ -427,14 +428,14 @@ def _s3_service(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return [Hit(category, (), Confidence.GUESS, f"calls AWS {value}; its regional endpoint host must be supplied")]
 
 
-def _s3_bucket(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _s3_bucket(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = v.literal(_arg(node, rule))
     if isinstance(value, str) and value:
         return _hit(v, rule, Confidence.CERTAIN, f"bucket {value!r}", hosts=s3_hosts(value))
     return _hit(v, rule, Confidence.LIKELY)
 
 
-def _protocol(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _protocol(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = v.literal(_arg(node, rule))
     if not isinstance(value, str):
         return None
@@ -446,7 +447,7 @@ def _protocol(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | 
     return [Hit(category, cat.hosts, Confidence.LIKELY, f"fsspec {value!r}: {cat.reason}")]
 
 
-def _base_url(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _base_url(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     if arg is None:
         return _hit(v, rule)
@@ -457,7 +458,7 @@ def _base_url(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | 
     return _hit(v, rule, Confidence.GUESS, f"base URL computed at run time ({v.src.code(arg)})", hosts=())
 
 
-def _tracking_uri(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | str | None:
+def _tracking_uri(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | str | None:
     arg = _arg(node, rule)
     if arg is None:
         return _dynamic(v, rule, None, rule.on_missing, "")
@@ -480,7 +481,7 @@ def _tracking_uri(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit
     return [hit]
 
 
-def _wandb_mode(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | str | None:
+def _wandb_mode(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | str | None:
     mode = _flag(v, node, ("mode",))
     if isinstance(mode, str) and mode.lower() in {"offline", "disabled", "dryrun"}:
         return SUPPRESS
@@ -489,7 +490,7 @@ def _wandb_mode(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return _hit(v, rule)
 
 
-def _azure_conn(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _azure_conn(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = v.literal(_arg(node, rule))
     if isinstance(value, str):
         parts = dict(p.split("=", 1) for p in value.split(";") if "=" in p)
@@ -502,7 +503,7 @@ def _azure_conn(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] 
     return _hit(v, rule)
 
 
-def _azure_account(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _azure_account(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     value = v.literal(_arg(node, rule))
     if isinstance(value, str) and re.fullmatch(r"[a-z0-9]{3,24}", value):
         return _hit(v, rule, Confidence.CERTAIN, f"account {value}",
@@ -510,7 +511,7 @@ def _azure_account(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hi
     return _hit(v, rule)
 
 
-def _release_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _release_weights(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     arg = _arg(node, rule)
     if arg is None:
         return None
@@ -525,7 +526,7 @@ def _release_weights(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[
     return None
 
 
-def _host_template(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _host_template(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     """Regional API hosts: `{}` in the rule's hosts is the call's region/location (or the rule's default)."""
     value = v.literal(argument(node, None, *rule.kws)) if rule.kws and argument(node, None, *rule.kws) is not None else None
     if value is None or value is MISSING:
@@ -535,7 +536,7 @@ def _host_template(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hi
     return _hit(v, rule, Confidence.LIKELY, value, hosts=tuple(h.replace("{}", value) for h in rule.hosts or ()))
 
 
-def _fastai_arch(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit] | None:
+def _fastai_arch(v: ValueReader, node: ast.Call, rule: CallRule) -> list[Hit] | None:
     """fastai learner architectures: pretrained by default; a name string is a timm model on the HF Hub."""
     if _flag(v, node, ("pretrained",)) is False:
         return None
@@ -551,7 +552,7 @@ def _fastai_arch(v: NetworkVisitor, node: ast.Call, rule: CallRule) -> list[Hit]
     return None
 
 
-def _is_local_name(v: NetworkVisitor, node: ast.expr) -> bool:
+def _is_local_name(v: ValueReader, node: ast.expr) -> bool:
     """A parameter or a variable of the file (not an imported model function): its value is unknown here."""
     return isinstance(node, ast.Name) and node.id not in v.names.aliases and node.id.islower() and \
         not re.match(r"^(resnet|vgg|densenet|squeezenet|alexnet|mobilenet|efficientnet|convnext|regnet|vit_)",
