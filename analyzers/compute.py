@@ -47,7 +47,8 @@ from .compute_rules import (  # noqa: F401 - re-exported: callers import the rul
     LargeModelHint,
     MultiNodeFinding,
     MultiNodeFramework,
-    _longest_prefix,
+    ENV_READERS,
+    NameFacts,
     _norm,
     _weaker,
 )
@@ -77,8 +78,6 @@ def scan_compute(src: SourceFile, rules: ComputeRules) -> ComputeScan:
 
 
 _EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
-_ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
-_ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv"})
 
 Position = tuple[int, int]
 
@@ -143,6 +142,8 @@ class _ComputeScan(Judge):
 
     def _requires_gpu(self, node: ast.If) -> bool:
         """`if not torch.cuda.is_available(): raise ...` or `if cuda_ok: ... else: sys.exit(...)`."""
+        if not (_may_stop(node.body) or _may_stop(node.orelse)):
+            return False  # the shape test first: most `if`s end in neither branch with a raise or a call
         test = node.test
         negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
         if isinstance(test, ast.Compare) and len(test.comparators) == 1:
@@ -161,6 +162,8 @@ class _ComputeScan(Judge):
     def _on_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """A parameter named like a model (`model_name="bert-base"`): its default may be a model id."""
         args = node.args
+        if not args.defaults and not args.kw_defaults:
+            return
         positional = [*args.posonlyargs, *args.args]
         for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=False):
             if self.index.model_word(arg.arg):
@@ -189,7 +192,7 @@ class _ComputeScan(Judge):
             top = module.split(".", 1)[0]
             if top in rules.dl_frameworks:
                 self.acc.frameworks.add(top)
-        rule = _longest_prefix(module, rules.gpu_modules)
+        rule = self.index.gpu_module(module)
         if rule is not None:
             optional = self.src.flow.context(node).optional
             confidence = _weaker(rule.confidence, Confidence.LIKELY) if optional else rule.confidence
@@ -211,7 +214,9 @@ class _ComputeScan(Judge):
         if head.__class__ is ast.Name and head.id in self._aliases:
             qualname = self.names.qualname(node)
             if qualname is not None:
-                self._qualified_use(qualname, node, None)
+                facts = self.index.facts(qualname)
+                if not facts.inert:
+                    self._qualified_use(qualname, facts, node, None)
         return links
 
     def _on_call(self, node: ast.Call) -> int:
@@ -235,9 +240,12 @@ class _ComputeScan(Judge):
         else:
             qualname = short = None
         rules = self.rules
+        facts = None
         if qualname is not None:
-            self._qualified_use(qualname, node, node)
-        elif method is not None:
+            facts = self.index.facts(qualname)
+            if not facts.inert:
+                self._qualified_use(qualname, facts, node, node)
+        elif method is not None and method in self.index.methods:
             self._method_call(method, node)
         if short is not None:
             if short in rules.model_loaders:
@@ -247,14 +255,13 @@ class _ComputeScan(Judge):
                 self._option(node)
         if node.keywords:
             self._call_keywords(node, qualname, method or short)
-        if qualname is not None and self.index.facts(qualname).launcher:
+        if facts is not None and facts.launcher:
             self._launcher_strings(node)
         return links  # the function's chain was read with the call
 
-    def _qualified_use(self, qualname: str, node: ast.AST, call: ast.Call | None) -> None:
+    def _qualified_use(self, qualname: str, facts: NameFacts, node: ast.AST, call: ast.Call | None) -> None:
         """A resolved library name, referenced or called: GPU rules, multi-node frameworks, training."""
         rules = self.rules
-        facts = self.index.facts(qualname)
         rule = facts.gpu_call
         if rule is not None:
             self._apply_call_rule(rule, node, call)
@@ -281,9 +288,9 @@ class _ComputeScan(Judge):
             reason = generated_size(call, rules.large_bytes)
             if reason is not None:
                 self.acc.memory.append(self.evidence(call, reason))
-        if qualname in _ENV_READERS and call.args:
+        if qualname in ENV_READERS and call.args:
             self._env_read(literal_str(call.args[0]), call)
-        elif qualname in _ENV_WRITERS and len(call.args) >= 2:
+        elif qualname in ("os.environ.setdefault", "os.putenv") and len(call.args) >= 2:
             self._env_write(literal_str(call.args[0]), call.args[1], call)
         elif qualname == "os.environ.update":
             for kw in call.keywords:
@@ -336,13 +343,17 @@ class _ComputeScan(Judge):
 
     def _call_keywords(self, node: ast.Call, call_name: str | None, method: str | None) -> None:
         rules = self.rules
+        model_word = self.index.model_word
         cpu_call: bool | None = None  # the same call also turns the GPU off (`Trainer(accelerator="cpu")`)
         for kw in node.keywords:
             name = kw.arg
             if name is None:
                 continue
-            if name in rules.keywords and cpu_call is None:
-                cpu_call = any(self._forces_cpu(k) for k in node.keywords)
+            if name in rules.keywords:
+                if cpu_call is None:
+                    cpu_call = any(self._forces_cpu(k) for k in node.keywords)
+            elif not model_word(name):
+                continue
             self._keyword(name, kw.value, node, call_name, method, bool(cpu_call))
 
     def _forces_cpu(self, kw: ast.keyword) -> bool:
@@ -423,7 +434,11 @@ class _ComputeScan(Judge):
         return self.names.qualname(node) == "os.environ"
 
     def _on_subscript(self, node: ast.Subscript) -> None:
-        if node.ctx.__class__ is ast.Load and self._is_environ(node.value):
+        value = node.value
+        cls = value.__class__
+        if cls is not ast.Attribute and cls is not ast.Name:  # the shape test first: most subscripts
+            return
+        if node.ctx.__class__ is ast.Load and self._is_environ(value):
             self._env_read(literal_str(node.slice), node)
 
     def _on_compare(self, node: ast.Compare) -> None:
@@ -516,6 +531,10 @@ _HANDLERS: dict[type, Callable[[_ComputeScan, Any], int | None]] = {
     ast.Assign: _ComputeScan._on_assign, ast.AnnAssign: _ComputeScan._on_ann_assign,
     ast.Subscript: _ComputeScan._on_subscript, ast.Compare: _ComputeScan._on_compare,
 }
+
+
+def _may_stop(block: list[ast.stmt]) -> bool:
+    return bool(block) and block[-1].__class__ in (ast.Raise, ast.Expr)
 
 
 def _span_of(node: ast.AST) -> tuple[Position, Position]:

@@ -292,6 +292,13 @@ class NameFacts(NamedTuple):
     constructor: bool  # under a model constructor
     peft: bool  # under an adapter fine-tuning call
     launcher: bool  # under a call that launches a command line
+    inert: bool  # no table says anything about it, referenced or called (most names): nothing to do
+
+
+#: Environment calls the compute scan reads: which variables are read (multi-node launchers set some) and
+#: written (`CUDA_VISIBLE_DEVICES=""` hides every GPU).
+ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
+ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv", "os.environ.update"})
 
 
 class NameIndex:
@@ -299,12 +306,16 @@ class NameIndex:
     one `ComputeRules` across files: a tree uses the same few thousand names in every file. Kept beside the
     rules, not in them, so the rules' value (and its cache fingerprint) never changes."""
 
-    __slots__ = ("_facts", "_words", "rules")
+    __slots__ = ("_facts", "_modules", "_words", "methods", "rules")
 
     def __init__(self, rules: ComputeRules) -> None:
         self.rules = rules
         self._facts: dict[str, NameFacts] = {}
+        self._modules: dict[str, CallRule | None] = {}
         self._words: dict[str, bool] = {}
+        #: Every method name a table mentions: a method call on an unresolved receiver means nothing else.
+        self.methods = frozenset({*rules.gpu_methods, *rules.gpu_methods_when_imported, *rules.device_methods,
+                                  *rules.training_methods, *rules.training_methods_when_imported})
 
     def facts(self, qualname: str) -> NameFacts:
         """The rule tables' answers for a resolved name (`torch.cuda.synchronize`)."""
@@ -318,15 +329,26 @@ class NameIndex:
                 for fw in index.get(prefix, ()):
                     if fw not in frameworks:
                         frameworks.append(fw)
+            gpu_call = _longest_prefix(qualname, rules.gpu_calls)
+            training = not rules.training_calls.isdisjoint(prefixes)
+            constructor = any(p in rules.model_constructors for p in prefixes)
+            peft = not rules.peft_calls.isdisjoint(prefixes)
+            launcher = _under(qualname, rules.launch_calls)
+            inert = not (gpu_call or frameworks or training or constructor or peft or launcher) and \
+                qualname not in rules.allocators and qualname not in rules.generators and \
+                qualname not in ENV_READERS and qualname not in ENV_WRITERS
             facts = self._facts[qualname] = NameFacts(
-                _longest_prefix(qualname, rules.gpu_calls),
-                tuple(frameworks),
-                not rules.training_calls.isdisjoint(prefixes),
-                any(p in rules.model_constructors for p in prefixes),
-                not rules.peft_calls.isdisjoint(prefixes),
-                _under(qualname, rules.launch_calls),
+                gpu_call, tuple(frameworks), training, constructor, peft, launcher, inert
             )
         return facts
+
+    def gpu_module(self, module: str) -> CallRule | None:
+        """The GPU library rule an imported module falls under (`cupy`, `cudf.pandas`), if any."""
+        try:
+            return self._modules[module]
+        except KeyError:
+            rule = self._modules[module] = _longest_prefix(module, self.rules.gpu_modules)
+            return rule
 
     def model_word(self, name: str) -> bool:
         """True when an identifier (any case) contains one of the rules' model-name words (`model_id`)."""
