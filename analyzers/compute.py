@@ -393,7 +393,11 @@ class _ComputeScan(Judge):
 
     def _on_assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._assigned(target, node.value, node)
+            if target.__class__ is ast.Name:  # the common case, without the general path's calls
+                if self.index.model_word(target.id):
+                    self.pending.append(Pending("model", node.value, node.value))
+            else:
+                self._assigned(target, node.value, node)
 
     def _on_ann_assign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
