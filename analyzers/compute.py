@@ -193,10 +193,8 @@ class _ComputeScan(Judge):
             if top in rules.dl_frameworks:
                 self.acc.frameworks.add(top)
         rule = self.index.gpu_module(module)
-        if rule is not None:
-            optional = self.src.flow.context(node).optional
-            confidence = _weaker(rule.confidence, Confidence.LIKELY) if optional else rule.confidence
-            self.report(rule.signal, node, f"imports {rule.name}: {rule.reason}", confidence)
+        if rule is not None:  # an optional import (inside an import guard) is capped at likely by `report`
+            self.report(rule.signal, node, f"imports {rule.name}: {rule.reason}", rule.confidence)
         for fw in self.index.facts(module).frameworks:
             self.report_multi(fw, node, Confidence.LIKELY)
 
