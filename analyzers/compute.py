@@ -437,10 +437,13 @@ class _ComputeScan(Judge):
 
     def _on_subscript(self, node: ast.Subscript) -> None:
         value = node.value
-        cls = value.__class__
-        if cls is not ast.Attribute and cls is not ast.Name:  # the shape test first: most subscripts
+        cls = value.__class__  # `_is_environ`'s shape test, inline: subscripts are many, environ reads few
+        if cls is ast.Attribute:
+            if value.attr != "environ":  # type: ignore[attr-defined]
+                return
+        elif cls is not ast.Name or value.id not in self._aliases:  # type: ignore[attr-defined]
             return
-        if node.ctx.__class__ is ast.Load and self._is_environ(value):
+        if node.ctx.__class__ is ast.Load and self.names.qualname(value) == "os.environ":
             self._env_read(literal_str(node.slice), node)
 
     def _on_compare(self, node: ast.Compare) -> None:
