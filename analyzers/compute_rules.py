@@ -10,7 +10,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .commands import CommandRules
 from .model import Confidence, Evidence, GpuFinding, Location, Problem
@@ -281,6 +281,95 @@ def _rules_from_data(data: Mapping[str, Any]) -> ComputeRules:
         commands=CommandRules.from_data(data.get("commands")),
         config_files=dict(data.get("config_files") or {}),
     )
+
+
+class NameFacts(NamedTuple):
+    """What the rule tables say about one resolved name (`name_facts`)."""
+
+    gpu_call: CallRule | None  # the longest-prefix GPU call rule
+    frameworks: tuple[MultiNodeFramework, ...]  # multi-node frameworks under it, in prefix order
+    training: bool  # under a training call
+    constructor: bool  # under a model constructor
+    peft: bool  # under an adapter fine-tuning call
+    launcher: bool  # under a call that launches a command line
+    inert: bool  # no table says anything about it, referenced or called (most names): nothing to do
+
+
+#: Environment calls the compute scan reads: which variables are read (multi-node launchers set some) and
+#: written (`CUDA_VISIBLE_DEVICES=""` hides every GPU).
+ENV_READERS = frozenset({"os.environ.get", "os.getenv", "os.environ.__getitem__"})
+ENV_WRITERS = frozenset({"os.environ.setdefault", "os.putenv", "os.environ.update"})
+
+
+class NameIndex:
+    """What the rule tables say per resolved name (`facts`) and per identifier (`model_word`), memoised for
+    one `ComputeRules` across files: a tree uses the same few thousand names in every file. Kept beside the
+    rules, not in them, so the rules' value (and its cache fingerprint) never changes."""
+
+    __slots__ = ("_facts", "_modules", "_words", "methods", "rules")
+
+    def __init__(self, rules: ComputeRules) -> None:
+        self.rules = rules
+        self._facts: dict[str, NameFacts] = {}
+        self._modules: dict[str, CallRule | None] = {}
+        self._words: dict[str, bool] = {}
+        #: Every method name a table mentions: a method call on an unresolved receiver means nothing else.
+        self.methods = frozenset({*rules.gpu_methods, *rules.gpu_methods_when_imported, *rules.device_methods,
+                                  *rules.training_methods, *rules.training_methods_when_imported})
+
+    def facts(self, qualname: str) -> NameFacts:
+        """The rule tables' answers for a resolved name (`torch.cuda.synchronize`)."""
+        facts = self._facts.get(qualname)
+        if facts is None:
+            rules = self.rules
+            prefixes = _prefixes(qualname)
+            index = rules.framework_index
+            frameworks: list[MultiNodeFramework] = []
+            for prefix in prefixes:
+                for fw in index.get(prefix, ()):
+                    if fw not in frameworks:
+                        frameworks.append(fw)
+            gpu_call = _longest_prefix(qualname, rules.gpu_calls)
+            training = not rules.training_calls.isdisjoint(prefixes)
+            constructor = any(p in rules.model_constructors for p in prefixes)
+            peft = not rules.peft_calls.isdisjoint(prefixes)
+            launcher = _under(qualname, rules.launch_calls)
+            inert = not (gpu_call or frameworks or training or constructor or peft or launcher) and \
+                qualname not in rules.allocators and qualname not in rules.generators and \
+                qualname not in ENV_READERS and qualname not in ENV_WRITERS
+            facts = self._facts[qualname] = NameFacts(
+                gpu_call, tuple(frameworks), training, constructor, peft, launcher, inert
+            )
+        return facts
+
+    def gpu_module(self, module: str) -> CallRule | None:
+        """The GPU library rule an imported module falls under (`cupy`, `cudf.pandas`), if any."""
+        try:
+            return self._modules[module]
+        except KeyError:
+            rule = self._modules[module] = _longest_prefix(module, self.rules.gpu_modules)
+            return rule
+
+    def model_word(self, name: str) -> bool:
+        """True when an identifier (any case) contains one of the rules' model-name words (`model_id`)."""
+        known = self._words.get(name)
+        if known is None:
+            lowered = name.lower()
+            known = self._words[name] = any(w in lowered for w in self.rules.model_name_words)
+        return known
+
+
+_INDEXES: dict[int, NameIndex] = {}
+
+
+def name_index(rules: ComputeRules) -> NameIndex:
+    """The `NameIndex` of `rules` (a process loads its rules once; tests may hold a few at a time)."""
+    index = _INDEXES.get(id(rules))
+    if index is None or index.rules is not rules:
+        if len(_INDEXES) >= 4:
+            _INDEXES.clear()
+        index = _INDEXES[id(rules)] = NameIndex(rules)
+    return index
 
 
 def _longest_prefix(qualname: str, table: Mapping[str, Any]) -> Any:

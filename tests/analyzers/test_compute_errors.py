@@ -72,18 +72,20 @@ def test_scan_compute__odd_input__no_exception(text: str, expected: list[tuple[s
     assert verdict.reason
 
 
-def test_scan_compute__tree_too_deep_to_walk__problem_not_crash() -> None:
-    """A tree deeper than the recursion limit keeps earlier findings and reports a Problem."""
+def test_scan_compute__tree_deeper_than_recursion_limit__walked_to_the_bottom() -> None:
+    """A tree deeper than the recursion limit is read whole (the walk is iterative): the GPU call at its
+    deepest point is found and nothing is reported missing."""
     where = {"lineno": 2, "col_offset": 0, "end_lineno": 2, "end_col_offset": 1}
-    expr: ast.expr = ast.Constant(1, **where)
+    expr: ast.expr = ast.parse("net.cuda()\n").body[0].value  # type: ignore[attr-defined]
+    ast.increment_lineno(expr, 1)
     for _ in range(5000):
         call = ast.Call(ast.Name("f", ast.Load(), **where), [], [], **where)
         expr = ast.BinOp(expr, ast.Add(), call, **where)
     first = ast.parse("model.cuda()\n").body[0]
     tree = ast.Module(body=[first, ast.Expr(expr, **where)], type_ignores=[])
-    result = scan_compute(source("model.cuda()\n", tree), RULES)
-    assert [f.signal for f in result.gpu] == ["cuda_call"]
-    assert result.problems and "nested too deeply" in result.problems[0].message
+    result = scan_compute(source("model.cuda()\nnet.cuda()\n", tree), RULES)
+    assert [(f.signal, f.location.line) for f in result.gpu] == [("cuda_call", 1), ("cuda_call", 2)]
+    assert result.problems == ()
 
 
 def test_scan_compute__device_chain_too_deep__problem_not_crash() -> None:
