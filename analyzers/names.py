@@ -81,23 +81,29 @@ class Names:
         (`open`, `print`) resolves to itself when `allow_builtins` is set. Calls and subscripts in the
         chain (`torch.device("cuda").type`) stop resolution and give None.
         """
-        # One memo entry per node for both flavours: the builtin case is a bare unimported name.
+        cls = node.__class__
+        if cls is ast.Name:  # a bare name is one lookup: no memo needed
+            target = self.aliases.get(node.id)  # type: ignore[attr-defined]
+            if target is None and allow_builtins and node.id in _BUILTINS:  # type: ignore[attr-defined]
+                return node.id  # type: ignore[attr-defined]
+            return target
+        if cls is not ast.Attribute:
+            return None
+        # A chain: one memo entry per node (the passes resolve the same calls), the same for both flavours.
         memo = self._memo
         key = id(node)
         try:
-            result = memo[key]
+            return memo[key]
         except KeyError:
             result = memo[key] = self._resolve(node)
-        if result is None and allow_builtins and node.__class__ is ast.Name and node.id in _BUILTINS:
-            return node.id
-        return result
+            return result
 
     def _resolve(self, node: ast.AST) -> str | None:
         parts: list[str] = []
-        while isinstance(node, ast.Attribute):
+        while node.__class__ is ast.Attribute:
             parts.append(node.attr)
             node = node.value
-        if not isinstance(node, ast.Name):
+        if node.__class__ is not ast.Name:
             return None
         head = self.aliases.get(node.id)
         if head is None:
