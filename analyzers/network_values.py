@@ -131,8 +131,9 @@ class ValueReader:
                 for arg in node.args:
                     yield from self.url_strings(arg, depth + 1)
 
-    def may_hold_url(self, node: ast.expr) -> bool:
-        """False when `url_strings(node)` certainly finds nothing (most arguments): a cheap shape test."""
+    def may_hold_url(self, node: ast.expr, depth: int = 0) -> bool:
+        """False when `url_strings(node)` certainly finds nothing (most arguments): the same walk over the
+        expression's shape, without building strings, and for a name a per-file answer (`_name_may_hold_url`)."""
         cls = node.__class__
         if cls is ast.Attribute:  # the commonest argument, and it holds no literal
             return False
@@ -142,11 +143,31 @@ class ValueReader:
         if cls is ast.Name:
             known = self._url_names.get(node.id)  # type: ignore[attr-defined]
             return known if known is not None else self._name_may_hold_url(node.id)  # type: ignore[attr-defined]
+        if depth > 6:
+            return cls in _URL_SHAPES or cls is ast.Call  # deeper than url_strings looks: say "may"
+        may = self.may_hold_url
         if cls is ast.Call:
             func = node.func  # type: ignore[attr-defined]
-            name = func.attr if func.__class__ is ast.Attribute else func.id if func.__class__ is ast.Name else ""
-            return name in PASSTHROUGH
-        return cls in _URL_SHAPES
+            fcls = func.__class__
+            name = func.attr if fcls is ast.Attribute else func.id if fcls is ast.Name else ""
+            if name not in PASSTHROUGH:
+                return False
+            return (fcls is ast.Attribute and may(func.value, depth + 1)) or \
+                any(may(arg, depth + 1) for arg in node.args)  # type: ignore[attr-defined]
+        if cls is ast.JoinedStr:
+            parts = node.values  # type: ignore[attr-defined]
+            head = parts[0] if parts else None
+            if head is not None and head.__class__ is ast.Constant and "://" in str(head.value):
+                return True
+            return any(p.__class__ is ast.FormattedValue and may(p.value, depth + 1) for p in parts)
+        if cls is ast.BinOp:
+            return may(node.left, depth + 1) or (  # type: ignore[attr-defined]
+                node.op.__class__ is not ast.Mod and may(node.right, depth + 1))  # type: ignore[attr-defined]
+        if cls is ast.List or cls is ast.Tuple or cls is ast.Set:
+            return any(may(elt, depth + 1) for elt in node.elts)  # type: ignore[attr-defined]
+        if cls is ast.Dict:
+            return any(may(value, depth + 1) for value in node.values)  # type: ignore[attr-defined]
+        return False
 
     def _name_may_hold_url(self, name: str) -> bool:
         """Whether any value the file ever gives `name` (through other names too) may hold a URL: an upper
