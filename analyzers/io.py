@@ -458,6 +458,14 @@ class _IoVisitor:
         func = node.func
         callee = self.names.qualname(func) or ""
         method = func.attr if isinstance(func, ast.Attribute) else ""
+        if not _callee_matters(callee) and not _method_matters(method):
+            # Most calls: no rule below reads this callee or method name; only the output keywords and
+            # (for a method, in a Snowpark file) a stage path argument can still matter.
+            if self.imports_snowflake and method and snowobjects.may_name_objects(node, method, self._text):
+                self._snowflake_objects(node, method)
+            if node.keywords:
+                self._output_keywords(node)
+            return
         if method == "add_argument" or callee in {"click.option", "click.argument"}:
             self._cli_option(node, callee)
             return
@@ -472,11 +480,7 @@ class _IoVisitor:
         self._snowpark_call(node, callee, method)
         if self.imports_snowflake and method and snowobjects.may_name_objects(node, method, self._text):
             self._snowflake_objects(node, method)
-        for kw in node.keywords:
-            if kw.arg in _OUTPUT_KWS:
-                path = self.path_of(kw.value)
-                if path is not None:
-                    self.output(node, path, f"{kw.arg}=")
+        self._output_keywords(node)
         if callee in {"open", "io.open", "codecs.open"} or (method == "open" and not callee):
             self._open(node, callee)
             return
@@ -518,6 +522,14 @@ class _IoVisitor:
             elif method in _READ_METHODS:
                 self._path_arg(node, (0, ("path", "filepath", "fname", "filename", "model_file")), write=False,
                                what=method)
+
+    def _output_keywords(self, node: ast.Call) -> None:
+        """`TrainingArguments(output_dir="out")`: an output-named keyword given a literal path."""
+        for kw in node.keywords:
+            if kw.arg in _OUTPUT_KWS:
+                path = self.path_of(kw.value)
+                if path is not None:
+                    self.output(node, path, f"{kw.arg}=")
 
     def _path_arg(self, node: ast.Call, spec: tuple[int, tuple[str, ...]], *, write: bool, what: str) -> None:
         index, kws = spec
@@ -793,6 +805,28 @@ def _reader_glob(callee: str) -> tuple[int, tuple[str, ...]] | None:
 
 
 _READER_GLOBS = tuple((k[:-1], v) for k, v in _READERS.items() if k.endswith("*"))
+
+
+#: Callee names and prefixes `_call` and its helpers read (besides the reader / writer tables).
+_CALLEES = frozenset({"click.option", "click.argument", "argparse.ArgumentParser", "click.command", "typer.run",
+                      "click.group", "fire.Fire", "absl.flags.DEFINE_string", "absl.app.run", "open", "io.open",
+                      "codecs.open", "h5py.File", "datasets.load_dataset"})
+#: Method names `_call` and its helpers read (`snowobjects.may_name_objects` decides the Snowpark ones).
+_METHODS = frozenset({"add_argument", "command", "parse_known_args", "parse_known_intermixed_args",
+                      "add_subparsers", "getOrCreate", "create", "open", "from_pretrained", *_SNOWPARK_USE,
+                      *_PATH_METHODS, *_WRITE_METHODS, *_READ_METHODS})
+
+
+@functools.lru_cache(maxsize=8192)
+def _callee_matters(callee: str) -> bool:
+    """Whether some rule of the io pass reads this qualified name (the same answer in every file)."""
+    return bool(callee) and (
+        callee in _CALLEES or callee in _WRITERS or callee in _READERS or _reader_glob(callee) is not None
+        or callee.endswith(("HfArgumentParser", "get_active_session")) or callee.startswith("hydra."))
+
+
+def _method_matters(method: str) -> bool:
+    return method in _METHODS
 
 
 def _chain_attrs(node: ast.AST) -> list[str]:
