@@ -144,7 +144,7 @@ def literal_str(node: ast.AST | None) -> str | None:
     return None
 
 
-def argument(call: ast.Call, position: int | None = None, *keywords: str) -> ast.expr | None:
+def argument(call: ast.Call, position: int | None = None, *keywords: str | None) -> ast.expr | None:
     """The expression a call passes for one parameter: by keyword, else at `position`.
 
     The one argument reader every pass shares. A keyword wins over the position (in valid code a parameter is
@@ -155,14 +155,14 @@ def argument(call: ast.Call, position: int | None = None, *keywords: str) -> ast
     Args:
         call: the call node.
         position: 0-based index of the parameter among positional arguments; None for keyword-only.
-        keywords: the parameter's keyword name(s).
+        keywords: the parameter's keyword name(s); a None among them matches nothing (`rule.keyword or None`).
 
     Returns:
         The argument's expression, or None when the call does not pass it (or passes it through `*args`).
     """
     if keywords:
         for kw in call.keywords:
-            if kw.arg in keywords:
+            if kw.arg is not None and kw.arg in keywords:  # `**kwargs` names nothing (and a None keyword matches none)
                 return kw.value
     if position is not None and position < len(call.args):
         value = call.args[position]
