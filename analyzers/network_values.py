@@ -36,6 +36,32 @@ _SEQUENCES = (ast.List, ast.Tuple, ast.Set)
 _URL_SHAPES = frozenset({ast.JoinedStr, ast.BinOp, ast.List, ast.Tuple, ast.Set, ast.Dict})
 
 
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+
+
+def url_literal_possible(text: str) -> bool:
+    """Whether the file's text can hold a string literal that is a whole URL (what `url_strings` reads):
+    some `scheme://` whose scheme starts the string (after blanks, which `is_url` strips): right after a
+    quote, at the start of a line (a triple-quoted string's own line) or after an escape (`"\\nhttps://"`,
+    `"\\x68ttps://"`). A URL in a comment (a license header) or inside prose ("see https://...") cannot
+    be one, and a file without any such place needs no URL rule at all. Only an implicit concatenation split
+    exactly at `://` (`"https:" "//host"`) is not seen."""
+    find = text.find
+    i = find("://")
+    while i != -1:
+        j = i
+        while j > 0 and text[j - 1] in _SCHEME_CHARS:
+            j -= 1
+        if j < i and text[j].isalpha():
+            k = j - 1
+            while k >= 0 and text[k] in " \t":  # a literal's leading blanks are stripped too
+                k -= 1
+            if k < 0 or text[k] in "'\"\n\r\\":  # a quote, a line start, an escape (`"\\nhttps://"`)
+                return True
+        i = find("://", i + 3)
+    return False
+
+
 class ValueReader:
     """The values of one file's call arguments, read through its shared bindings (`SourceFile.bindings`)."""
 
@@ -46,9 +72,7 @@ class ValueReader:
         self.bindings = src.bindings
         self.index = rules._index
         self._url_names: dict[str, bool] = {}  # name -> whether some value of it may hold a URL
-        # A URL literal has `://` in the file's text (escapes or an implicit concatenation split exactly
-        # there aside): without one, no call argument can hold a URL and the generic URL rule has nothing to do.
-        self.urls_possible = "://" in src.text
+        self.urls_possible = url_literal_possible(src.text)
 
     def _bound(self, name: ast.Name, depth: int) -> tuple[ast.expr, ...] | None:
         """What the binding of `name` in force where it is read (`Bindings.read`) holds: the items of a list,

@@ -712,3 +712,22 @@ def test_scan_network__bindings__value_in_force(text: str, expected: list[tuple[
     """A name passed to a call resolves to the binding in force at the call."""
     actual = [(f.category.value, f.location.line, f.hosts) for f in findings_of(text)]
     compare(text, expected, actual)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('requests.get("https://a.example.com")\n', True, id="double_quoted__possible"),
+    pytest.param("u = f'{x}' + 'https://a'\n", True, id="single_quoted__possible"),
+    pytest.param('u = "  https://a"\n', True, id="leading_blanks_inside_the_quotes__possible"),
+    pytest.param('U = """\n    https://a.example.com/x\n"""\n', True, id="own_line_of_a_triple_quoted_string__possible"),
+    pytest.param('u = "\\nhttps://a"\n', True, id="after_an_escape__possible"),
+    pytest.param('u = "\\x68ttps://a"\n', True, id="escaped_scheme__possible"),
+    pytest.param("#     http://www.apache.org/licenses/LICENSE-2.0\nx = 1\n", False, id="license_comment__not"),
+    pytest.param('"""See https://docs.example.com for more."""\n', False, id="inside_prose__not"),
+    pytest.param("x = 1\n", False, id="no_url__not"),
+])
+def test_url_literal_possible__text__where_a_url_literal_can_be(text: str, expected: bool) -> None:
+    """The file-level gate of the URL rule errs only towards "possible"."""
+    from mljobs.analyzers.network_values import url_literal_possible
+    assert url_literal_possible(text) is expected
+    if expected is False:  # and where it says "not", the scan indeed finds no URL
+        assert not [f for f in findings_of(text) if f.hosts]
