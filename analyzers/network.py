@@ -224,7 +224,8 @@ _DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)"
 _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
 _ENV_CALLS = frozenset({"os.environ.setdefault", "os.putenv"})
 #: module -> its categories, for the latest rules object (the answer depends on the rules only, not the file).
-_IMPORT_CATEGORIES: list[Any] = [None, {}]
+#: One (rules, memo) entry, read and replaced whole: analyses in parallel threads never mix two rules' memos.
+_IMPORT_CATEGORIES: list[tuple[Any, dict[str, list[NetworkCategory]]]] = [(None, {})]
 
 
 def _dotted_prefixes(module: str) -> list[str]:
@@ -255,9 +256,10 @@ class NetworkVisitor(ValueReader):
         self._imported: dict[str, bool] = {}
         self._match_cache: dict[str, CallRule | None] = {}
         self._methods: dict[str, tuple[CallRule, ...]] = self.index["method"]
-        if _IMPORT_CATEGORIES[0] is not rules:
-            _IMPORT_CATEGORIES[:] = [rules, {}]
-        self._import_categories: dict[str, list[NetworkCategory]] = _IMPORT_CATEGORIES[1]
+        entry = _IMPORT_CATEGORIES[0]
+        if entry[0] is not rules:
+            entry = _IMPORT_CATEGORIES[0] = (rules, {})
+        self._import_categories = entry[1]
 
     # -- reporting
     def _report(self, node: ast.AST, hit: Hit, import_only: bool = False, requires: str | None = None) -> None:

@@ -226,9 +226,11 @@ _INDEX: list[_Index] = []
 
 
 def _index_of(rules: RemovedApiRules) -> _Index:
-    if not _INDEX or _INDEX[0].rules is not rules:
-        _INDEX[:] = [_Index(rules)]
-    return _INDEX[0]
+    index = _INDEX[0] if _INDEX else None  # one read: a parallel analysis may replace the entry
+    if index is None or index.rules is not rules:
+        index = _Index(rules)
+        _INDEX[:] = [index]
+    return index
 
 
 class _Scan:
