@@ -200,7 +200,8 @@ def _within(node: ast.AST, outer: ast.AST) -> bool:
     if lineno is None or start is None:
         return False
     pos = (lineno, node.col_offset)  # type: ignore[attr-defined]
-    return (start, outer.col_offset) <= pos < (outer.end_lineno or 0, outer.end_col_offset or 0)  # type: ignore[attr-defined]
+    end = (outer.end_lineno or 0, outer.end_col_offset or 0)  # type: ignore[attr-defined]
+    return (start, outer.col_offset) <= pos < end  # type: ignore[attr-defined]
 
 
 def binding_key(node: ast.expr) -> str | None:

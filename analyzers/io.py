@@ -175,9 +175,9 @@ class _IoVisitor:
 
     def _bound(self, name: ast.Name) -> ast.expr | None:
         """The value assigned to `name` by the binding in force where it is read (`Bindings.read`: the last
-        binding before it, else the module's own last one; inside its own value, the one before). None when that binding is a loop
-        variable (a list of paths is not a path), a parameter default (the caller may pass any path), or
-        when nothing binds the name."""
+        binding before it, else the module's own last one; inside its own value, the one before). None when
+        that binding is a loop variable (a list of paths is not a path) or a parameter default (the caller
+        may pass any path), or when nothing binds the name."""
         binding = self.bindings.read(name.id, name)
         return binding.value if binding is not None and binding.kind == "assign" else None
 

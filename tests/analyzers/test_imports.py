@@ -137,15 +137,16 @@ CASES = [
             except ImportError:
                 return importlib.import_module("plugins.slow")
         """,
-                 [("import", "importlib", (), 0, 1, False, False),
-                  ("dynamic", "plugins.fast", (), 0, 4, True, True), ("dynamic", "plugins.slow", (), 0, 6, False, True)],
+                 [("import", "importlib", (), 0, 1, False, False), ("dynamic", "plugins.fast", (), 0, 4, True, True),
+                  ("dynamic", "plugins.slow", (), 0, 6, False, True)],
                  id="dynamic_in_function_guard__nested_optional_fallback_not"),
     pytest.param("""
         import importlib
         def load(backend=importlib.import_module("backends.default")):
             import backends.extra
         """,
-                 [("import", "importlib", (), 0, 1, False, False), ("dynamic", "backends.default", (), 0, 2, False, False),
+                 [("import", "importlib", (), 0, 1, False, False),
+                  ("dynamic", "backends.default", (), 0, 2, False, False),
                   ("import", "backends.extra", (), 0, 3, False, True)],
                  id="dynamic_in_default_value__runs_where_the_def_is"),
     pytest.param("""
