@@ -223,8 +223,8 @@ _SKIP_KWS = frozenset({"help", "description", "epilog", "usage", "doc", "homepag
 _DATA_NAME = re.compile(r"(URL|URI|ENDPOINT|HOST|BASE|API|DOWNLOAD|SOURCE|DATA)", re.I)
 _DOC_NAME = re.compile(r"(HOMEPAGE|DOC|LICENSE|REPO|GITHUB|PAPER|CITATION|WEBSITE|PROJECT|ISSUE|README|HELP)", re.I)
 _ENV_CALLS = frozenset({"os.environ.setdefault", "os.putenv"})
-#: module -> its categories, for the latest rules object (the answer depends on the rules only, not the file).
-#: One (rules, memo) entry, read and replaced whole: analyses in parallel threads never mix two rules' memos.
+#: module -> its categories, for the latest rules object (the answer depends on the rules, not the file): one
+#: (rules, memo) entry, read and replaced whole, so analyses in parallel threads never mix two rules' memos.
 _IMPORT_CATEGORIES: list[tuple[Any, dict[str, list[NetworkCategory]]]] = [(None, {})]
 
 
