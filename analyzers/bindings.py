@@ -10,7 +10,8 @@ source order, with where it happens, and answers the two questions the passes as
   for evidence such as "a GPU device when one is present";
 - `current(key, node)`: the binding in force where `node` is read, in source order: the last one before
   it, else (a module constant used in a function defined above it) the module's own last one; for
-  values that name one thing, such as a path or a URL.
+  values that name one thing, such as a path or a URL; `read(key, node)` is the same question for a read
+  that may sit inside the binding's own value (`url = url + "/x"`), which sees the binding before.
 
 What binds: assignments to names and to attribute chains on a name (`self.device = ...`, key
 `"self.device"`), pairwise tuple unpacking, `for x in y` (a `loop` binding whose value is the iterable),
@@ -89,6 +90,24 @@ class Bindings:
         for binding in reversed(found):
             if binding.module_level:
                 return binding
+        return None
+
+    def read(self, key: str, node: ast.AST) -> Binding | None:
+        """`current`, but a read inside a binding's own value sees the binding before it: `url = url + "/x"`
+        and `for x in f(x)` read the earlier `url` / `x`, as Python evaluates the value first. (`current`
+        places every read after the start of its statement, so there the binding would be its own value.)
+
+        The earlier binding counts only in the same function (or both at module level): the name is local
+        where it is assigned, so `path = expand(path)` in a function reads its parameter, not a `path` of
+        another function, and gives None (unknown here)."""
+        binding = self.current(key, node)
+        if binding is None or not _within(node, binding.value):
+            return binding
+        found = self._by_key[key]
+        function = binding.context.function
+        for i in range(bisect_left(self._starts[key], binding.at) - 1, -1, -1):  # `_starts` built by `current`
+            if found[i].context.function == function:
+                return found[i]
         return None
 
     # -- building: one handler per statement class (see `_HANDLERS`)
@@ -172,6 +191,17 @@ class Bindings:
                 ast.copy_location(default, call)
         if default is not None:
             self._add("argparse:" + dest, Binding(default, at, ctx, "option", top))
+
+
+def _within(node: ast.AST, outer: ast.AST) -> bool:
+    """Whether `node` starts inside `outer`'s source span (so it is `outer` or one of its descendants)."""
+    lineno = getattr(node, "lineno", None)
+    start = getattr(outer, "lineno", None)
+    if lineno is None or start is None:
+        return False
+    pos = (lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (outer.end_lineno or 0, outer.end_col_offset or 0)  # type: ignore[attr-defined]
+    return (start, outer.col_offset) <= pos < end  # type: ignore[attr-defined]
 
 
 def binding_key(node: ast.expr) -> str | None:

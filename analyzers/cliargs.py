@@ -13,7 +13,7 @@ import ast
 import re
 
 from .model import CliOption, Location
-from .names import Names, literal_str
+from .names import Names, argument, literal_str
 
 #: Actions after which the flag takes no value.
 FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const", "count", "version", "help",
@@ -37,10 +37,6 @@ def _literal(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
         return str(node.value)
     return literal_str(node)
-
-
-def _kw(node: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in node.keywords if k.arg == name), None)
 
 
 def _choices(node: ast.expr, names: Names) -> tuple[tuple[str, ...] | None, bool]:
@@ -95,25 +91,25 @@ def argparse_option(node: ast.Call, names: Names, loc: Location, evidence: str) 
     flags = [s for s in strings if s and s.startswith("-")]
     bare = [s for s in strings if s and not s.startswith("-")]
     known = literal_flags and not any(k.arg is None for k in node.keywords)
-    action_node = _kw(node, "action")
+    action_node = argument(node, None, "action")
     action = literal_str(action_node) if action_node is not None else None
     if action_node is not None and action is None:
         qual = names.qualname(action_node) or ""
         action = "boolean_optional" if qual.endswith("BooleanOptionalAction") else None
         known = known and action is not None
-    typ, choices, type_known = _type_name(_kw(node, "type"), names)
-    choices_node = _kw(node, "choices")
+    typ, choices, type_known = _type_name(argument(node, None, "type"), names)
+    choices_node = argument(node, None, "choices")
     if choices_node is not None:
         choices, choices_known = _choices(choices_node, names)
         known = known and choices_known
     known = known and type_known
-    nargs = _literal(_kw(node, "nargs"))
-    required_node = _kw(node, "required")
+    nargs = _literal(argument(node, None, "nargs"))
+    required_node = argument(node, None, "required")
     required = (_literal(required_node) == "True") if required_node is not None else (not flags and nargs not in
                                                                                         {"?", "*"})
-    dest = literal_str(_kw(node, "dest")) or _dest(flags, bare)
+    dest = literal_str(argument(node, None, "dest")) or _dest(flags, bare)
     option = CliOption("argparse", tuple(flags), dest, loc, evidence, typ, choices, nargs,
-                       _literal(_kw(node, "default")), action, required, known)
+                       _literal(argument(node, None, "default")), action, required, known)
     return option, literal_flags
 
 
@@ -126,18 +122,18 @@ def click_option(node: ast.Call, callee: str, names: Names, loc: Location, evide
         if s and s.startswith("-"):
             flags.extend(part for part in s.split("/") if part)  # "--shout/--no-shout"
     bare = [s for s in strings if s and not s.startswith("-")]
-    typ, choices, type_known = _type_name(_kw(node, "type"), names)
-    is_flag = _literal(_kw(node, "is_flag")) == "True" or any("/" in (s or "") for s in strings)
-    multiple = _literal(_kw(node, "multiple")) == "True"
+    typ, choices, type_known = _type_name(argument(node, None, "type"), names)
+    is_flag = _literal(argument(node, None, "is_flag")) == "True" or any("/" in (s or "") for s in strings)
+    multiple = _literal(argument(node, None, "multiple")) == "True"
     action = "flag" if is_flag else "append" if multiple else None
-    nargs = _literal(_kw(node, "nargs"))
-    argument = callee.endswith("argument")
-    required_node = _kw(node, "required")
-    required = (_literal(required_node) == "True") if required_node is not None else argument
-    if _kw(node, "default") is not None and required_node is None:
+    nargs = _literal(argument(node, None, "nargs"))
+    positional = callee.endswith("argument")
+    required_node = argument(node, None, "required")
+    required = (_literal(required_node) == "True") if required_node is not None else positional
+    if argument(node, None, "default") is not None and required_node is None:
         required = False
     return CliOption("click", tuple(flags), _dest(flags, bare), loc, evidence, typ, choices, nargs,
-                     _literal(_kw(node, "default")), action, required, known and type_known)
+                     _literal(argument(node, None, "default")), action, required, known and type_known)
 
 
 def typer_option(arg: ast.arg, default: ast.expr | None, marker: ast.Call | None, names: Names, loc: Location,
@@ -154,7 +150,7 @@ def typer_option(arg: ast.arg, default: ast.expr | None, marker: ast.Call | None
     is_argument = marker is not None and (names.qualname(marker.func) or "").endswith("Argument")
     value: ast.expr | None = default
     if marker is not None:
-        first = marker.args[0] if marker.args else _kw(marker, "default")
+        first = argument(marker, 0, "default")
         value = first if first is not None and not (literal_str(first) or "").startswith("-") else None
         if marker is default:
             default = value

@@ -1,99 +1,42 @@
 """The imports pass: every import statement and literal dynamic import of one file, with its context.
 
-One `ast.NodeVisitor` keeps explicit context counters: inside a function or class body (`nested`), inside
-an import guard (`optional`: the body or `else` of `try` with an `except ImportError` /
+The context comes from the shared statement layer (`flow.Flow`), so this pass and every other agree on what
+an import guard is: `nested` is inside a function or class body (or, for a dynamic import, a lambda),
+`optional` inside an import guard (the body or `else` of a `try` with an `except ImportError` /
 `ModuleNotFoundError` / `Exception` / bare handler, `with contextlib.suppress(ImportError)`, or
-`if TYPE_CHECKING:`). Relative imports are reported with `level > 0` (they are always local). Stdlib,
-local and third-party classification is left to the packages pass and the project resolver.
+`if TYPE_CHECKING:`; see `flow.GUARD_EXCEPTIONS`). Import statements are read from the flow's statement
+list (no walk of their own); dynamic imports from the file's shared node list, and only when the text can
+hold one. Relative imports are reported with `level > 0` (they are always local). Stdlib, local and
+third-party classification is left to the packages pass and the project resolver.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
-from typing import Any
 
+from .flow import Context
 from .model import Confidence, ImportFinding, ImportKind
-from .names import STATEMENT_FIELDS
 from .source import SourceFile
 
-#: Exceptions whose handler makes the guarded imports optional.
-GUARD_EXCEPTIONS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 #: Calls that import a module named by their first argument.
 DYNAMIC_IMPORTS = frozenset({"importlib.import_module", "__import__", "importlib.__import__"})
 #: Identical imports (same module, names, level and context) kept per file; later ones are only counted.
 MAX_REPEATS = 20
 #: Import findings kept per file (a generated file with 100k distinct imports is not code to plan from).
 MAX_FINDINGS_PER_FILE = 5_000
-_SUPPRESS = frozenset({"contextlib.suppress"})
-_TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
 
-def _exception_names(node: ast.expr | None) -> list[str]:
-    if node is None:
-        return []
-    elts = node.elts if isinstance(node, ast.Tuple) else [node]
-    names = []
-    for elt in elts:
-        if isinstance(elt, ast.Name):
-            names.append(elt.id)
-        elif isinstance(elt, ast.Attribute):
-            names.append(elt.attr)  # builtins.ImportError
-    return names
-
-
-def _is_import_guard(handlers: list[ast.ExceptHandler]) -> bool:
-    for handler in handlers:
-        if handler.type is None:  # bare `except:`
-            return True
-        if any(name in GUARD_EXCEPTIONS for name in _exception_names(handler.type)):
-            return True
-    return False
-
-
-#: node class -> `_ImportVisitor`'s handler for it (None: generic_visit).
-_IMPORT_DISPATCH: dict[type, Callable[[_ImportVisitor, Any], None] | None] = {}
-
-
-class _ImportVisitor(ast.NodeVisitor):
-    """Collects ImportFindings in source order; all findings are made in `_report`."""
+class _Collector:
+    """Findings in source order, all made in `_report`, with the repeat and size caps."""
 
     def __init__(self, src: SourceFile) -> None:
         self.src = src
         self.findings: list[ImportFinding] = []
         self._repeats: dict[tuple[object, ...], int] = {}
         self.dropped = 0  # imports counted but not kept (see MAX_REPEATS, MAX_FINDINGS_PER_FILE)
-        self._nested = 0  # depth of function / class bodies
-        self._optional = 0  # depth of import guards
-        # Imports are statements; expressions matter only for dynamic imports. Skipping expressions
-        # when the text cannot hold one makes this pass several times faster on big trees.
-        self._expressions = "import_module" in src.text or "__import__" in src.text
 
-    def visit(self, node: ast.AST) -> None:
-        # `ast.NodeVisitor.visit` builds a method name per node; a per-class table gives the same handler.
-        cls = node.__class__
-        try:
-            method = _IMPORT_DISPATCH[cls]
-        except KeyError:
-            method = _IMPORT_DISPATCH[cls] = getattr(_ImportVisitor, "visit_" + cls.__name__, None)
-        if method is None:
-            self.generic_visit(node)
-        else:
-            method(self, node)
-
-    def generic_visit(self, node: ast.AST) -> None:
-        if self._expressions:
-            super().generic_visit(node)
-            return
-        for name in STATEMENT_FIELDS:  # without a possible dynamic import, only these
-            block = getattr(node, name, None)
-            if isinstance(block, list):
-                for child in block:
-                    self.visit(child)
-
-    def _report(self, node: ast.AST, kind: ImportKind, module: str, names: tuple[str, ...], level: int = 0) -> None:
-        optional = self._optional > 0
-        nested = self._nested > 0
+    def _report(self, node: ast.AST, kind: ImportKind, module: str, names: tuple[str, ...], level: int,
+                optional: bool, nested: bool) -> None:
         # Bounded work: the same import repeated (100k times in a hostile file) adds nothing after a few
         # occurrences, and every later pass is linear in the findings. Counted, not kept.
         key = (kind, module, names, level, optional, nested)
@@ -116,83 +59,39 @@ class _ImportVisitor(ast.NodeVisitor):
             )
         )
 
-    # ----------------------------------------------------------------------------- statements
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self._report(node, ImportKind.IMPORT, alias.name, ())
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        names = tuple(alias.name for alias in node.names)
-        self._report(node, ImportKind.FROM, node.module or "", names, node.level)
-
-    def _visit_scope(self, node: ast.AST) -> None:
-        self._nested += 1
-        self.generic_visit(node)
-        self._nested -= 1
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _visit_scope
-
-    def _visit_guarded(self, stmts: list[ast.stmt]) -> None:
-        self._optional += 1
-        for stmt in stmts:
-            self.visit(stmt)
-        self._optional -= 1
-
-    def visit_Try(self, node: ast.Try) -> None:
-        if _is_import_guard(node.handlers):
-            self._visit_guarded(node.body)
-            for handler in node.handlers:
-                self.visit(handler)  # the fallback runs when the guarded import fails: not optional
-            self._visit_guarded(node.orelse)  # runs only when the guarded import worked
-            for stmt in node.finalbody:
-                self.visit(stmt)
+    def statement(self, node: ast.Import | ast.ImportFrom, ctx: Context) -> None:
+        if node.__class__ is ast.Import:
+            for alias in node.names:
+                self._report(node, ImportKind.IMPORT, alias.name, (), 0, ctx.optional, ctx.nested)
         else:
-            self.generic_visit(node)
+            assert isinstance(node, ast.ImportFrom)  # noqa: S101, sanity check for the type checker
+            names = tuple(alias.name for alias in node.names)
+            self._report(node, ImportKind.FROM, node.module or "", names, node.level, ctx.optional, ctx.nested)
 
-    visit_TryStar = visit_Try  # type: ignore[assignment]  # TryStar has exactly Try's fields
+    def dynamic(self, call: ast.Call, name: str, ctx: Context, in_lambda: bool) -> None:
+        level = len(name) - len(name.lstrip("."))
+        self._report(call, ImportKind.DYNAMIC, name[level:], (), level, ctx.optional, ctx.nested or in_lambda)
 
-    def visit_With(self, node: ast.With) -> None:
-        suppressing = False
-        for item in node.items:
-            expr = item.context_expr
-            if isinstance(expr, ast.Call) and self.src.names.qualname(expr.func) in _SUPPRESS:
-                if any(name in GUARD_EXCEPTIONS for arg in expr.args for name in _exception_names(arg)):
-                    suppressing = True
-            if self._expressions:
-                self.visit(item)
-        if suppressing:
-            self._visit_guarded(node.body)
-        else:
-            for stmt in node.body:
-                self.visit(stmt)
 
-    visit_AsyncWith = visit_With  # type: ignore[assignment]  # AsyncWith has exactly With's fields
-
-    def visit_If(self, node: ast.If) -> None:
-        test = node.test
-        # cheap shape test first: resolving names builds the file's alias table
-        named = (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-        )
-        if named and (isinstance(test, ast.Name) or self.src.names.qualname(test, allow_builtins=False) in _TYPE_CHECKING):
-            self._visit_guarded(node.body)  # never executed at run time
-            for stmt in node.orelse:
-                self.visit(stmt)
-        else:
-            self.generic_visit(node)
-
-    # ----------------------------------------------------------------------------- expressions
-
-    def visit_Call(self, node: ast.Call) -> None:
-        if node.args and isinstance(node.func, (ast.Name, ast.Attribute)):
-            first = node.args[0]
+def _dynamic_imports(src: SourceFile) -> list[tuple[ast.Call, str]]:
+    """`importlib.import_module("x")` / `__import__("x")` calls with a literal name, in source order."""
+    found: list[tuple[ast.Call, str]] = []
+    qualname = src.names.qualname
+    for node in src.nodes:
+        if node.__class__ is not ast.Call:
+            continue
+        call = node
+        if call.args and isinstance(call.func, (ast.Name, ast.Attribute)):
+            first = call.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.strip("."):
-                if self.src.names.qualname(node.func) in DYNAMIC_IMPORTS:
-                    name = first.value
-                    level = len(name) - len(name.lstrip("."))
-                    self._report(node, ImportKind.DYNAMIC, name[level:], (), level)
-        self.generic_visit(node)
+                if qualname(call.func) in DYNAMIC_IMPORTS:
+                    found.append((call, first.value))
+    return found
+
+
+def _inside(node: ast.AST, spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+    pos = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    return any(start <= pos < end for start, end in spans)
 
 
 def scan_imports(src: SourceFile) -> tuple[ImportFinding, ...]:
@@ -205,9 +104,10 @@ def scan_imports(src: SourceFile) -> tuple[ImportFinding, ...]:
         One ImportFinding per imported module: `import a, b` gives two; `from x import y, z` gives one
         with `names=("y", "z")`; a relative import has `level > 0` and `module` without the dots ("" for
         `from . import y`); `importlib.import_module("a.b")` / `__import__("a")` with a literal name give
-        kind DYNAMIC (non-literal names are not reported). Findings inside a function or class have
-        `nested=True`; inside an import guard or `if TYPE_CHECKING:` `optional=True`; either makes the
-        confidence `likely`, otherwise it is `certain`.
+        kind DYNAMIC (non-literal names are not reported). Findings inside a function or class body (or a
+        dynamic import inside a lambda) have `nested=True`; inside an import guard or `if TYPE_CHECKING:`
+        `optional=True`; either makes the confidence `likely`, otherwise it is `certain`. A default value
+        or a decorator runs where its `def` is, so it takes the context of the `def`, not of its body.
     """
     return scan_imports_counted(src)[0]
 
@@ -215,6 +115,29 @@ def scan_imports(src: SourceFile) -> tuple[ImportFinding, ...]:
 def scan_imports_counted(src: SourceFile) -> tuple[tuple[ImportFinding, ...], int]:
     """`scan_imports`, plus how many imports were counted but not kept (repeats over MAX_REPEATS, findings
     over MAX_FINDINGS_PER_FILE); the caller reports that number as "N more"."""
-    visitor = _ImportVisitor(src)
-    visitor.visit(src.tree)
-    return tuple(visitor.findings), visitor.dropped
+    flow = src.flow
+    out = _Collector(src)
+    text = src.text
+    # Statements are a tenth of the nodes: the expressions matter only when the text can hold a dynamic import.
+    dynamic = _dynamic_imports(src) if ("import_module" in text or "__import__" in text) else []
+    if not dynamic:
+        for stmt, ctx in zip(flow.statements, flow.contexts, strict=True):
+            if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
+                out.statement(stmt, ctx)
+        return tuple(out.findings), out.dropped
+    lambdas = [((n.lineno, n.col_offset), (n.end_lineno or 0, n.end_col_offset or 0))
+               for n in src.nodes if n.__class__ is ast.Lambda]
+    events: list[tuple[tuple[int, int], int, ast.AST, object]] = []
+    for order, (stmt, ctx) in enumerate(zip(flow.statements, flow.contexts, strict=True)):
+        if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
+            events.append(((stmt.lineno, stmt.col_offset), order, stmt, ctx))
+    for order, (call, name) in enumerate(dynamic, start=len(flow.statements)):
+        events.append(((call.lineno, call.col_offset), order, call, name))
+    events.sort(key=lambda e: (e[0], e[1]))  # source order: a call in a decorator comes before the body
+    for _, _, node, extra in events:
+        if isinstance(extra, Context):
+            out.statement(node, extra)  # type: ignore[arg-type]
+        else:
+            assert isinstance(node, ast.Call) and isinstance(extra, str)  # noqa: S101, sanity check
+            out.dynamic(node, extra, flow.context(node), _inside(node, lambdas))
+    return tuple(out.findings), out.dropped

@@ -25,7 +25,7 @@ from . import snowobjects
 from .cliargs import FLAG_ACTIONS, argparse_option, click_option, typer_option
 from .iomerge import IoScan, _exists, summarize_io
 from .model import CliOption, Confidence, IoFinding, IoKind, Location
-from .names import attr_chain, literal_str
+from .names import argument, attr_chain, literal_str
 from .source import SourceFile
 
 __all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
@@ -78,6 +78,7 @@ _WRITE_METHODS = frozenset(_APIS.get("write_methods", ()))
 _READ_METHODS = frozenset(_APIS.get("read_methods", ()))
 _PATH_METHOD_WRITES = frozenset(_APIS.get("path_method_writes", ()))
 _PATH_METHOD_READS = frozenset(_APIS.get("path_method_reads", ()))
+_PATH_METHODS = _PATH_METHOD_WRITES | _PATH_METHOD_READS
 _HF_LIBS = ("transformers", "diffusers", "peft", "sentence_transformers", "timm", "optimum", "setfit", "trl")
 
 _SNOWPARK_USE = frozenset({"table", "sql", "create_dataframe", "write_pandas", "read", "file", "call", "use_database",
@@ -141,7 +142,6 @@ class _IoVisitor:
         self.names = src.names
         self.project_files = project_files
         self.found: list[IoFinding] = []
-        self.consts: dict[str, ast.expr | None] = {}
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.cli_functions: list[tuple[str, ast.AST, str]] = []  # (function, node exposing it, "typer"/"fire")
@@ -155,11 +155,10 @@ class _IoVisitor:
         self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
         self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
-        for stmt in src.tree.body:
-            if isinstance(stmt, ast.Assign):
-                self._bind(stmt.targets, stmt.value)
-            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                self._bind([stmt.target], stmt.value)
+        self.bindings = src.bindings
+        # A session comes from `...builder...` or `get_active_session`: both names are in the text (a qualified
+        # name is made of the file's own identifiers), so a file without them binds no session variable.
+        self._session_words = self.imports_snowflake and ("builder" in src.text or "get_active_session" in src.text)
 
     def run(self) -> None:
         handlers = _HANDLERS
@@ -174,10 +173,13 @@ class _IoVisitor:
         self.found.append(IoFinding(kind, self.src.loc(node), self.src.code(node), detail, confidence, hint,
                                     default, exists))
 
-    def _bind(self, targets: Sequence[ast.expr], value: ast.expr) -> None:
-        for target in targets:
-            if isinstance(target, ast.Name):
-                self.consts[target.id] = value
+    def _bound(self, name: ast.Name) -> ast.expr | None:
+        """The value assigned to `name` by the binding in force where it is read (`Bindings.read`: the last
+        binding before it, else the module's own last one; inside its own value, the one before). None when
+        that binding is a loop variable (a list of paths is not a path) or a parameter default (the caller
+        may pass any path), or when nothing binds the name."""
+        binding = self.bindings.read(name.id, name)
+        return binding.value if binding is not None and binding.kind == "assign" else None
 
     # -- path values
     def path_of(self, node: ast.expr | None, depth: int = 0) -> str | None:
@@ -190,7 +192,7 @@ class _IoVisitor:
         if isinstance(node, ast.Name):
             if node.id == "__file__":
                 return None
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             return self.path_of(bound, depth + 1) if bound is not None and bound is not node else None
         if isinstance(node, ast.JoinedStr):
             parts: list[str] = []
@@ -242,7 +244,7 @@ class _IoVisitor:
             base = self._file_dir(node.value, depth + 1)
             return posixpath.join(base, "..") if base is not None else None
         if isinstance(node, ast.Name):
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             if bound is not None and bound is not node and depth < 8:
                 return self._file_dir(bound, depth + 1)
         return None
@@ -337,8 +339,7 @@ class _IoVisitor:
                           "session; no credentials needed")
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        self._bind(node.targets, node.value)
-        if self.imports_snowflake and isinstance(node.value, ast.Call):
+        if self._session_words and isinstance(node.value, ast.Call):
             func = node.value.func
             attrs = _chain_attrs(func)
             if "builder" in attrs or (self.names.qualname(func) or "").endswith("get_active_session"):
@@ -348,14 +349,17 @@ class _IoVisitor:
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._bind([node.target], node.value)
             self._return_target(node, node.target)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._return_target(node, node.target)
 
     def _return_target(self, node: ast.AST, target: ast.expr) -> None:
-        is_return = isinstance(target, ast.Name) and target.id == "__return__"
+        if target.__class__ is ast.Name:  # the common case first
+            if target.id == "__return__":
+                self._report(K.SETS_RETURN, node, "__return__", hint="job.result() returns this value")
+            return
+        is_return = False
         if isinstance(target, ast.Subscript) and literal_str(target.slice) == "__return__" and isinstance(
             target.value, ast.Call
         ) and self.names.qualname(target.value.func) in {"globals", "builtins.globals"}:
@@ -454,6 +458,14 @@ class _IoVisitor:
         func = node.func
         callee = self.names.qualname(func) or ""
         method = func.attr if isinstance(func, ast.Attribute) else ""
+        if not _callee_matters(callee) and not _method_matters(method):
+            # Most calls: no rule below reads this callee or method name; only the output keywords and
+            # (for a method, in a Snowpark file) a stage path argument can still matter.
+            if self.imports_snowflake and method and snowobjects.may_name_objects(node, method, self._text):
+                self._snowflake_objects(node, method)
+            if node.keywords:
+                self._output_keywords(node)
+            return
         if method == "add_argument" or callee in {"click.option", "click.argument"}:
             self._cli_option(node, callee)
             return
@@ -466,40 +478,39 @@ class _IoVisitor:
             self.hf_parsers.append(node)
             return
         self._snowpark_call(node, callee, method)
-        if self.imports_snowflake and method:
+        if self.imports_snowflake and method and snowobjects.may_name_objects(node, method, self._text):
             self._snowflake_objects(node, method)
-        for kw in node.keywords:
-            if kw.arg in _OUTPUT_KWS:
-                path = self.path_of(kw.value)
-                if path is not None:
-                    self.output(node, path, f"{kw.arg}=")
+        self._output_keywords(node)
         if callee in {"open", "io.open", "codecs.open"} or (method == "open" and not callee):
             self._open(node, callee)
             return
         if callee == "h5py.File":
-            mode = literal_str(node.args[1]) if len(node.args) > 1 else literal_str(_kw(node, "mode"))
+            mode = literal_str(argument(node, 1, "mode"))
             table = _WRITERS if mode and any(c in mode for c in "wax") else _READERS
             self._path_arg(node, table[callee], write=table is _WRITERS, what="h5py.File")
             return
-        spec = _WRITERS.get(callee)
-        if spec is not None:
-            self._path_arg(node, spec, write=True, what=callee.rsplit(".", 1)[-1])
-            return
-        spec = _READERS.get(callee) or _reader_glob(callee)
-        if spec is not None:
-            self._path_arg(node, spec, write=False, what=callee)
-            return
-        if callee == "datasets.load_dataset":
-            self._data_files(node)
-            return
+        if callee:  # without one (a method of an object the file did not import) only the method rules apply
+            spec = _WRITERS.get(callee)
+            if spec is not None:
+                self._path_arg(node, spec, write=True, what=callee.rsplit(".", 1)[-1])
+                return
+            spec = _READERS.get(callee) or _reader_glob(callee)
+            if spec is not None:
+                self._path_arg(node, spec, write=False, what=callee)
+                return
+            if callee == "datasets.load_dataset":
+                self._data_files(node)
+                return
         if method == "from_pretrained" and any(self.names.imports(m) for m in _HF_LIBS):
             path = self.path_of(node.args[0]) if node.args else None
             if path is not None and _is_local_model_path(path):
                 self.local_input(node, path)
             return
         if method and (not callee or callee.startswith("pathlib.")):
-            receiver = self.path_of(func.value) if isinstance(func, ast.Attribute) else None
-            if receiver is not None and method in _PATH_METHOD_WRITES | _PATH_METHOD_READS:
+            # the receiver is read only for a path method (most method calls are not)
+            receiver = self.path_of(func.value) if method in _PATH_METHODS and isinstance(func, ast.Attribute) \
+                else None
+            if receiver is not None:
                 if method in _PATH_METHOD_WRITES:
                     self.output(node, receiver, method)
                 else:
@@ -512,9 +523,17 @@ class _IoVisitor:
                 self._path_arg(node, (0, ("path", "filepath", "fname", "filename", "model_file")), write=False,
                                what=method)
 
+    def _output_keywords(self, node: ast.Call) -> None:
+        """`TrainingArguments(output_dir="out")`: an output-named keyword given a literal path."""
+        for kw in node.keywords:
+            if kw.arg in _OUTPUT_KWS:
+                path = self.path_of(kw.value)
+                if path is not None:
+                    self.output(node, path, f"{kw.arg}=")
+
     def _path_arg(self, node: ast.Call, spec: tuple[int, tuple[str, ...]], *, write: bool, what: str) -> None:
         index, kws = spec
-        target = node.args[index] if 0 <= index < len(node.args) else _kw(node, *kws)
+        target = argument(node, index if index >= 0 else None, *kws)
         if target is None:
             return
         path = self.path_of(target)
@@ -529,11 +548,11 @@ class _IoVisitor:
     def _open(self, node: ast.Call, callee: str) -> None:
         func = node.func
         if callee:
-            target = node.args[0] if node.args else _kw(node, "file", "filename")
-            mode_node = node.args[1] if len(node.args) > 1 else _kw(node, "mode")
+            target = argument(node, 0, "file", "filename")
+            mode_node = argument(node, 1, "mode")
         else:  # Path("x").open("w")
             target = func.value if isinstance(func, ast.Attribute) else None
-            mode_node = node.args[0] if node.args else _kw(node, "mode")
+            mode_node = argument(node, 0, "mode")
         path = self.path_of(target)
         mode = literal_str(mode_node) if mode_node is not None else "r"
         if path is None:
@@ -556,8 +575,8 @@ class _IoVisitor:
             self.pending.append((qual, write, self.src.loc(node), self.src.code(node)))
 
     def _data_files(self, node: ast.Call) -> None:
-        builder = literal_str(node.args[0]) if node.args else literal_str(_kw(node, "path"))
-        files = _kw(node, "data_files", "data_dir")
+        builder = literal_str(argument(node, 0, "path"))
+        files = argument(node, None, "data_files", "data_dir")
         values: list[ast.expr] = []
         if files is not None:
             stack = [files]
@@ -586,7 +605,7 @@ class _IoVisitor:
                 self.cli_open.append(f"{loc.render()}: an option whose name is computed")
         self.cli_options.append(decl)
         names = [n for n in decl.flags] or [decl.dest]
-        default = _kw(node, "default")
+        default = argument(node, None, "default")
         if default is not None and isinstance(default, ast.Constant) and default.value is None:
             default = None
         confidence = self._takes_path(decl, [decl.dest, *decl.flags], default)
@@ -692,14 +711,14 @@ class _IoVisitor:
                 self._snowpark(node, f"session.{method}()", Confidence.CERTAIN)
 
     def _text(self, node: ast.expr | None) -> str | None:
-        """A literal string, an f-string (unknown parts as `{}`), or a name bound to one at module level."""
+        """A literal string, an f-string (unknown parts as `{}`), or a name whose binding in force is one."""
         if node is None:
             return None
         text = literal_str(node)
         if text is not None:
             return text
         if isinstance(node, ast.Name):
-            bound = self.consts.get(node.id)
+            bound = self._bound(node)
             return literal_str(bound) if bound is not None else None
         if isinstance(node, ast.JoinedStr):
             return "".join(str(v.value) if isinstance(v, ast.Constant) else _UNKNOWN for v in node.values)
@@ -766,7 +785,7 @@ class _IoVisitor:
                             and _is_output_name(stmt.target.id):
                         value = stmt.value
                         if isinstance(value, ast.Call):
-                            value = _kw(value, "default")
+                            value = argument(value, None, "default")
                         self.option(stmt, "--" + stmt.target.id, value, confidence=Confidence.LIKELY)
 
 
@@ -775,13 +794,6 @@ _HANDLERS: dict[type, Callable[[_IoVisitor, Any], None]] = {
     for cls in (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.If, ast.FunctionDef,
                 ast.AsyncFunctionDef, ast.ClassDef, ast.Call)
 }
-
-
-def _kw(node: ast.Call, *names: str) -> ast.expr | None:
-    for kw in node.keywords:
-        if kw.arg in names:
-            return kw.value
-    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -793,6 +805,28 @@ def _reader_glob(callee: str) -> tuple[int, tuple[str, ...]] | None:
 
 
 _READER_GLOBS = tuple((k[:-1], v) for k, v in _READERS.items() if k.endswith("*"))
+
+
+#: Callee names and prefixes `_call` and its helpers read (besides the reader / writer tables).
+_CALLEES = frozenset({"click.option", "click.argument", "argparse.ArgumentParser", "click.command", "typer.run",
+                      "click.group", "fire.Fire", "absl.flags.DEFINE_string", "absl.app.run", "open", "io.open",
+                      "codecs.open", "h5py.File", "datasets.load_dataset"})
+#: Method names `_call` and its helpers read (`snowobjects.may_name_objects` decides the Snowpark ones).
+_METHODS = frozenset({"add_argument", "command", "parse_known_args", "parse_known_intermixed_args",
+                      "add_subparsers", "getOrCreate", "create", "open", "from_pretrained", *_SNOWPARK_USE,
+                      *_PATH_METHODS, *_WRITE_METHODS, *_READ_METHODS})
+
+
+@functools.lru_cache(maxsize=8192)
+def _callee_matters(callee: str) -> bool:
+    """Whether some rule of the io pass reads this qualified name (the same answer in every file)."""
+    return bool(callee) and (
+        callee in _CALLEES or callee in _WRITERS or callee in _READERS or _reader_glob(callee) is not None
+        or callee.endswith(("HfArgumentParser", "get_active_session")) or callee.startswith("hydra."))
+
+
+def _method_matters(method: str) -> bool:
+    return method in _METHODS
 
 
 def _chain_attrs(node: ast.AST) -> list[str]:

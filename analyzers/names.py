@@ -71,7 +71,7 @@ class Names:
         #: Modules imported with `from m import *`: their names are unqualified in the file.
         self.star_modules = tuple(stars)
         # The compute, network and io passes resolve the same call nodes; nodes live as long as the tree.
-        self._memo: dict[tuple[int, bool], str | None] = {}
+        self._memo: dict[int, str | None] = {}
         self._imports: dict[str, bool] = {}  # `imports` answers: the passes ask per call, for a few prefixes
 
     def qualname(self, node: ast.AST, *, allow_builtins: bool = True) -> str | None:
@@ -81,25 +81,32 @@ class Names:
         (`open`, `print`) resolves to itself when `allow_builtins` is set. Calls and subscripts in the
         chain (`torch.device("cuda").type`) stop resolution and give None.
         """
-        key = (id(node), allow_builtins)
+        cls = node.__class__
+        if cls is ast.Name:  # a bare name is one lookup: no memo needed
+            target = self.aliases.get(node.id)  # type: ignore[attr-defined]
+            if target is None and allow_builtins and node.id in _BUILTINS:  # type: ignore[attr-defined]
+                return node.id  # type: ignore[attr-defined]
+            return target
+        if cls is not ast.Attribute:
+            return None
+        # A chain: one memo entry per node (the passes resolve the same calls), the same for both flavours.
         memo = self._memo
-        if key in memo:
+        key = id(node)
+        try:
             return memo[key]
-        result = self._resolve(node, allow_builtins)
-        memo[key] = result
-        return result
+        except KeyError:
+            result = memo[key] = self._resolve(node)
+            return result
 
-    def _resolve(self, node: ast.AST, allow_builtins: bool) -> str | None:
+    def _resolve(self, node: ast.AST) -> str | None:
         parts: list[str] = []
-        while isinstance(node, ast.Attribute):
+        while node.__class__ is ast.Attribute:
             parts.append(node.attr)
             node = node.value
-        if not isinstance(node, ast.Name):
+        if node.__class__ is not ast.Name:
             return None
         head = self.aliases.get(node.id)
         if head is None:
-            if allow_builtins and node.id in _BUILTINS and not parts:
-                return node.id
             return None
         parts.append(head)
         return ".".join(reversed(parts))
@@ -137,10 +144,29 @@ def literal_str(node: ast.AST | None) -> str | None:
     return None
 
 
-def keyword(call: ast.Call, name: str) -> ast.expr | None:
-    for kw in call.keywords:
-        if kw.arg == name:
-            return kw.value
+def argument(call: ast.Call, position: int | None = None, *keywords: str | None) -> ast.expr | None:
+    """The expression a call passes for one parameter: by keyword, else at `position`.
+
+    The one argument reader every pass shares. A keyword wins over the position (in valid code a parameter is
+    never given both ways, and a keyword is explicit where `f(*args, name=x)` is not); among several
+    `keywords` (aliases of the parameter: `"file", "filename"`), the first one present in the call counts.
+    A positional argument that is `*args` gives None: where its items land is unknown.
+
+    Args:
+        call: the call node.
+        position: 0-based index of the parameter among positional arguments; None for keyword-only.
+        keywords: the parameter's keyword name(s); a None among them matches nothing (`rule.keyword or None`).
+
+    Returns:
+        The argument's expression, or None when the call does not pass it (or passes it through `*args`).
+    """
+    if keywords:
+        for kw in call.keywords:
+            if kw.arg is not None and kw.arg in keywords:  # `**kwargs` names nothing (and a None keyword matches none)
+                return kw.value
+    if position is not None and position < len(call.args):
+        value = call.args[position]
+        return None if value.__class__ is ast.Starred else value
     return None
 
 

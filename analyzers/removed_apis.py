@@ -199,11 +199,11 @@ def _top(dotted: str) -> str:
     return dotted.split(".", 1)[0]
 
 
-class _Scan:
-    def __init__(self, src: SourceFile, rules: RemovedApiRules) -> None:
-        self.src = src
-        self.names = src.names
-        self.uses: dict[tuple[int, int], ApiUse] = {}
+class _Index:
+    """The table by kind, built once per rules object (not per file), with a memo of dotted-name matches."""
+
+    def __init__(self, rules: RemovedApiRules) -> None:
+        self.rules = rules
         self.attrs: dict[str, int] = {}
         self.keywords: dict[str, list[int]] = {}
         self.methods: dict[str, list[int]] = {}
@@ -214,9 +214,38 @@ class _Scan:
                 self.keywords.setdefault(api.api, []).append(i)
             else:
                 self.methods.setdefault(api.api.rsplit(".", 1)[1], []).append(i)
-        self.rules = rules
         #: Top-level modules of every table row: what a file must import for any non-import row to match.
         self.modules = frozenset(_top(api.api) for api in rules.apis)
+        self.matches: dict[str, int | None] = {}  # dotted name -> its attribute row (the same in every file)
+        #: The last part of every attribute row (`numpy.float_` -> `float_`).
+        self.last_parts = frozenset(api.rsplit(".", 1)[-1] for api in self.attrs)
+
+
+#: The index of the latest rules object (rules are loaded once per process).
+_INDEX: list[_Index] = []
+
+
+def _index_of(rules: RemovedApiRules) -> _Index:
+    index = _INDEX[0] if _INDEX else None  # one read: a parallel analysis may replace the entry
+    if index is None or index.rules is not rules:
+        index = _Index(rules)
+        _INDEX[:] = [index]
+    return index
+
+
+class _Scan:
+    def __init__(self, src: SourceFile, rules: RemovedApiRules) -> None:
+        self.src = src
+        self.names = src.names
+        self.uses: dict[tuple[int, int], ApiUse] = {}
+        index = _index_of(rules)
+        self.attrs = index.attrs
+        self.keywords = index.keywords
+        self.methods = index.methods
+        self.modules = index.modules
+        self._matches = index.matches
+        self._last_parts = index.last_parts
+        self.rules = rules
 
     def _report(self, index: int, node: ast.AST, confidence: Confidence) -> None:
         loc = self.src.loc(node)
@@ -225,12 +254,20 @@ class _Scan:
             self.uses[key] = ApiUse(index, loc, self.src.code(node), confidence)
 
     def _attr_match(self, dotted: str) -> int | None:
+        """The attribute row `dotted` or its longest listed prefix (of two parts or more) is, if any."""
+        try:
+            return self._matches[dotted]
+        except KeyError:
+            pass
         parts = dotted.split(".")
+        found = None
         for n in range(len(parts), 1, -1):
             hit = self.attrs.get(".".join(parts[:n]))
             if hit is not None:
-                return hit
-        return None
+                found = hit
+                break
+        self._matches[dotted] = found
+        return found
 
     def run(self) -> tuple[ApiUse, ...]:
         nodes = self.src.nodes
@@ -238,22 +275,29 @@ class _Scan:
         # Every match below but an import statement's goes through an import alias of a library in the
         # table (a DataFrame comes from a pandas call): a file importing none of them needs no walk.
         if not any(_top(target) in self.modules for target in (*names.aliases.values(), *names.star_modules)):
-            for node in nodes:
-                if node.__class__ is ast.Import or node.__class__ is ast.ImportFrom:
-                    self._import(node)
+            for stmt in self.src.flow.statements:  # imports are statements: no need for the node list
+                if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
+                    self._import(stmt)
             return self._sorted()
         # Names bound to DataFrames anywhere in the file (flat, like the import aliases), outer scopes first.
         frames: set[str] = set()
-        for node in _assignments_breadth_first(self.src.tree):
-            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                if _makes_frame(node.value, names, frames):
-                    frames.add(node.targets[0].id)
+        for assign in _assignments_breadth_first(self.src.tree):
+            if len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Name):
+                if _makes_frame(assign.value, names, frames):
+                    frames.add(assign.targets[0].id)
         pandas_imported = names.imports("pandas")
         attrs = self.attrs
         # The shared list has no bare names; a bare name matches only when it is an alias of a listed API
         # (`from numpy import float_`), and then this file is walked with its names.
         if attrs and any(self._attr_match(target) is not None for target in names.aliases.values()):
             nodes = preorder(self.src.tree)
+        elif attrs:
+            # Otherwise a listed attribute's last part is the `.attr` of some attribute in the file (a
+            # dotted name is an alias target followed by attributes, and no alias target holds a listed one):
+            # without such an attribute, no attribute of the file can match, and none is resolved.
+            lasts = self._last_parts
+            if not any(n.__class__ is ast.Attribute and n.attr in lasts for n in nodes):
+                attrs = {}
         for node in nodes:
             cls = node.__class__
             if cls is ast.Call:

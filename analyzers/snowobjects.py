@@ -11,6 +11,8 @@ import ast
 import re
 from collections.abc import Callable, Sequence
 
+from .names import argument
+
 #: A possibly qualified, possibly quoted identifier: DB.SCHEMA.NAME, "My Table", IDENTIFIER excluded.
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*)){0,2}'
 _READS = re.compile(rf"\b(?:FROM|JOIN)\s+(?!\()(?P<name>{_IDENT})", re.I)
@@ -64,8 +66,21 @@ def stage_of(text: str) -> str | None:
     return m.group("stage") if m else None
 
 
-def _kw(node: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in node.keywords if k.arg == name), None)
+#: Methods `call_objects` reads by name; any other names an object only as `session.read.<format>("@stage")`.
+_NAMED_METHODS = frozenset({"table", "sql", "save_as_table", "write_pandas", "put", "put_stream", "copy_into_location",
+                            "get", "get_stream"})
+
+
+def may_name_objects(node: ast.Call, method: str, text: Callable[[ast.expr | None], str | None]) -> bool:
+    """False when `call_objects` certainly finds nothing in the call, before its receiver chain is built: a
+    method it does not read by name whose first argument is no literal stage path (`@...`)."""
+    if method in _NAMED_METHODS:
+        return True
+    first = argument(node, 0)
+    if first is None:
+        return False
+    value = text(first)
+    return value is not None and "@" in value
 
 
 def call_objects(node: ast.Call, method: str, chain: Sequence[str], sessionish: bool,
@@ -81,27 +96,27 @@ def call_objects(node: ast.Call, method: str, chain: Sequence[str], sessionish: 
     Handles session.table / sql / write_pandas, df.write.save_as_table, session.read.<format>("@stage"),
     session.file.get / put and df.copy_into_location; names computed at run time are skipped.
     """
-    first = node.args[0] if node.args else None
+    first = argument(node, 0)
     if method == "table" and sessionish:
         if isinstance(first, (ast.List, ast.Tuple)):
             parts = [text(e) for e in first.elts]
             name = ".".join(p for p in parts if p) if all(parts) else None
         else:
-            name = text(first if first is not None else _kw(node, "name"))
+            name = text(argument(node, 0, "name"))
         return [("table", name, SELECT)] if name else []
     if method == "sql" and sessionish:
-        return sql_objects(text(first if first is not None else _kw(node, "query")) or "")
+        return sql_objects(text(argument(node, 0, "query")) or "")
     if method == "save_as_table" and "write" in chain:
-        name = text(first if first is not None else _kw(node, "table_name"))
+        name = text(argument(node, 0, "table_name"))
         return [("table", name, INSERT)] if name else []
     if method == "write_pandas" and sessionish:
-        name = text(node.args[1] if len(node.args) > 1 else _kw(node, "table_name"))
+        name = text(argument(node, 1, "table_name"))
         return [("table", name, INSERT)] if name else []
     if (method in {"put", "put_stream"} and "file" in chain) or method == "copy_into_location":
         if method == "copy_into_location":
-            target = first if first is not None else _kw(node, "location")
+            target = argument(node, 0, "location")
         else:
-            target = node.args[1] if len(node.args) > 1 else _kw(node, "stage_location")
+            target = argument(node, 1, "stage_location")
         stage = stage_of(text(target) or "")
         return [("stage", stage, WRITE)] if stage else []
     if (method in {"get", "get_stream"} and "file" in chain) or ("read" in chain and sessionish):

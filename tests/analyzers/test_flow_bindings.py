@@ -176,3 +176,25 @@ def test_a_local_binding_above_does_not_count_as_module_level() -> None:
     src = _src("def get():\n    return use(PATH)\ndef other():\n    PATH = 'x'\n")
     # no binding before the use, and the only binding is inside a function: nothing in force
     assert src.bindings.current("PATH", _find(src, "use(PATH)")) is None
+
+
+@pytest.mark.parametrize(("code", "read", "expected"), [
+    ("url = 'https://a'\nurl = url + '/x'\nget(url)\n", "url + '/x'", "'https://a'"),
+    ("x = [1]\nfor x in f(x):\n    pass\n", "f(x)", "[1]"),
+    ("url = 'https://a'\nurl = url + '/x'\nget(url)\n", "get(url)", "url + '/x'"),
+])
+def test_read_inside_its_own_value_sees_the_binding_before(code: str, read: str, expected: str) -> None:
+    """`read` is `current` except inside a binding's own value, which Python evaluates before binding."""
+    src = _src(code)
+    holder = _find(src, read)
+    use = next(n for n in ast.walk(holder) if isinstance(n, ast.Name) and n.id in ("url", "x"))
+    binding = src.bindings.read(use.id, use)
+    assert binding is not None and ast.unparse(binding.value) == ast.unparse(ast.parse(expected).body[0].value)
+
+
+def test_read_inside_its_own_value_ignores_other_functions() -> None:
+    """`path = expand(path)` in a function reads its parameter: a `path` bound in another function is not it."""
+    src = _src("def a():\n    path = 'x'\ndef b(path):\n    path = expand(path)\n")
+    use = _find(src, "expand(path)")
+    name = next(n for n in ast.walk(use) if isinstance(n, ast.Name) and n.id == "path")
+    assert src.bindings.read("path", name) is None

@@ -120,6 +120,45 @@ CASES = [
                  [("import", "torch", (), 0, 3, False, False), ("import", "sklearn", (), 0, 7, False, False)],
                  id="match_loops__statement_bodies_walked"),
     pytest.param("""
+        try:
+            import ujson
+        except ImportError:
+            ujson = None
+        else:
+            import ujson.extras
+        """,
+                 [("import", "ujson", (), 0, 2, True, False), ("import", "ujson.extras", (), 0, 6, True, False)],
+                 id="import_in_else_of_importerror_guard__optional"),
+    pytest.param("""
+        import importlib
+        def load(name):
+            try:
+                return importlib.import_module("plugins.fast")
+            except ImportError:
+                return importlib.import_module("plugins.slow")
+        """,
+                 [("import", "importlib", (), 0, 1, False, False), ("dynamic", "plugins.fast", (), 0, 4, True, True),
+                  ("dynamic", "plugins.slow", (), 0, 6, False, True)],
+                 id="dynamic_in_function_guard__nested_optional_fallback_not"),
+    pytest.param("""
+        import importlib
+        def load(backend=importlib.import_module("backends.default")):
+            import backends.extra
+        """,
+                 [("import", "importlib", (), 0, 1, False, False),
+                  ("dynamic", "backends.default", (), 0, 2, False, False),
+                  ("import", "backends.extra", (), 0, 3, False, True)],
+                 id="dynamic_in_default_value__runs_where_the_def_is"),
+    pytest.param("""
+        import importlib
+        @register(importlib.import_module("plugins.a"))
+        def f():
+            import plugins.b
+        """,
+                 [("import", "importlib", (), 0, 1, False, False), ("dynamic", "plugins.a", (), 0, 2, False, False),
+                  ("import", "plugins.b", (), 0, 4, False, True)],
+                 id="dynamic_in_decorator__source_order_not_nested"),
+    pytest.param("""
         @decorate(lambda: __import__("plugins.x"))
         def f():
             pass

@@ -425,3 +425,58 @@ def test_scan_io__500_line_script__every_repeat_found() -> None:
     files = frozenset(f"data/part_{i}.csv" for i in range(2000))
     result = scan_io(src, files)
     assert len(result.findings) == 150
+
+
+# Paths reach their use through the binding in force there (the shared bindings layer).
+BINDING_CASES = [
+    pytest.param("""
+        import pandas as pd
+        train_path, test_path = "data/train.csv", "data/test.csv"
+        pd.read_csv(test_path)
+        """, [(L, 3, "data/test.csv")], id="tuple_unpacking__pairwise_path"),
+    pytest.param("""
+        import torch
+        OUT = "model.pt"
+        def save(model):
+            torch.save(model, OUT)
+        OUT = "final.pt"
+        torch.save(None, OUT)
+        """, [(H, 4, "model.pt"), (H, 6, "final.pt")], id="constant_rebound_later__function_between_reads_the_first"),
+    pytest.param("""
+        path = "data/train.csv"
+        for path in paths:
+            open(path)
+        """, [], id="loop_variable__earlier_binding_not_used"),
+    pytest.param("""
+        def load(path="data/train.csv"):
+            return open(path)
+        """, [], id="parameter_default__caller_may_pass_another"),
+    pytest.param("""
+        import os
+        out = "results"
+        out = os.path.join(out, "preds.csv")
+        open(out, "w")
+        """, [(H, 4, "results/preds.csv")], id="rebinding_from_itself__followed"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BINDING_CASES)
+def test_scan_io__bindings__value_in_force(text: str, expected: list[tuple[IoKind, int, str]]) -> None:
+    """A name read as a path resolves to the binding in force where it is read."""
+    actual = [(f.kind, f.location.line, f.detail) for f in scan(text).findings]
+    compare(text, expected, actual)
+
+
+def test_scan_io__module_constants__as_bound_there() -> None:
+    """An exported path constant is computed from the bindings before it, not from whatever the name holds
+    at the end of the file (a class attribute of the same name bound later is another variable)."""
+    text = """
+        import os
+        ROOT = "data"
+        TRAIN = os.path.join(ROOT, "train.csv")
+        ROOT = "other"
+        kind = str
+        class Dtype:
+            str = "|O08"
+        """
+    compare(text, (("ROOT", "data"), ("TRAIN", "data/train.csv"), ("ROOT", "other")), scan(text).constants)

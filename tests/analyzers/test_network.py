@@ -634,3 +634,101 @@ def test_scan_network__notebook_magic__shell_hosts(magic: str, expected: list[tu
     found = scan_network(src, RULES)
     compare(magic, expected, [(f.category.value, f.hosts) for f in found])
     assert all(f.location.cell == 2 for f in found)
+
+
+# What a name holds where a call reads it: the binding in force there (the shared bindings layer), as
+# (category, line, hosts) of every finding.
+BINDING_CASES = [
+    pytest.param("""
+        import requests
+        URL = "https://a.example.com/v1"
+        def fetch():
+            return requests.get(URL)
+        URL = "https://b.example.com/v2"
+        requests.get(URL)
+        """, [("http", 4, ("a.example.com",)), ("http", 6, ("b.example.com",))],
+        id="constant_rebound_later__function_between_reads_the_first"),
+    pytest.param("""
+        import requests
+        def fetch():
+            return requests.get(BASE)
+        BASE = "https://api.example.com"
+        """, [("http", 3, ("api.example.com",))], id="function_above_module_constant__reads_it"),
+    pytest.param("""
+        import requests
+        MIRRORS = ["https://a.example.com/x", "https://b.example.com/x"]
+        for url in MIRRORS:
+            requests.get(url)
+        """, [("http", 4, ("a.example.com",)), ("http", 4, ("b.example.com",))],
+        id="for_url_in_constant_list__every_mirror"),
+    pytest.param("""
+        import requests
+        for url in ["https://a.example.com/x", "https://b.example.com/x"]:
+            requests.get(url)
+        """, [("http", 3, ("a.example.com",)), ("http", 3, ("b.example.com",))],
+        id="for_url_in_literal_list__every_item"),
+    pytest.param("""
+        import requests
+        url = "https://stale.example.com"
+        for url in get_mirrors():
+            requests.get(url)
+        """, [("http", 4, ())], id="loop_over_computed_iterable__earlier_binding_not_used"),
+    pytest.param("""
+        import requests
+        PRIMARY, FALLBACK = "https://a.example.com/x", "https://b.example.com/x"
+        requests.get(FALLBACK)
+        """, [("http", 3, ("b.example.com",))], id="tuple_unpacking__pairwise"),
+    pytest.param("""
+        import requests
+        def fetch():
+            return requests.get(URL)
+        URL = "https://a.example.com/x"
+        URL: str
+        """, [("http", 3, ("a.example.com",))], id="bare_annotation__does_not_hide_the_constant"),
+    pytest.param("""
+        import requests
+        URL = "https://a.example.com/x"
+        @cache(requests.get(URL))
+        def handler():
+            URL = "https://b.example.com/x"
+            return URL
+        """, [("http", 3, ("a.example.com",))], id="decorator__reads_the_binding_before_its_def"),
+    pytest.param("""
+        import requests
+        def fetch(url="https://a.example.com/x"):
+            return requests.get(url)
+        """, [("http", 3, ())], id="parameter_default__caller_may_pass_another"),
+    pytest.param("""
+        import requests
+        url = "https://a.example.com/x"
+        url = url + "/more"
+        requests.get(url)
+        """, [("http", 4, ("a.example.com",))], id="rebinding_from_itself__followed"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BINDING_CASES)
+def test_scan_network__bindings__value_in_force(text: str, expected: list[tuple[str, int, tuple[str, ...]]]) -> None:
+    """A name passed to a call resolves to the binding in force at the call."""
+    actual = [(f.category.value, f.location.line, f.hosts) for f in findings_of(text)]
+    compare(text, expected, actual)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param('requests.get("https://a.example.com")\n', True, id="double_quoted__possible"),
+    pytest.param("u = f'{x}' + 'https://a'\n", True, id="single_quoted__possible"),
+    pytest.param('u = "  https://a"\n', True, id="leading_blanks_inside_the_quotes__possible"),
+    pytest.param('U = """\n    https://a.example.com/x\n"""\n', True,
+                 id="own_line_of_a_triple_quoted_string__possible"),
+    pytest.param('u = "\\nhttps://a"\n', True, id="after_an_escape__possible"),
+    pytest.param('u = "\\x68ttps://a"\n', True, id="escaped_scheme__possible"),
+    pytest.param("#     http://www.apache.org/licenses/LICENSE-2.0\nx = 1\n", False, id="license_comment__not"),
+    pytest.param('"""See https://docs.example.com for more."""\n', False, id="inside_prose__not"),
+    pytest.param("x = 1\n", False, id="no_url__not"),
+])
+def test_url_literal_possible__text__where_a_url_literal_can_be(text: str, expected: bool) -> None:
+    """The file-level gate of the URL rule errs only towards "possible"."""
+    from mljobs.analyzers.network_values import url_literal_possible
+    assert url_literal_possible(text) is expected
+    if expected is False:  # and where it says "not", the scan indeed finds no URL
+        assert not [f for f in findings_of(text) if f.hosts]
