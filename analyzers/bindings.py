@@ -74,8 +74,14 @@ class Bindings:
         return self._by_key.get(key, [])
 
     def current(self, key: str, node: ast.AST) -> Binding | None:
-        """The binding of `key` in force where `node` is: the last one starting before it in the source, else
-        the last module-level one (a function may read a constant the module binds below it)."""
+        """The binding of `key` in force where `node` reads it: the last one starting before it in the source,
+        else the last module-level one (a function may read a constant the module binds below it).
+
+        A read inside a binding's own value sees the binding before it: `url = url + "/x"` and
+        `for x in f(x)` read the earlier `url` / `x`, as Python evaluates the value first. That earlier
+        binding counts only in the same function (or both at module level): the name is local where it is
+        assigned, so `path = expand(path)` in a function reads its parameter, not a `path` of another
+        function, and gives None (unknown here)."""
         found = self._by_key.get(key)
         if not found:
             return None
@@ -86,28 +92,17 @@ class Bindings:
                 starts = self._starts[key] = [b.at for b in found]
             i = bisect_left(starts, (lineno, node.col_offset)) - 1  # type: ignore[attr-defined]
             if i >= 0:
-                return found[i]
+                binding = found[i]
+                if not _within(node, binding.value):
+                    return binding
+                function = binding.context.function
+                for earlier in reversed(found[:i]):
+                    if earlier.context.function == function:
+                        return earlier
+                return None
         for binding in reversed(found):
             if binding.module_level:
                 return binding
-        return None
-
-    def read(self, key: str, node: ast.AST) -> Binding | None:
-        """`current`, but a read inside a binding's own value sees the binding before it: `url = url + "/x"`
-        and `for x in f(x)` read the earlier `url` / `x`, as Python evaluates the value first. (`current`
-        places every read after the start of its statement, so there the binding would be its own value.)
-
-        The earlier binding counts only in the same function (or both at module level): the name is local
-        where it is assigned, so `path = expand(path)` in a function reads its parameter, not a `path` of
-        another function, and gives None (unknown here)."""
-        binding = self.current(key, node)
-        if binding is None or not _within(node, binding.value):
-            return binding
-        found = self._by_key[key]
-        function = binding.context.function
-        for i in range(bisect_left(self._starts[key], binding.at) - 1, -1, -1):  # `_starts` built by `current`
-            if found[i].context.function == function:
-                return found[i]
         return None
 
     # -- building: one handler per statement class (see `_HANDLERS`)

@@ -52,10 +52,10 @@ from .compute_rules import (  # noqa: F401 - re-exported: callers import the rul
     _norm,
     _weaker,
 )
-from .compute_values import Values, argument, int_value
+from .compute_values import Values, int_value
 from .memory import allocation_size, generated_size
 from .model import Confidence, Evidence, Location, Problem
-from .names import literal_str
+from .names import argument, literal_str
 from .source import SourceFile
 from .verdict import decide_compute  # noqa: F401 - re-exported: the verdict lives in verdict.py
 

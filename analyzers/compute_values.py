@@ -30,7 +30,7 @@ from typing import Any
 from .bindings import Binding, binding_key
 from .compute_rules import ComputeRules, _norm, _under, name_index
 from .flow import Context
-from .names import attr_chain, literal_str
+from .names import argument, attr_chain, literal_str
 from .source import SourceFile
 from .visitor import preorder
 
@@ -275,18 +275,6 @@ class Values:
 
 
 # ---------------------------------------------------------------------------------------- argument helpers
-
-
-def argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
-    """The argument given by `keyword`, else at `position` (a `*args` there says nothing)."""
-    if keyword is not None:
-        for kw in call.keywords:
-            if kw.arg == keyword:
-                return kw.value
-    if position is not None and position < len(call.args):
-        arg = call.args[position]
-        return None if isinstance(arg, ast.Starred) else arg
-    return None
 
 
 def int_value(node: ast.AST | None) -> int | None:

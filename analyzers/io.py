@@ -178,7 +178,7 @@ class _IoVisitor:
         binding before it, else the module's own last one; inside its own value, the one before). None when
         that binding is a loop variable (a list of paths is not a path) or a parameter default (the caller
         may pass any path), or when nothing binds the name."""
-        binding = self.bindings.read(name.id, name)
+        binding = self.bindings.current(name.id, name)
         return binding.value if binding is not None and binding.kind == "assign" else None
 
     # -- path values

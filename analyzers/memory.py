@@ -14,7 +14,8 @@ from __future__ import annotations
 import ast
 import math
 
-from .compute_values import argument, int_value
+from .compute_values import int_value
+from .names import argument
 
 
 def allocation_size(call: ast.Call, qualname: str, large_bytes: int) -> str | None:

@@ -78,7 +78,7 @@ class ValueReader:
         """What the binding of `name` in force where it is read (`Bindings.read`) holds: the items of a list,
         tuple or set, else the one value; for a `for` variable, what its iterable holds. None when unknown
         here (no binding; a parameter default: the caller may pass anything; an iterable computed at run time)."""
-        binding = self.bindings.read(name.id, name)
+        binding = self.bindings.current(name.id, name)
         if binding is None:
             return None
         value = binding.value

@@ -184,11 +184,11 @@ def test_a_local_binding_above_does_not_count_as_module_level() -> None:
     ("url = 'https://a'\nurl = url + '/x'\nget(url)\n", "get(url)", "url + '/x'"),
 ])
 def test_read_inside_its_own_value_sees_the_binding_before(code: str, read: str, expected: str) -> None:
-    """`read` is `current` except inside a binding's own value, which Python evaluates before binding."""
+    """Inside a binding's own value, which Python evaluates before binding, the earlier binding is in force."""
     src = _src(code)
     holder = _find(src, read)
     use = next(n for n in ast.walk(holder) if isinstance(n, ast.Name) and n.id in ("url", "x"))
-    binding = src.bindings.read(use.id, use)
+    binding = src.bindings.current(use.id, use)
     assert binding is not None and ast.unparse(binding.value) == ast.unparse(ast.parse(expected).body[0].value)
 
 
@@ -197,4 +197,4 @@ def test_read_inside_its_own_value_ignores_other_functions() -> None:
     src = _src("def a():\n    path = 'x'\ndef b(path):\n    path = expand(path)\n")
     use = _find(src, "expand(path)")
     name = next(n for n in ast.walk(use) if isinstance(n, ast.Name) and n.id == "path")
-    assert src.bindings.read("path", name) is None
+    assert src.bindings.current("path", name) is None
