@@ -9,40 +9,14 @@ that option instead of editing code.
 
 from __future__ import annotations
 
-import difflib
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-RESULT_ENV = "MLRS_STAGE_RESULT_PATH"
-
-
-@dataclass(frozen=True, slots=True)
-class CodemodResult:
-    """The edited code and its diff, or the original code with `skipped` saying why nothing was changed.
-
-    `changes` lists what was done, one line each; `warnings` lists occurrences deliberately left alone.
-    """
-
-    code: str
-    diff: str = ""
-    changes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    skipped: str | None = None
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-
-def unified_diff(before: str, after: str, path: str) -> str:
-    """A `git diff`-style unified diff of one file (empty when equal)."""
-    return "".join(difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"))
+from .script_edit import RESULT_ENV, CodemodResult, unified_diff  # noqa: F401 - re-exported
 
 
 def _parse(source: str) -> cst.Module | str:

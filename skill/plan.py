@@ -36,7 +36,7 @@ from mljobs.analyzers.nbscript import NotebookScript, notebook_to_script
 
 from .argcheck import check_args
 from .codegen import Generated, NotGenerated, generate_code
-from .codemods import RESULT_ENV, CodemodResult, apply_codemods
+from .script_edit import RESULT_ENV, CodemodResult
 from .cost import CostEstimate, estimate_cost
 from .eai import PYPI_ARTIFACT_REPOSITORY, Coverage, builtin_rules, check_coverage
 from .facts import AccountFacts
@@ -386,6 +386,8 @@ def _script_edit(analysis: Analysis, method: SubmitMethod, output_by_arg: bool, 
         source = (Path(analysis.root) / entry).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return CodemodResult("", skipped=f"could not read {entry}: {exc.__class__.__name__}")
+    from .codemods import apply_codemods  # libcst loads only when a script is edited
+
     result = apply_codemods(source, capture=capture, output_literals=literals, path=entry,
                             entry=call.detail if call else None)
     if result.changed:
