@@ -27,13 +27,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .bindings import Binding, binding_key
+from .bindings import Binding, Bindings, binding_key
 from .compute_rules import ComputeRules, _norm, _under, name_index
 from .flow import Context
 from .names import argument, attr_chain, literal_str
 from .source import SourceFile
 from .visitor import preorder
 
+_DEVICE_WORD = re.compile("device", re.IGNORECASE)
 #: Binding kinds the compute pass reads (see the module docstring for why `loop` is not one).
 VALUE_KINDS = frozenset({"assign", "default", "return", "option"})
 
@@ -43,7 +44,7 @@ class Values:
 
     def __init__(self, src: SourceFile, rules: ComputeRules) -> None:
         self.names = src.names
-        self.bindings = src.bindings
+        self.src = src
         self.rules = rules
         self.index = name_index(rules)
         self._memo: dict[tuple[str, str], frozenset[Any]] = {}
@@ -53,6 +54,11 @@ class Values:
         self._condition_words = re.compile("|".join(map(re.escape, words))) if words else None
 
     # ------------------------------------------------------------------ bindings
+
+    @property
+    def bindings(self) -> Bindings:
+        """The file's bindings, built on first use: most library files never ask."""
+        return self.src.bindings
 
     def bound(self, key: str) -> list[Binding]:
         """The bindings of `key` the compute pass reads (every kind but `loop`), in source order."""
@@ -97,6 +103,9 @@ class Values:
 
     def exports(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Device-valued names of this file (`DEVICE`, `get_device()`) that other files may import."""
+        # A key naming a device has "device" in it, so does the text: most files build no bindings for this.
+        if _DEVICE_WORD.search(self.src.text) is None:
+            return ()
         out = []
         for key in self.bindings.keys():
             if "." in key or "device" not in key.lower() or not self.bound(key):

@@ -49,7 +49,10 @@ class Flow:
 
     __slots__ = ("_ends", "_parents", "_starts", "contexts", "statements")
 
-    def __init__(self, tree: ast.Module, names: Names) -> None:
+    def __init__(self, tree: ast.Module, names: Callable[[], Names]) -> None:
+        """`names` gives the file's import aliases; it is called only for the rare statements whose meaning
+        depends on an import (`with contextlib.suppress(ImportError)`, `if typing.TYPE_CHECKING`), so the
+        aliases can themselves be built from this walk's statements (`SourceFile.names`)."""
         self.statements: list[ast.stmt] = []
         self.contexts: list[Context] = []
         self._parents: list[int] = []
@@ -138,21 +141,23 @@ def is_import_guard(handlers: list[ast.ExceptHandler]) -> bool:
     return False
 
 
-def _suppresses_import_errors(stmt: ast.With | ast.AsyncWith, names: Names) -> bool:
+def _suppresses_import_errors(stmt: ast.With | ast.AsyncWith, names: Callable[[], Names]) -> bool:
     for item in stmt.items:
         expr = item.context_expr
-        if isinstance(expr, ast.Call) and names.qualname(expr.func) in _SUPPRESS:
-            if any(name in GUARD_EXCEPTIONS for arg in expr.args for name in exception_names(arg)):
+        # the shape first (an exception name among the arguments): only then resolve the callee
+        if isinstance(expr, ast.Call) and any(name in GUARD_EXCEPTIONS for arg in expr.args
+                                              for name in exception_names(arg)):
+            if names().qualname(expr.func) in _SUPPRESS:
                 return True
     return False
 
 
-def _type_checking(test: ast.expr, names: Names) -> bool:
-    # the cheap shape test first: resolving names builds the file's alias table
+def _type_checking(test: ast.expr, names: Callable[[], Names]) -> bool:
+    # the cheap shape test first: resolving names needs the file's alias table
     if isinstance(test, ast.Name):
         return test.id == "TYPE_CHECKING"
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING" and \
-        names.qualname(test, allow_builtins=False) in _TYPE_CHECKING
+        names().qualname(test, allow_builtins=False) in _TYPE_CHECKING
 
 
 def _with_branch(ctx: Context, test: ast.expr, optional: bool = False) -> Context:
@@ -166,40 +171,40 @@ def _optional(ctx: Context) -> Context:
 Blocks = list[tuple[list[ast.stmt], Context]]
 
 
-def _if(stmt: ast.If, ctx: Context, names: Names) -> Blocks:
+def _if(stmt: ast.If, ctx: Context, names: Callable[[], Names]) -> Blocks:
     branch = _with_branch(ctx, stmt.test)
     body = _with_branch(ctx, stmt.test, True) if _type_checking(stmt.test, names) else branch
     return [(stmt.body, body), (stmt.orelse, branch)]
 
 
-def _function(stmt: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context, names: Names) -> Blocks:
+def _function(stmt: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Context, names: Callable[[], Names]) -> Blocks:
     return [(stmt.body, Context(ctx.branches, ctx.optional, True, stmt.name))]
 
 
-def _class(stmt: ast.ClassDef, ctx: Context, names: Names) -> Blocks:
+def _class(stmt: ast.ClassDef, ctx: Context, names: Callable[[], Names]) -> Blocks:
     return [(stmt.body, ctx if ctx.nested else Context(ctx.branches, ctx.optional, True, ctx.function))]
 
 
-def _loop(stmt: ast.For | ast.AsyncFor | ast.While, ctx: Context, names: Names) -> Blocks:
+def _loop(stmt: ast.For | ast.AsyncFor | ast.While, ctx: Context, names: Callable[[], Names]) -> Blocks:
     return [(stmt.body, ctx), (stmt.orelse, ctx)]
 
 
-def _try(stmt: ast.Try | ast.TryStar, ctx: Context, names: Names) -> Blocks:
+def _try(stmt: ast.Try | ast.TryStar, ctx: Context, names: Callable[[], Names]) -> Blocks:
     guarded = _optional(ctx) if is_import_guard(stmt.handlers) else ctx
     return [(stmt.body, guarded), *((h.body, ctx) for h in stmt.handlers), (stmt.orelse, guarded),
             (stmt.finalbody, ctx)]
 
 
-def _with(stmt: ast.With | ast.AsyncWith, ctx: Context, names: Names) -> Blocks:
+def _with(stmt: ast.With | ast.AsyncWith, ctx: Context, names: Callable[[], Names]) -> Blocks:
     return [(stmt.body, _optional(ctx) if _suppresses_import_errors(stmt, names) else ctx)]
 
 
-def _match(stmt: ast.Match, ctx: Context, names: Names) -> Blocks:
+def _match(stmt: ast.Match, ctx: Context, names: Callable[[], Names]) -> Blocks:
     return [(case.body, ctx) for case in stmt.cases]
 
 
 #: Compound statement class -> its nested blocks, in source order, each with the context it runs in.
-_BLOCKS: dict[type, Callable[[Any, Context, Names], Blocks]] = {
+_BLOCKS: dict[type, Callable[[Any, Context, Callable[[], Names]], Blocks]] = {
     ast.If: _if, ast.FunctionDef: _function, ast.AsyncFunctionDef: _function, ast.ClassDef: _class,
     ast.For: _loop, ast.AsyncFor: _loop, ast.While: _loop, ast.Try: _try, ast.TryStar: _try, ast.With: _with,
     ast.AsyncWith: _with, ast.Match: _match,

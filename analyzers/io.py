@@ -155,7 +155,6 @@ class _IoVisitor:
         self.session_names: set[str] = set()  # variables holding a Snowpark session (lower case)
         self.pending: list[tuple[str, bool, Location, str]] = []  # (qualname, write, where, code) of imported paths
         self.imports_snowflake = any(t.startswith("snowflake") for t in self.names.aliases.values())
-        self.bindings = src.bindings
         # A session comes from `...builder...` or `get_active_session`: both names are in the text (a qualified
         # name is made of the file's own identifiers), so a file without them binds no session variable.
         self._session_words = self.imports_snowflake and ("builder" in src.text or "get_active_session" in src.text)
@@ -174,11 +173,11 @@ class _IoVisitor:
                                     default, exists))
 
     def _bound(self, name: ast.Name) -> ast.expr | None:
-        """The value assigned to `name` by the binding in force where it is read (`Bindings.read`: the last
+        """The value assigned to `name` by the binding in force where it is read (`Bindings.current`: the last
         binding before it, else the module's own last one; inside its own value, the one before). None when
         that binding is a loop variable (a list of paths is not a path) or a parameter default (the caller
         may pass any path), or when nothing binds the name."""
-        binding = self.bindings.current(name.id, name)
+        binding = self.src.bindings.current(name.id, name)  # built on the first read
         return binding.value if binding is not None and binding.kind == "assign" else None
 
     # -- path values

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _BUILTINS = frozenset(dir(builtins))
 #: Fields that hold nested statements. Import statements are only ever found below these, so walking
@@ -39,11 +39,15 @@ class Names:
 
     __slots__ = ("_imports", "_memo", "aliases", "star_modules")
 
-    def __init__(self, tree: ast.AST) -> None:
+    def __init__(self, tree: ast.AST, statements: Iterable[ast.stmt] | None = None) -> None:
+        """`statements`: every statement of the tree, when a walk already listed them (`Flow.statements`);
+        otherwise the import statements are found here."""
         aliases: dict[str, str] = {}
         stars: list[str] = []
+        imports = import_statements(tree) if statements is None else \
+            [s for s in statements if s.__class__ is ast.Import or s.__class__ is ast.ImportFrom]
         # Source order, so a later import of the same name wins, as it does at run time.
-        for node in sorted(import_statements(tree), key=lambda n: (n.lineno, n.col_offset)):
+        for node in sorted(imports, key=lambda n: (n.lineno, n.col_offset)):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

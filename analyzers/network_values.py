@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .bindings import Bindings
 from .model import Confidence, NetworkCategory
 from .names import literal_str
 from .network_checks import MISSING, Hit, host_of, is_url, s3_hosts
@@ -69,13 +70,17 @@ class ValueReader:
         self.src = src
         self.rules = rules
         self.names = src.names
-        self.bindings = src.bindings
         self.index = rules._index
         self._url_names: dict[str, bool] = {}  # name -> whether some value of it may hold a URL
         self.urls_possible = url_literal_possible(src.text)
 
+    @property
+    def bindings(self) -> Bindings:
+        """The file's bindings, built on the first name read: most library files never ask."""
+        return self.src.bindings
+
     def _bound(self, name: ast.Name, depth: int) -> tuple[ast.expr, ...] | None:
-        """What the binding of `name` in force where it is read (`Bindings.read`) holds: the items of a list,
+        """What the binding of `name` in force where it is read (`Bindings.current`) holds: the items of a list,
         tuple or set, else the one value; for a `for` variable, what its iterable holds. None when unknown
         here (no binding; a parameter default: the caller may pass anything; an iterable computed at run time)."""
         binding = self.bindings.current(name.id, name)
