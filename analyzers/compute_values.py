@@ -34,7 +34,6 @@ from .names import argument, attr_chain, literal_str
 from .source import SourceFile
 from .visitor import preorder
 
-_DEVICE_WORD = re.compile("device", re.IGNORECASE)
 #: Binding kinds the compute pass reads (see the module docstring for why `loop` is not one).
 VALUE_KINDS = frozenset({"assign", "default", "return", "option"})
 
@@ -104,7 +103,7 @@ class Values:
     def exports(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Device-valued names of this file (`DEVICE`, `get_device()`) that other files may import."""
         # A key naming a device has "device" in it, so does the text: most files build no bindings for this.
-        if _DEVICE_WORD.search(self.src.text) is None:
+        if "device" not in self.src.text.lower():  # a tenth of a case-insensitive regex search's time
             return ()
         out = []
         for key in self.bindings.keys():
