@@ -572,9 +572,9 @@ def classify_packages(
         python: the job's Python version; the nearest listed one is used (with a hint) when unlisted.
         installed: top-level module -> distributions of the local environment; defaults to this process's
             `packages_distributions()` (computed once). Pass {} to ignore the local environment.
-        extras: distributions library calls import at run time (`extra_needs`); each one no import,
-            declaration or pip line already requires becomes a finding resolved by `extra`, with the calls
-            as evidence.
+        extras: distributions library calls import at run time (`extra_needs`); each one no import already
+            requires becomes a finding resolved by `extra` with the calls as evidence (a declared one keeps
+            its declaration and gains the calls, so it is no longer `declared_only`).
 
     Returns:
         (findings sorted by distribution, runtime label such as "2.10-gpu-py3.11"). One finding per
@@ -650,10 +650,12 @@ def classify_packages(
         where = "a notebook pip line" if req in magic else req.location.path
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))
 
-    required = frozenset(groups)
+    # An imported distribution is installed anyway; a declared one that no file imports would be dropped as
+    # unused (plan: declared_only), so the call is recorded there too and keeps it.
+    imported = frozenset(dist for dist, group in groups.items() if group.import_names)
     for need in extras:
-        if need.distribution in required:
-            continue  # the job has it already; the call changes nothing
+        if need.distribution in imported:
+            continue
         group = groups.setdefault(need.distribution, _Group(need.distribution))
         group.add_evidence(need.evidence)
         group.resolved_by.append(ResolvedBy.EXTRA)
