@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from .model import ImportFinding, Location, NetworkFinding, Problem
@@ -186,9 +187,25 @@ def _io_tables_digest() -> str:
         return ""
 
 
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """Digest of the analyzer's own source: a whole Analysis is cached by this context, and aggregation steps
+    (the verdict, packages, io merging) change without any per-file scan changing, so SCANNER_VERSION alone
+    would serve an upgraded mljobs the old answer."""
+    h = hashlib.sha1()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        try:
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        except OSError:
+            h.update(path.name.encode())
+    return h.hexdigest()
+
+
 def context_fingerprint(rules: Any, project_files: Iterable[str]) -> str:
-    """The `FileKey.context` for one analysis: scanner version, rules digest and the sorted file list."""
+    """The `FileKey.context` for one analysis: scanner version, analyzer code and rules digests, and the sorted
+    file list."""
     h = hashlib.sha1(SCANNER_VERSION.encode())
+    h.update(_code_digest().encode())
     h.update(rules_fingerprint(rules).encode())
     h.update(_io_tables_digest().encode())  # the io pass reads its API tables itself
     for name in sorted(project_files):

@@ -102,13 +102,35 @@ def _imported_paths(scan: IoScan, by_path: dict[str, IoScan], project_files: fro
     return out
 
 
+def _first_writes(outputs: Sequence[IoFinding]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(file, normalised path) -> where that file first writes the path (as `Location.sort_key` orders)."""
+    first: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for f in outputs:
+        key = (f.location.path, posixpath.normpath(f.detail))
+        where = f.location.sort_key()[1:]
+        if key not in first or where < first[key]:
+            first[key] = where
+    return first
+
+
+def _reads_own_output(f: IoFinding, written: dict[tuple[str, str], tuple[int, int, int]]) -> bool:
+    """A read of a file that is not in the project and that the same file wrote earlier in the run
+    (`ModelCheckpoint("best.h5")` ... `load_model("best.h5")`): the job makes it, it is no input to supply.
+    Only within one file, where source order is run order; a read before the write stays an input."""
+    if f.exists_locally:
+        return False
+    where = written.get((f.location.path, posixpath.normpath(f.detail)))
+    return where is not None and where < f.location.sort_key()[1:]
+
+
 def summarize_io(scans: Sequence[IoScan], entrypoint: str, project_files: frozenset[str] = frozenset()) -> IoReport:
     """Merge per-file scans into the job's IoReport.
 
     The entrypoint's findings come first. `__return__` and the main-guard call count only in the entrypoint
     (an imported module's globals are not the job's); options, outputs, inputs and Snowpark use count in
     every file. A read or write whose path is a constant of another analysed module is resolved here
-    (`project_files` says whether it exists). Local inputs are deduplicated by path, keeping the first.
+    (`project_files` says whether it exists). Local inputs are deduplicated by path, keeping the first; a
+    read of a file the same file wrote before it (and that the project does not hold) is no input.
     """
     ordered = sorted(scans, key=lambda s: (s.path != entrypoint, s.path))
     by_kind: dict[IoKind, list[IoFinding]] = {kind: [] for kind in IoKind}
@@ -120,10 +142,12 @@ def summarize_io(scans: Sequence[IoScan], entrypoint: str, project_files: frozen
             by_kind[f.kind].append(f)
     inputs: list[IoFinding] = []
     seen_inputs: set[str] = set()
+    written = _first_writes(by_kind[K.HARDCODED_OUTPUT])
     for f in by_kind[K.LOCAL_INPUT]:
-        if f.detail not in seen_inputs:
-            seen_inputs.add(f.detail)
-            inputs.append(f)
+        if f.detail in seen_inputs or _reads_own_output(f, written):
+            continue
+        seen_inputs.add(f.detail)
+        inputs.append(f)
     returns = tuple(by_kind[K.SETS_RETURN])
     snowpark = tuple(by_kind[K.SNOWPARK_SESSION])
     calls = by_kind[K.ENTRYPOINT_CALL]

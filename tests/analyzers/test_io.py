@@ -376,6 +376,44 @@ def test_summarize_io__entrypoint_and_module__merged() -> None:
     assert not report.uses_snowpark
 
 
+OWN_OUTPUT_CASES = [
+    # (program, local inputs the job must be given)
+    # the job writes the checkpoint, then reads it back: nothing to supply
+    ("""
+     import torch
+     torch.save(model.state_dict(), "best.pt")
+     model.load_state_dict(torch.load("best.pt"))
+     """, []),
+    ("""
+     from tensorflow import keras
+     cb = keras.callbacks.ModelCheckpoint("./best_model.h5", save_best_only=True)
+     model.fit(x, y, callbacks=[cb])
+     model = keras.models.load_model("best_model.h5")
+     """, []),
+    # read before it is written (resume from an earlier run): an input
+    ("""
+     import torch
+     state = torch.load("best.pt")
+     torch.save(state, "best.pt")
+     """, ["best.pt"]),
+    # another file of the project: a checkpoint from elsewhere in the program stays an input (no run order)
+    ("""
+     import torch
+     model.load_state_dict(torch.load("other.pt"))
+     """, ["other.pt"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), OWN_OUTPUT_CASES)
+def test_summarize_io__reads_its_own_output__not_an_input(text: str, expected: list[str]) -> None:
+    writer = scan("""
+        import torch
+        torch.save(m, "other.pt")
+        """, "src/model.py")
+    report = summarize_io([scan(text), writer], "train.py")
+    compare(text, expected, [f.detail for f in report.local_inputs])
+
+
 def test_summarize_io__nothing__empty_report() -> None:
     """A file with no IO yields an empty report, not an error."""
     report = summarize_io([scan("x = 1\n")], "train.py")

@@ -1,4 +1,4 @@
-"""The diagnosis corpus: 47 realistic failure logs, each labelled with the right top fix (tests/diagnosis_corpus).
+"""The diagnosis corpus: 49 realistic failure logs, each labelled with the right top fix (tests/diagnosis_corpus).
 
 Every case must get the labelled fix; `bench/diagnosis_accuracy.py` loads the helpers here (``load_cases``,
 ``run_case``, ``score``) to print the accuracy, also against an older mljobs checkout.
