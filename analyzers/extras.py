@@ -98,6 +98,7 @@ class ExtraNeed:
     evidence: Evidence
     confidence: Confidence
     hint: str | None = None  # system programs to mention (never installed)
+    optional: bool = False  # the use is inside an import guard: the code copes without it
 
 
 def extra_needs(uses: Iterable[ApiUse], rules: ExtraRules) -> tuple[ExtraNeed, ...]:
@@ -114,5 +115,6 @@ def extra_needs(uses: Iterable[ApiUse], rules: ExtraRules) -> tuple[ExtraNeed, .
                     "the image must provide it)")
         for dist in api.needs:
             reason = f"{api.display} needs {dist} at run time: {api.note}"
-            out.append(ExtraNeed(dist, Evidence(use.location, use.code, reason), use.confidence, hint))
+            out.append(ExtraNeed(dist, Evidence(use.location, use.code, reason), use.confidence, hint,
+                                 use.optional))
     return tuple(out)

@@ -660,7 +660,7 @@ def classify_packages(
         group.add_evidence(need.evidence)
         group.resolved_by.append(ResolvedBy.EXTRA)
         group.confidence.append(need.confidence)
-        group.optional.append(False)
+        group.optional.append(need.optional)
         if need.hint:
             group.hints.append(need.hint)
     for companion, parent in rules.companions.items():

@@ -132,13 +132,15 @@ class RemovedApiRules:
 @dataclass(frozen=True, slots=True)
 class ApiUse:
     """One use of a listed API in one file (before any version check). `index` points into the table:
-    the extras table when `extra`, else the removed-APIs table."""
+    the extras table when `extra`, else the removed-APIs table. `optional` (extras uses only): inside an
+    import guard (`try: ... except ImportError`), where the code copes with the missing dependency."""
 
     index: int
     location: Location
     code: str
     confidence: Confidence
     extra: bool = False
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +275,8 @@ class _Scan:
         loc = self.src.loc(node)
         key = (ref, loc.line)
         if key not in self.uses:
-            self.uses[key] = ApiUse(ref[1], loc, self.src.code(node), confidence, ref[0])
+            optional = ref[0] and self.src.flow.context(node).optional  # placed by bisection: extras hits only
+            self.uses[key] = ApiUse(ref[1], loc, self.src.code(node), confidence, ref[0], optional)
 
     def _report_all(self, refs: tuple[_Ref, ...], node: ast.AST) -> None:
         for ref in refs:

@@ -187,6 +187,21 @@ def test_extras__declared_but_not_imported__kept_by_the_call(tmp_path, rules) ->
     assert len([p for p in pkgs.values() if p.distribution == "pydot"]) == 1
 
 
+def test_extras__use_inside_import_guard__optional(tmp_path, rules) -> None:
+    """A call the code guards with `except ImportError` copes without the need: optional, so not installed."""
+    pkgs = _packages(tmp_path, """
+        import pandas as pd
+        df = pd.read_csv("a.csv")
+        try:
+            print(df.to_markdown())
+        except ImportError:
+            print(df)
+        """, rules)
+    tabulate = pkgs["tabulate"]
+    assert tabulate.optional and tabulate.status is PackageStatus.TO_INSTALL
+    assert tabulate.evidence[0].location.line == 4
+
+
 def test_extras__no_use_no_finding(tmp_path, rules) -> None:
     pkgs = _packages(tmp_path, """
         import keras
