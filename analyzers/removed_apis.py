@@ -358,6 +358,12 @@ class _Scan:
 
     def _call(self, call: ast.Call, frames: set[str], pandas_imported: bool) -> None:
         qn = self.names.qualname(call.func, allow_builtins=False)
+        if qn and self.attrs:
+            # An extras row's evidence is the whole call (`plot_model(model, to_file=...)`): the call comes
+            # before its function in preorder, so the function's own match on this line is then a repeat.
+            for ref in self._attr_match(qn):
+                if ref[0]:
+                    self._report(ref, call, Confidence.CERTAIN)
         if qn and qn in self.keywords:
             passed = {kw.arg for kw in call.keywords}
             for i in self.keywords[qn]:

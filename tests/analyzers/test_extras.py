@@ -40,17 +40,17 @@ C, L = Confidence.CERTAIN, Confidence.LIKELY
         import keras
         model = keras.Sequential()
         keras.utils.plot_model(model, to_file="m.png")
-        """, [("pydot", 3, "keras.utils.plot_model", C)], id="keras_plot_model__pydot"),
+        """, [("pydot", 3, 'keras.utils.plot_model(model, to_file="m.png")', C)], id="keras_plot_model__pydot"),
     pytest.param("""
         from tensorflow.keras.utils import plot_model
         plot_model(m)
-        """, [("pydot", 1, "from tensorflow.keras.utils import plot_model", C), ("pydot", 2, "plot_model", C)],
+        """, [("pydot", 1, "from tensorflow.keras.utils import plot_model", C), ("pydot", 2, "plot_model(m)", C)],
         id="tf_keras_from_import__import_and_call"),
     pytest.param("""
         import optuna
         study = optuna.create_study()
         optuna.visualization.plot_optimization_history(study)
-        """, [("plotly", 3, "optuna.visualization.plot_optimization_history", C)], id="optuna_visualization__plotly"),
+        """, [("plotly", 3, "optuna.visualization.plot_optimization_history(study)", C)], id="optuna_visualization__plotly"),
     pytest.param("""
         from optuna.visualization.matplotlib import plot_slice
         """, [("matplotlib", 1, "from optuna.visualization.matplotlib import plot_slice", C)],
@@ -78,12 +78,12 @@ C, L = Confidence.CERTAIN, Confidence.LIKELY
         import pandas as pd
         df = pd.read_parquet("a.parquet")
         df.to_markdown()
-        """, [("pyarrow", 2, "pd.read_parquet", C), ("tabulate", 3, "df.to_markdown()", L)],
+        """, [("pyarrow", 2, 'pd.read_parquet("a.parquet")', C), ("tabulate", 3, "df.to_markdown()", L)],
         id="pandas_io__pyarrow_and_tabulate"),
     pytest.param("""
         import xgboost as xgb
         xgb.plot_tree(model)
-        """, [("matplotlib", 2, "xgb.plot_tree", C), ("graphviz", 2, "xgb.plot_tree", C)],
+        """, [("matplotlib", 2, "xgb.plot_tree(model)", C), ("graphviz", 2, "xgb.plot_tree(model)", C)],
         id="xgboost_plot_tree__two_needs"),
     pytest.param("""
         import keras
@@ -133,7 +133,8 @@ def test_extras__plot_model_lists_pydot_to_install(tmp_path, rules) -> None:
     assert pydot.status is PackageStatus.TO_INSTALL and pydot.resolved_by == ResolvedBy.EXTRA
     assert not pydot.declared_only and not pydot.optional and pydot.confidence is Confidence.CERTAIN
     (ev,) = pydot.evidence
-    assert (ev.location.path, ev.location.line, ev.code) == ("train.py", 3, "keras.utils.plot_model")
+    assert (ev.location.path, ev.location.line, ev.code) == ("train.py", 3,
+                                                             'keras.utils.plot_model(model, to_file="m.png")')
     assert ev.reason.startswith("keras.utils.plot_model needs pydot at run time")
     assert pydot.hint is not None and "`dot`" in pydot.hint
 
