@@ -3,7 +3,7 @@
 `analyze` is the one composer. It lists the project, reads and parses each reached file once, runs every
 per-file pass on it (imports, compute, network, io) into a picklable `FileScan` (cached by file
 fingerprint, built in a process pool for big trees), then aggregates in order: imports -> compute verdict
--> packages (CPU or GPU runtime list by the verdict) -> removed APIs (by those versions) -> network (pypi exactly when a package is to be
+-> packages (CPU or GPU runtime list by the verdict; plus what extras calls import) -> removed APIs (by those versions) -> network (pypi exactly when a package is to be
 installed) -> io -> method.
 """
 
@@ -83,7 +83,7 @@ def _scan_file(root: Path, entry: FileEntry, module: str, rules: Rules, project_
         magics=tuple((src.location(line), text) for line, text in src.magics),
         problems=problems,
         is_notebook=is_notebook,
-        api_uses=scan_removed_apis(src, rules.removed_apis),
+        api_uses=scan_removed_apis(src, rules.removed_apis, rules.extras),
     )
 
 
@@ -278,6 +278,7 @@ def analyze(
     # -> packages
     magics = [m for s in parsed for m in s.magics]
     declared = read_declared(tree.root, magics)
+    from .extras import extra_needs
     local_names = frozenset(local) | frozenset(n.split(".", 1)[0] for n in local) | tree.top_level_names()
     packages, runtime = classify_packages(
         imports,
@@ -286,6 +287,7 @@ def analyze(
         rules=rules.packages,
         gpu=verdict.recommendation is ComputeTarget.GPU,
         python=python,
+        extras=extra_needs((u for s in parsed for u in s.api_uses), rules.extras),
     )
     packages, missing_modules, unresolved = split_unresolved(
         packages, [(s.path, s.imports) for s in parsed], tree, resolver)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .removed_apis import ApiUse
 
 #: Bump when FileScan or any per-file pass changes what it produces: old cache entries then miss.
-SCANNER_VERSION = "6"  # 2: api_uses; 3: IoScan CLI declarations, constants; 4: ComputeScan.models, command lines; 5: ComputeScan in compute_rules; 6: network and io read the shared bindings
+SCANNER_VERSION = "7"  # 2: api_uses; 3: IoScan CLI declarations, constants; 4: ComputeScan.models, command lines; 5: ComputeScan in compute_rules; 6: network and io read the shared bindings; 7: api_uses of the extras table
 
 
 class FileKey(NamedTuple):

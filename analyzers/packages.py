@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -34,6 +34,9 @@ from .model import (
     Problem,
 )
 from .requirements import Declared
+
+if TYPE_CHECKING:
+    from .extras import ExtraNeed
 
 IDENTITY_HINT = "needs confirmation: no table knows this import; check the distribution name"
 UNRESOLVED_HINT = ("unresolved: no project file, standard-library module, curated entry, installed package or "
@@ -53,12 +56,13 @@ class ResolvedBy:
     DECLARED = "declared"
     PIP_MAGIC = "pip_magic"
     IDENTITY = "identity"
+    EXTRA = "extra"  # not imported: a library call imports it at run time (analyzers/extras.py)
 
 
 #: Which resolver's answer wins when one distribution is reached through several imports.
 _RESOLVER_RANK = {
     ResolvedBy.CURATED: 5, ResolvedBy.INSTALLED: 4, ResolvedBy.PIP_MAGIC: 3, ResolvedBy.DECLARED: 2,
-    ResolvedBy.IDENTITY: 1,
+    ResolvedBy.IDENTITY: 1, ResolvedBy.EXTRA: 0,
 }
 
 
@@ -554,6 +558,7 @@ def classify_packages(
     gpu: bool,
     python: str = "3.11",
     installed: Mapping[str, Sequence[str]] | None = None,
+    extras: Sequence[ExtraNeed] = (),
 ) -> tuple[tuple[PackageFinding, ...], str]:
     """Resolve imports to distributions and classify each against the Container Runtime image.
 
@@ -567,6 +572,9 @@ def classify_packages(
         python: the job's Python version; the nearest listed one is used (with a hint) when unlisted.
         installed: top-level module -> distributions of the local environment; defaults to this process's
             `packages_distributions()` (computed once). Pass {} to ignore the local environment.
+        extras: distributions library calls import at run time (`extra_needs`); each one no import already
+            requires becomes a finding resolved by `extra` with the calls as evidence (a declared one keeps
+            its declaration and gains the calls, so it is no longer `declared_only`).
 
     Returns:
         (findings sorted by distribution, runtime label such as "2.10-gpu-py3.11"). One finding per
@@ -642,6 +650,19 @@ def classify_packages(
         where = "a notebook pip line" if req in magic else req.location.path
         group.add_evidence(Evidence(req.location, req.specifier, f"declared in {where}"))
 
+    # An imported distribution is installed anyway; a declared one that no file imports would be dropped as
+    # unused (plan: declared_only), so the call is recorded there too and keeps it.
+    imported = frozenset(dist for dist, group in groups.items() if group.import_names)
+    for need in extras:
+        if need.distribution in imported:
+            continue
+        group = groups.setdefault(need.distribution, _Group(need.distribution))
+        group.add_evidence(need.evidence)
+        group.resolved_by.append(ResolvedBy.EXTRA)
+        group.confidence.append(need.confidence)
+        group.optional.append(need.optional)
+        if need.hint:
+            group.hints.append(need.hint)
     for companion, parent in rules.companions.items():
         found = groups.get(companion)
         if found is not None and parent in groups and (found.requirement is None or not found.import_names):
@@ -676,7 +697,8 @@ def classify_packages(
                 requirement=requirement.specifier if requirement is not None else None,
                 runtime_version=version,
                 hint="; ".join(hints) or None,
-                declared_only=not group.import_names and ResolvedBy.PIP_MAGIC not in group.resolved_by,
+                declared_only=not group.import_names and ResolvedBy.PIP_MAGIC not in group.resolved_by
+                and ResolvedBy.EXTRA not in group.resolved_by,
             )
         )
     return tuple(sorted(findings, key=lambda f: f.distribution)), label

@@ -7,6 +7,10 @@ before submission, from the table in skill/data/removed_apis.yaml.
 Two steps, so the per-file part can be cached with the other passes: `scan_removed_apis` finds every use
 of a listed API in one file (version-independent), and `check_removed_apis` keeps the uses whose library
 version in the target image (or the pinned version pip would install) is at or past the removal.
+
+The same walk also finds the uses of the extras table (skill/data/extras.yaml, analyzers/extras.py: APIs
+that import a distribution their library does not install): both tables share one index, each row
+reference carrying its table, so a file is walked once for both.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import ast
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -25,6 +29,9 @@ from .model import Confidence, Location, PackageFinding
 from .names import STATEMENT_FIELDS
 from .source import SourceFile
 from .visitor import preorder
+
+if TYPE_CHECKING:
+    from .extras import ExtraRules
 
 
 class ApiKind(str, enum.Enum):
@@ -124,12 +131,16 @@ class RemovedApiRules:
 
 @dataclass(frozen=True, slots=True)
 class ApiUse:
-    """One use of a listed API in one file (before any version check). `index` points into the table."""
+    """One use of a listed API in one file (before any version check). `index` points into the table:
+    the extras table when `extra`, else the removed-APIs table. `optional` (extras uses only): inside an
+    import guard (`try: ... except ImportError`), where the code copes with the missing dependency."""
 
     index: int
     location: Location
     code: str
     confidence: Confidence
+    extra: bool = False
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,46 +210,54 @@ def _top(dotted: str) -> str:
     return dotted.split(".", 1)[0]
 
 
-class _Index:
-    """The table by kind, built once per rules object (not per file), with a memo of dotted-name matches."""
+#: A row of one of the two tables: (is an extras row, index in its table).
+_Ref = tuple[bool, int]
 
-    def __init__(self, rules: RemovedApiRules) -> None:
+
+class _Index:
+    """Both tables by kind, built once per rules pair (not per file), with a memo of dotted-name matches."""
+
+    def __init__(self, rules: RemovedApiRules, extras: ExtraRules | None) -> None:
         self.rules = rules
-        self.attrs: dict[str, int] = {}
-        self.keywords: dict[str, list[int]] = {}
-        self.methods: dict[str, list[int]] = {}
-        for i, api in enumerate(rules.apis):
+        self.extras = extras
+        self.attrs: dict[str, list[_Ref]] = {}
+        self.keywords: dict[str, list[int]] = {}  # removed-API rows only (extras have no keyword rows)
+        self.methods: dict[str, list[_Ref]] = {}
+        rows: list[tuple[_Ref, Any]] = [((False, i), api) for i, api in enumerate(rules.apis)]
+        if extras is not None:
+            rows += [((True, i), api) for i, api in enumerate(extras.apis)]
+        for ref, api in rows:
             if api.kind is ApiKind.ATTRIBUTE:
-                self.attrs[api.api] = i
+                self.attrs.setdefault(api.api, []).append(ref)
             elif api.kind is ApiKind.KEYWORD:
-                self.keywords.setdefault(api.api, []).append(i)
+                self.keywords.setdefault(api.api, []).append(ref[1])
             else:
-                self.methods.setdefault(api.api.rsplit(".", 1)[1], []).append(i)
+                self.methods.setdefault(api.api.rsplit(".", 1)[1], []).append(ref)
         #: Top-level modules of every table row: what a file must import for any non-import row to match.
-        self.modules = frozenset(_top(api.api) for api in rules.apis)
-        self.matches: dict[str, int | None] = {}  # dotted name -> its attribute row (the same in every file)
+        self.modules = frozenset(_top(api.api) for _, api in rows)
+        self.matches: dict[str, tuple[_Ref, ...]] = {}  # dotted name -> its attribute rows (same in every file)
         #: The last part of every attribute row (`numpy.float_` -> `float_`).
         self.last_parts = frozenset(api.rsplit(".", 1)[-1] for api in self.attrs)
 
 
-#: The index of the latest rules object (rules are loaded once per process).
+#: The index of the latest rules pair (rules are loaded once per process).
 _INDEX: list[_Index] = []
 
 
-def _index_of(rules: RemovedApiRules) -> _Index:
+def _index_of(rules: RemovedApiRules, extras: ExtraRules | None) -> _Index:
     index = _INDEX[0] if _INDEX else None  # one read: a parallel analysis may replace the entry
-    if index is None or index.rules is not rules:
-        index = _Index(rules)
+    if index is None or index.rules is not rules or index.extras is not extras:
+        index = _Index(rules, extras)
         _INDEX[:] = [index]
     return index
 
 
 class _Scan:
-    def __init__(self, src: SourceFile, rules: RemovedApiRules) -> None:
+    def __init__(self, src: SourceFile, rules: RemovedApiRules, extras: ExtraRules | None) -> None:
         self.src = src
         self.names = src.names
-        self.uses: dict[tuple[int, int], ApiUse] = {}
-        index = _index_of(rules)
+        self.uses: dict[tuple[_Ref, int], ApiUse] = {}
+        index = _index_of(rules, extras)
         self.attrs = index.attrs
         self.keywords = index.keywords
         self.methods = index.methods
@@ -246,28 +265,42 @@ class _Scan:
         self._matches = index.matches
         self._last_parts = index.last_parts
         self.rules = rules
+        self.extras = extras
 
-    def _report(self, index: int, node: ast.AST, confidence: Confidence) -> None:
+    def _row(self, ref: _Ref) -> Any:
+        extra, i = ref
+        return self.extras.apis[i] if extra and self.extras is not None else self.rules.apis[i]
+
+    def _report(self, ref: _Ref, node: ast.AST, confidence: Confidence) -> None:
         loc = self.src.loc(node)
-        key = (index, loc.line)
+        key = (ref, loc.line)
         if key not in self.uses:
-            self.uses[key] = ApiUse(index, loc, self.src.code(node), confidence)
+            optional = ref[0] and self.src.flow.context(node).optional  # placed by bisection: extras hits only
+            self.uses[key] = ApiUse(ref[1], loc, self.src.code(node), confidence, ref[0], optional)
 
-    def _attr_match(self, dotted: str) -> int | None:
-        """The attribute row `dotted` or its longest listed prefix (of two parts or more) is, if any."""
+    def _report_all(self, refs: tuple[_Ref, ...], node: ast.AST) -> None:
+        for ref in refs:
+            self._report(ref, node, Confidence.CERTAIN)
+
+    def _attr_match(self, dotted: str) -> tuple[_Ref, ...]:
+        """The attribute rows `dotted` or its longest listed prefix (of two parts or more) is, per table
+        (a removed-APIs row and an extras row may name different prefixes of one dotted name)."""
         try:
             return self._matches[dotted]
         except KeyError:
             pass
         parts = dotted.split(".")
-        found = None
+        found: list[_Ref] = []
+        tables: set[bool] = set()
         for n in range(len(parts), 1, -1):
-            hit = self.attrs.get(".".join(parts[:n]))
-            if hit is not None:
-                found = hit
-                break
-        self._matches[dotted] = found
-        return found
+            hits = self.attrs.get(".".join(parts[:n]))
+            if hits:
+                new = [ref for ref in hits if ref[0] not in tables]
+                found += new
+                tables.update(ref[0] for ref in new)
+        result = tuple(found)
+        self._matches[dotted] = result
+        return result
 
     def run(self) -> tuple[ApiUse, ...]:
         nodes = self.src.nodes
@@ -289,7 +322,7 @@ class _Scan:
         attrs = self.attrs
         # The shared list has no bare names; a bare name matches only when it is an alias of a listed API
         # (`from numpy import float_`), and then this file is walked with its names.
-        if attrs and any(self._attr_match(target) is not None for target in names.aliases.values()):
+        if attrs and any(self._attr_match(target) for target in names.aliases.values()):
             nodes = preorder(self.src.tree)
         elif attrs:
             # Otherwise a listed attribute's last part is the `.attr` of some attribute in the file (a
@@ -306,9 +339,7 @@ class _Scan:
                 if attrs and node.ctx.__class__ is not ast.Store:  # type: ignore[attr-defined]
                     qn = names.qualname(node, allow_builtins=False)
                     if qn:
-                        hit = self._attr_match(qn)
-                        if hit is not None:
-                            self._report(hit, node, Confidence.CERTAIN)
+                        self._report_all(self._attr_match(qn), node)
             elif cls is ast.Import or cls is ast.ImportFrom:
                 self._import(node)  # type: ignore[arg-type]
         return self._sorted()
@@ -317,42 +348,55 @@ class _Scan:
         if isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
                 for alias in node.names:
-                    hit = self._attr_match(f"{node.module}.{alias.name}")
-                    if hit is not None:
-                        self._report(hit, node, Confidence.CERTAIN)
+                    self._report_all(self._attr_match(f"{node.module}.{alias.name}"), node)
             return
         for alias in node.names:
-            hit = self._attr_match(alias.name)
-            if hit is not None:
-                self._report(hit, node, Confidence.CERTAIN)
+            self._report_all(self._attr_match(alias.name), node)
 
     def _sorted(self) -> tuple[ApiUse, ...]:
-        return tuple(sorted(self.uses.values(), key=lambda u: (u.location.sort_key(), u.index)))
+        return tuple(sorted(self.uses.values(), key=lambda u: (u.location.sort_key(), u.extra, u.index)))
 
     def _call(self, call: ast.Call, frames: set[str], pandas_imported: bool) -> None:
         qn = self.names.qualname(call.func, allow_builtins=False)
+        if qn and self.attrs:
+            # An extras row's evidence is the whole call (`plot_model(model, to_file=...)`): the call comes
+            # before its function in preorder, so the function's own match on this line is then a repeat.
+            for ref in self._attr_match(qn):
+                if ref[0]:
+                    self._report(ref, call, Confidence.CERTAIN)
         if qn and qn in self.keywords:
             passed = {kw.arg for kw in call.keywords}
             for i in self.keywords[qn]:
                 if self.rules.apis[i].keyword in passed:
-                    self._report(i, call, Confidence.CERTAIN)
+                    self._report((False, i), call, Confidence.CERTAIN)
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr in self.methods and qn is None:
-            for i in self.methods[func.attr]:
-                cls = self.rules.apis[i].api.rsplit(".", 2)[1]
+        if not isinstance(func, ast.Attribute) or qn is not None:
+            return
+        if func.attr in self.methods:
+            for ref in self.methods[func.attr]:
+                cls = self._row(ref).api.rsplit(".", 2)[1]
                 if _makes_frame(func.value, self.names, frames):
                     if cls == "DataFrame":
-                        self._report(i, call, Confidence.LIKELY)
-                elif pandas_imported and cls == "Series" and func.attr != "append":
+                        self._report(ref, call, Confidence.LIKELY)
+                elif pandas_imported and cls == "Series" and func.attr != "append" and not ref[0]:
                     # Series are rarely bound by name from a recognisable call; the method name is distinctive.
-                    self._report(i, call, Confidence.GUESS)
+                    self._report(ref, call, Confidence.GUESS)
+        # An accessor call (`df.plot.bar()`): the extras' method rows cover the accessor's methods too.
+        inner = func.value
+        if isinstance(inner, ast.Attribute) and inner.attr in self.methods:
+            for ref in self.methods[inner.attr]:
+                if ref[0] and self._row(ref).api.rsplit(".", 2)[1] == "DataFrame" \
+                        and _makes_frame(inner.value, self.names, frames):
+                    self._report(ref, call, Confidence.LIKELY)
 
 
-def scan_removed_apis(src: SourceFile, rules: RemovedApiRules) -> tuple[ApiUse, ...]:
-    """Every use of a listed API in one parsed file, in source order; empty for an empty table."""
-    if not rules.apis:
+def scan_removed_apis(src: SourceFile, rules: RemovedApiRules, extras: ExtraRules | None = None
+                      ) -> tuple[ApiUse, ...]:
+    """Every use of an API listed in either table in one parsed file, in source order (an extras row's use
+    has `extra` set); empty when both tables are."""
+    if not rules.apis and (extras is None or not extras.apis):
         return ()
-    return _Scan(src, rules).run()
+    return _Scan(src, rules, extras).run()
 
 
 def _pinned(requirement: str | None) -> str | None:
@@ -385,6 +429,8 @@ def check_removed_apis(uses: Iterable[ApiUse], packages: Sequence[PackageFinding
     by_dist = {p.distribution: p for p in packages}
     out: list[RemovedApiFinding] = []
     for use in uses:
+        if use.extra:
+            continue  # an extras row's use: the packages step reads those
         api = rules.apis[use.index]
         package = by_dist.get(api.distribution)
         if package is None:

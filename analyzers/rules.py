@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .compute import ComputeRules
+from .extras import ExtraRules
 from .network import NetworkRules
 from .packages import PackageRules
 from .removed_apis import RemovedApiRules
@@ -19,3 +20,4 @@ class Rules:
     compute: ComputeRules
     network: NetworkRules
     removed_apis: RemovedApiRules = RemovedApiRules()
+    extras: ExtraRules = ExtraRules()  # APIs that import a distribution their library does not install

@@ -92,7 +92,7 @@ def per_pass_breakdown(root: Path, rules) -> dict[str, float]:
                  ("compute", lambda src=src: scan_compute(src, rules.compute)),
                  ("network", lambda src=src: scan_network(src, rules.network)),
                  ("io", lambda src=src: scan_io(src, files)),
-                 ("removed", lambda src=src: scan_removed_apis(src, rules.removed_apis)))
+                 ("removed", lambda src=src: scan_removed_apis(src, rules.removed_apis, rules.extras)))
         for name, step in steps:
             t = time.process_time()
             step()

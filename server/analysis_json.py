@@ -109,7 +109,8 @@ class PackageOut(_Model):
                                   "pip_requirements), stdlib or local.")
     optional: bool = Field(description="Only imported under an import guard: the code runs without it.")
     evidence: list[EvidenceOut] = Field(description="Where it is imported.")
-    resolved_by: str = Field(description="curated | installed | declared | pip_magic | identity")
+    resolved_by: str = Field(description="curated | installed | declared | pip_magic | identity | extra (a library "
+                                         "call imports it at run time; the evidence names the call)")
     confidence: Confidence
     requirement: str | None = Field(default=None, description="Declared specifier, e.g. xgboost>=2.0.")
     runtime_version: str | None = Field(default=None, description="Version in the runtime image when preinstalled.")

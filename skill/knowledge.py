@@ -84,6 +84,7 @@ def load_rules() -> Rules:
         KnowledgeError: a table is missing or malformed (a packaging bug, never user input).
     """
     from mljobs.analyzers.compute import ComputeRules
+    from mljobs.analyzers.extras import ExtraRules
     from mljobs.analyzers.network import NetworkRules
     from mljobs.analyzers.packages import PackageRules
     from mljobs.analyzers.removed_apis import RemovedApiRules
@@ -94,4 +95,5 @@ def load_rules() -> Rules:
         compute=ComputeRules.from_data(load_table("gpu_patterns")),
         network=NetworkRules.from_data(load_table("network_catalog")),
         removed_apis=RemovedApiRules.from_data(load_table("removed_apis")),
+        extras=ExtraRules.from_data(load_table("extras")),
     )
