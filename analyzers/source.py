@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,6 +12,11 @@ from .flow import Flow
 from .model import Location, excerpt
 from .names import Names
 from .visitor import STRUCTURE_ONLY, preorder
+
+
+#: Line separators of `str.splitlines` that Python's tokenizer does not count as line ends.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_PARSER_BREAK = re.compile("\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,12 @@ class SourceFile:
 
     @cached_property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        """The text's lines as the parser numbers them (`node.lineno - 1` indexes this list)."""
+        if _OTHER_BREAKS.search(self.text) is None:
+            return self.text.splitlines()  # the fast path: no separator the tokenizer does not count
+        # str.splitlines also breaks at form feeds (old code separates sections with ^L), vertical tabs and
+        # Unicode separators, which Python reads as plain characters: split only where the parser does.
+        return _PARSER_BREAK.split(self.text.removesuffix("\n"))
 
     def location(self, line: int, col: int = 0) -> Location:
         """Map a line of `text` to a Location (cell-relative for notebooks)."""

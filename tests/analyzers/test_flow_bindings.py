@@ -198,3 +198,18 @@ def test_read_inside_its_own_value_ignores_other_functions() -> None:
     use = _find(src, "expand(path)")
     name = next(n for n in ast.walk(use) if isinstance(n, ast.Name) and n.id == "path")
     assert src.bindings.current("path", name) is None
+
+
+@pytest.mark.parametrize("section", ["\f", "# a\vb", "# a\x1cb", "# a\x85b", "s = 'a\u2028b'"])
+def test_excerpts_count_lines_as_the_parser_does(section: str) -> None:
+    """A form feed between sections, or another separator str.splitlines knows inside a comment or a string,
+    is no line end for Python."""
+    src = _src(f"import os\n{section}\ndef f():\n    return 1\nx = os.getcwd()\n")
+    call = _find(src, "os.getcwd()")
+    assert src.code(call) == "os.getcwd()" and src.line_text(call.lineno) == "x = os.getcwd()"
+
+
+def test_excerpts_with_windows_line_ends() -> None:
+    src = _src("import os\r\n\x0c\r\nx = os.getcwd()\r\n")
+    call = _find(src, "os.getcwd()")
+    assert src.line_text(call.lineno) == "x = os.getcwd()"
