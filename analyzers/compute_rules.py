@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from .commands import CommandRules
 from .model import Confidence, Evidence, GpuFinding, Location, Problem
 from .modelsize import ModelHint, ModelSizeRules
+from .names import dotted_prefixes
 
 class GpuSignal(str, enum.Enum):
     """What kind of code a GpuFinding is about (the `signal` field)."""
@@ -322,7 +323,7 @@ class NameIndex:
         facts = self._facts.get(qualname)
         if facts is None:
             rules = self.rules
-            prefixes = _prefixes(qualname)
+            prefixes = dotted_prefixes(qualname)
             index = rules.framework_index
             frameworks: list[MultiNodeFramework] = []
             for prefix in prefixes:
@@ -387,15 +388,6 @@ def _longest_prefix(qualname: str, table: Mapping[str, Any]) -> Any:
 
 def _under(qualname: str, prefixes: Iterable[str]) -> bool:
     return any(qualname == p or qualname.startswith(p + ".") for p in prefixes)
-
-
-def _prefixes(qualname: str) -> list[str]:
-    """`a.b.c` -> ["a.b.c", "a.b", "a"]: set lookups instead of scanning every rule per name."""
-    out = [qualname]
-    while "." in qualname:
-        qualname = qualname.rsplit(".", 1)[0]
-        out.append(qualname)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- scan

@@ -128,6 +128,16 @@ class Names:
         return known
 
 
+def dotted_prefixes(name: str) -> list[str]:
+    """`a.b.c` -> ["a.b.c", "a.b", "a"], longest first: a dotted name and every module above it, for set
+    lookups in the rule tables instead of scanning every rule per name."""
+    out = [name]
+    while "." in name:
+        name = name.rsplit(".", 1)[0]
+        out.append(name)
+    return out
+
+
 def attr_chain(node: ast.AST) -> list[str]:
     """`a.b.c` -> ["a", "b", "c"]; the head may be any expression (then it is omitted)."""
     parts: list[str] = []

@@ -29,7 +29,7 @@ from .model import (
     PackageFinding,
     PackageStatus,
 )
-from .names import literal_str
+from .names import dotted_prefixes, literal_str
 from .network_checks import (
     CHECK_FUNCTIONS,
     CHECKS,
@@ -228,15 +228,6 @@ _ENV_CALLS = frozenset({"os.environ.setdefault", "os.putenv"})
 _IMPORT_CATEGORIES: list[tuple[Any, dict[str, list[NetworkCategory]]]] = [(None, {})]
 
 
-def _dotted_prefixes(module: str) -> list[str]:
-    """`a.b.c` -> ["a.b.c", "a.b", "a"]."""
-    out = [module]
-    while "." in module:
-        module = module.rsplit(".", 1)[0]
-        out.append(module)
-    return out
-
-
 # ----------------------------------------------------------------------------------------------------- visitor
 
 
@@ -301,7 +292,7 @@ class NetworkVisitor(ValueReader):
         categories = memo.get(module)
         if categories is None:
             by_prefix = self.index["imports_by_prefix"]
-            found = [hit for prefix in _dotted_prefixes(module) for hit in by_prefix.get(prefix, ())]
+            found = [hit for prefix in dotted_prefixes(module) for hit in by_prefix.get(prefix, ())]
             categories = memo[module] = [category for _, category in sorted(found, key=lambda hit: hit[0])]
         for category in categories:
             cat = self.rules.category(category)

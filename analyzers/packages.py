@@ -33,6 +33,7 @@ from .model import (
     PackageStatus,
     Problem,
 )
+from .names import dotted_prefixes
 from .requirements import Declared
 
 if TYPE_CHECKING:
@@ -324,12 +325,6 @@ def _top(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def _prefixes(name: str) -> list[str]:
-    """`a.b.c` -> [`a.b.c`, `a.b`, `a`]: longest first."""
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
-
-
 class StdlibResolver:
     def resolve(self, names: Iterable[str]) -> dict[str, Resolution]:
         return {
@@ -363,7 +358,7 @@ class CuratedResolver:
     def resolve(self, names: Iterable[str]) -> dict[str, Resolution]:
         found: dict[str, Resolution] = {}
         for name in names:
-            key = next((p for p in _prefixes(name) if p in self.rules.imports), None)
+            key = next((p for p in dotted_prefixes(name) if p in self.rules.imports), None)
             if key is None:
                 continue
             entry = self.rules.imports[key]
@@ -412,7 +407,7 @@ class DeclaredResolver:
     def resolve(self, names: Iterable[str]) -> dict[str, Resolution]:
         found: dict[str, Resolution] = {}
         for name in names:
-            for prefix in _prefixes(name):
+            for prefix in dotted_prefixes(name):
                 req = self.declared.get(canonicalize_name(prefix))
                 if req is not None:
                     by = ResolvedBy.PIP_MAGIC if req in self.magic else ResolvedBy.DECLARED
@@ -436,7 +431,7 @@ class IdentityResolver:
         found: dict[str, Resolution] = {}
         for name in names:
             parts = name.split(".")
-            ns_depth = max((len(p.split(".")) for p in _prefixes(name) if p in self.namespaces), default=0)
+            ns_depth = max((len(p.split(".")) for p in dotted_prefixes(name) if p in self.namespaces), default=0)
             if ns_depth:
                 kept = [p for p in parts[: ns_depth + 1] if not p[:1].isupper()]
                 guess = ".".join(kept) if len(kept) > ns_depth else parts[0]
@@ -531,7 +526,7 @@ def _pin_hint(req: DeclaredRequirement, dist: str, version: str) -> str | None:
 
 def environment_of(module: str, rules: PackageRules) -> str | None:
     """The hosted notebook environment that alone provides `module` (google.colab: Google Colab), if any."""
-    for prefix in _prefixes(module):
+    for prefix in dotted_prefixes(module):
         env = rules.environment_only.get(prefix)
         if env is not None:
             return env
