@@ -17,7 +17,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .model import Confidence, Evidence
-from .removed_apis import ApiKind, ApiUse
+from .removed_apis import ApiKind, ApiUse, api_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +57,7 @@ class ExtraRules:
         out: list[ExtraApi] = []
         seen: set[str] = set()
         for i, row in enumerate(rows):
-            where = f"extras[{i}]"
-            if not isinstance(row, Mapping):
-                raise ValueError(f"{where}: expected a mapping")
-            unknown = set(row) - allowed
-            if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
-            for key in ("api", "kind", "note", "source"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise ValueError(f"{where}: '{key}' must be a non-empty string")
-            try:
-                kind = ApiKind(row["kind"])
-            except ValueError:
-                raise ValueError(f"{where}: unknown kind {row['kind']!r}") from None
+            where, kind = api_row(f"extras[{i}]", row, allowed, ("api", "kind", "note", "source"))
             if kind is ApiKind.KEYWORD:
                 raise ValueError(f"{where}: kind keyword is not supported here (attribute or method)")
             if row["api"].count(".") < (2 if kind is ApiKind.METHOD else 1):

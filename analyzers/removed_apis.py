@@ -72,6 +72,27 @@ class RemovedApi:
         return self.restored_in is None or v < Version(self.restored_in)
 
 
+def api_row(where: str, row: Any, allowed: set[str], required: Sequence[str]) -> tuple[str, ApiKind]:
+    """The checks every row of an API table (removed APIs, extras) starts with: a mapping of known keys whose
+    `required` values are non-empty strings and whose `kind` is an `ApiKind`. Returns (where, kind).
+
+    Raises:
+        ValueError: naming the row (`where`) and what is wrong with it.
+    """
+    if not isinstance(row, Mapping):
+        raise ValueError(f"{where}: expected a mapping")
+    unknown = set(row) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in required:
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            raise ValueError(f"{where}: '{key}' must be a non-empty string")
+    try:
+        return where, ApiKind(row["kind"])
+    except ValueError:
+        raise ValueError(f"{where}: unknown kind {row['kind']!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class RemovedApiRules:
     """The table, validated, with lookups by kind. Build with `from_data`."""
@@ -93,19 +114,8 @@ class RemovedApiRules:
         out: list[RemovedApi] = []
         seen: set[tuple[str, str | None]] = set()
         for i, row in enumerate(rows):
-            where = f"removed_apis[{i}]"
-            if not isinstance(row, Mapping):
-                raise ValueError(f"{where}: expected a mapping")
-            unknown = set(row) - allowed
-            if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
-            for key in ("api", "kind", "distribution", "removed_in", "replacement", "source"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise ValueError(f"{where}: '{key}' must be a non-empty string")
-            try:
-                kind = ApiKind(row["kind"])
-            except ValueError:
-                raise ValueError(f"{where}: unknown kind {row['kind']!r}") from None
+            where, kind = api_row(f"removed_apis[{i}]", row, allowed,
+                                  ("api", "kind", "distribution", "removed_in", "replacement", "source"))
             for key in ("removed_in", "restored_in"):
                 if row.get(key) is not None:
                     try:
