@@ -27,6 +27,7 @@ from .iomerge import IoScan, _exists, summarize_io
 from .model import CliOption, Confidence, IoFinding, IoKind, Location
 from .names import argument, attr_chain, literal_str
 from .source import SourceFile
+from .visitor import dispatch
 
 __all__ = ["IoScan", "scan_io", "summarize_io"]  # IoScan and summarize_io live in iomerge.py
 
@@ -160,11 +161,7 @@ class _IoVisitor:
         self._session_words = self.imports_snowflake and ("builder" in src.text or "get_active_session" in src.text)
 
     def run(self) -> None:
-        handlers = _HANDLERS
-        for node in self.src.nodes:
-            handler = handlers.get(node.__class__)
-            if handler is not None:
-                handler(self, node)
+        dispatch(self, self.src.nodes, _HANDLERS)
 
     # -- reporting
     def _report(self, kind: IoKind, node: ast.AST, detail: str, confidence: Confidence = Confidence.CERTAIN,

@@ -45,6 +45,7 @@ from .network_checks import (
 from .network_values import PASSTHROUGH, ValueReader
 from .redact import redact
 from .source import SourceFile
+from .visitor import dispatch
 
 C = NetworkCategory
 
@@ -270,11 +271,7 @@ class NetworkVisitor(ValueReader):
     # -- visiting: `run` hands every node of the file's shared pre-order list to its handler; handlers never
     # descend themselves (the list already holds the children, after their parent, as a visitor sees them).
     def run(self) -> None:
-        handlers = _HANDLERS
-        for node in self.src.nodes:
-            handler = handlers.get(node.__class__)
-            if handler is not None:
-                handler(self, node)
+        dispatch(self, self.src.nodes, _HANDLERS)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:

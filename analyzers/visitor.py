@@ -11,6 +11,8 @@ from the statement layer (flow.py) instead, asked only where a pass makes a find
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 #: Nodes no pass matches on and that have nothing below them: left out of `preorder`.
 _NOT_INDEXED: frozenset[type] = frozenset(
@@ -69,3 +71,13 @@ def preorder(tree: ast.AST, skip: frozenset[type] = _NOT_INDEXED) -> list[ast.AS
             elif isinstance(value, node_type) and value.__class__ not in skip:
                 push(value)
     return out
+
+
+def dispatch(visitor: Any, nodes: list[ast.AST], handlers: Mapping[type, Callable[[Any, Any], object]]) -> None:
+    """Hand every node of a shared pre-order list (`SourceFile.nodes`) to the pass's handler for its class.
+    Handlers never descend: the list already holds the children, after their parent."""
+    get = handlers.get
+    for node in nodes:
+        handler = get(node.__class__)
+        if handler is not None:
+            handler(visitor, node)
