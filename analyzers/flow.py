@@ -47,7 +47,7 @@ MODULE = Context()
 class Flow:
     """The statements of one file in source order, each with its `Context`, and placement of any node."""
 
-    __slots__ = ("_ends", "_parents", "_starts", "contexts", "statements")
+    __slots__ = ("_ends", "_imports", "_parents", "_starts", "contexts", "statements")
 
     def __init__(self, tree: ast.Module, names: Callable[[], Names]) -> None:
         """`names` gives the file's import aliases; it is called only for the rare statements whose meaning
@@ -58,6 +58,7 @@ class Flow:
         self._parents: list[int] = []
         self._starts: list[tuple[int, int]] | None = None  # built on the first placement question
         self._ends: list[tuple[int, int]] = []
+        self._imports: list[tuple[ast.Import | ast.ImportFrom, Context]] | None = None
         statements, contexts, parents = self.statements, self.contexts, self._parents
         blocks_of = _BLOCKS
         # Iterative pre-order over statements only (any nesting depth): a block's statements are pushed last
@@ -74,6 +75,14 @@ class Flow:
             if builder is not None:
                 for block, inner in reversed(builder(stmt, ctx, names)):
                     push([(child, inner, index) for child in reversed(block)])
+
+    def imports(self) -> list[tuple[ast.Import | ast.ImportFrom, Context]]:
+        """The `import` / `from ... import` statements in source order, each with its context: listed once for
+        the alias table, the imports pass and the removed-APIs pass."""
+        if self._imports is None:
+            self._imports = [(stmt, ctx) for stmt, ctx in zip(self.statements, self.contexts, strict=True)
+                             if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom]
+        return self._imports
 
     def _spans(self) -> list[tuple[int, int]]:
         starts: list[tuple[int, int]] = []

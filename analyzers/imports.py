@@ -121,17 +121,16 @@ def scan_imports_counted(src: SourceFile) -> tuple[tuple[ImportFinding, ...], in
     # Statements are a tenth of the nodes: the expressions matter only when the text can hold a dynamic import.
     dynamic = _dynamic_imports(src) if ("import_module" in text or "__import__" in text) else []
     if not dynamic:
-        for stmt, ctx in zip(flow.statements, flow.contexts, strict=True):
-            if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
-                out.statement(stmt, ctx)
+        for stmt, ctx in flow.imports():
+            out.statement(stmt, ctx)
         return tuple(out.findings), out.dropped
     lambdas = [((n.lineno, n.col_offset), (n.end_lineno or 0, n.end_col_offset or 0))
                for n in src.nodes if n.__class__ is ast.Lambda]
     events: list[tuple[tuple[int, int], int, ast.AST, object]] = []
-    for order, (stmt, ctx) in enumerate(zip(flow.statements, flow.contexts, strict=True)):
-        if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
-            events.append(((stmt.lineno, stmt.col_offset), order, stmt, ctx))
-    for order, (call, name) in enumerate(dynamic, start=len(flow.statements)):
+    statements = flow.imports()
+    for order, (stmt, ctx) in enumerate(statements):
+        events.append(((stmt.lineno, stmt.col_offset), order, stmt, ctx))
+    for order, (call, name) in enumerate(dynamic, start=len(statements)):
         events.append(((call.lineno, call.col_offset), order, call, name))
     events.sort(key=lambda e: (e[0], e[1]))  # source order: a call in a decorator comes before the body
     for _, _, node, extra in events:

@@ -39,13 +39,13 @@ class Names:
 
     __slots__ = ("_imports", "_memo", "aliases", "star_modules")
 
-    def __init__(self, tree: ast.AST, statements: Iterable[ast.stmt] | None = None) -> None:
-        """`statements`: every statement of the tree, when a walk already listed them (`Flow.statements`);
-        otherwise the import statements are found here."""
+    def __init__(self, tree: ast.AST, imports: Iterable[ast.Import | ast.ImportFrom] | None = None) -> None:
+        """`imports`: the tree's import statements, when a walk already listed them (`Flow.imports`);
+        otherwise they are found here."""
         aliases: dict[str, str] = {}
         stars: list[str] = []
-        imports = import_statements(tree) if statements is None else \
-            [s for s in statements if s.__class__ is ast.Import or s.__class__ is ast.ImportFrom]
+        if imports is None:
+            imports = import_statements(tree)
         # Source order, so a later import of the same name wins, as it does at run time.
         for node in sorted(imports, key=lambda n: (n.lineno, n.col_offset)):
             if isinstance(node, ast.Import):

@@ -318,9 +318,8 @@ class _Scan:
         # Every match below but an import statement's goes through an import alias of a library in the
         # table (a DataFrame comes from a pandas call): a file importing none of them needs no walk.
         if not any(_top(target) in self.modules for target in (*names.aliases.values(), *names.star_modules)):
-            for stmt in self.src.flow.statements:  # imports are statements: no need for the node list
-                if stmt.__class__ is ast.Import or stmt.__class__ is ast.ImportFrom:
-                    self._import(stmt)
+            for stmt, _ in self.src.flow.imports():  # imports are statements: no need for the node list
+                self._import(stmt)
             return self._sorted()
         # Names bound to DataFrames anywhere in the file (flat, like the import aliases), outer scopes first.
         frames: set[str] = set()

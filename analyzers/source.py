@@ -52,7 +52,7 @@ class SourceFile:
         """Import aliases of this file, built once and shared by every pass (from the statement walk's list
         when it already exists: one walk fewer)."""
         flow = self.__dict__.get("flow")
-        return Names(self.tree, flow.statements if flow is not None else None)
+        return Names(self.tree, [stmt for stmt, _ in flow.imports()] if flow is not None else None)
 
     @cached_property
     def flow(self) -> Flow:
