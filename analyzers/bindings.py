@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .flow import Context, Flow
+from .cliargs import option_dest
 from .names import literal_str
 
 #: Option-declaring calls (`parser.add_argument`, `parser.set_defaults`) whose values bind `argparse:<dest>`.
@@ -211,21 +212,6 @@ def binding_key(node: ast.expr) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
-
-
-def option_dest(call: ast.Call) -> str | None:
-    """The attribute an `add_argument` call stores into: `dest=`, else the first long flag, else the
-    positional name, else the first flag (dashes to underscores), as argparse derives it."""
-    dest_node = next((kw.value for kw in call.keywords if kw.arg == "dest"), None)
-    if dest_node is not None:
-        dest = literal_str(dest_node)
-        if dest is not None:
-            return dest
-    flags = [s for s in (literal_str(a) for a in call.args) if s]
-    long = next((f for f in flags if f.startswith("--")), None)
-    positional = next((f for f in flags if not f.startswith("-")), None)
-    chosen = long or positional or (flags[0] if flags else None)
-    return chosen.lstrip("-").replace("-", "_") if chosen else None
 
 
 #: Statement class -> the `Bindings` method that records what it binds.

@@ -71,6 +71,19 @@ def _type_name(node: ast.expr | None, names: Names) -> tuple[str | None, tuple[s
     return label or None, None, False
 
 
+def option_dest(call: ast.Call) -> str | None:
+    """The attribute an `add_argument` call stores into: `dest=`, else the positional name, else the first long
+    flag, else the first flag (dashes to underscores), as argparse derives it; None when it names no literal
+    flag. The one derivation the CLI reader, the bindings (`argparse:<dest>`) and the compute pass share."""
+    dest = literal_str(argument(call, None, "dest"))
+    if dest:
+        return dest
+    strings = [s for s in (literal_str(a) for a in call.args) if s]
+    if not strings:
+        return None
+    return _dest([s for s in strings if s.startswith("-")], [s for s in strings if not s.startswith("-")])
+
+
 def _dest(flags: list[str], bare: list[str]) -> str:
     if bare:
         return bare[0]
@@ -89,7 +102,6 @@ def argparse_option(node: ast.Call, names: Names, loc: Location, evidence: str) 
     strings = [literal_str(a) for a in node.args]
     literal_flags = all(s is not None for s in strings) and not any(isinstance(a, ast.Starred) for a in node.args)
     flags = [s for s in strings if s and s.startswith("-")]
-    bare = [s for s in strings if s and not s.startswith("-")]
     known = literal_flags and not any(k.arg is None for k in node.keywords)
     action_node = argument(node, None, "action")
     action = literal_str(action_node) if action_node is not None else None
@@ -107,7 +119,7 @@ def argparse_option(node: ast.Call, names: Names, loc: Location, evidence: str) 
     required_node = argument(node, None, "required")
     required = (_literal(required_node) == "True") if required_node is not None else (not flags and nargs not in
                                                                                         {"?", "*"})
-    dest = literal_str(argument(node, None, "dest")) or _dest(flags, bare)
+    dest = option_dest(node) or "?"
     option = CliOption("argparse", tuple(flags), dest, loc, evidence, typ, choices, nargs,
                        _literal(argument(node, None, "default")), action, required, known)
     return option, literal_flags

@@ -32,7 +32,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from .bindings import option_dest
+from .cliargs import option_dest
 from .commands import read_command
 from .compute_judge import Judge, Pending, call_matches
 from .compute_rules import (  # noqa: F401 - re-exported: callers import the rules and scan types from here
