@@ -8,52 +8,27 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
+
+from tests.serving import free_port, http_server
 
 TOKEN = "t" * 16 + "0123456789abcdefXYZ"
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MLJOBS_HTTP_TOKEN": TOKEN, "MLJOBS_STATE_DIR": str(tmp_path / "state")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from mljobs.server.cli import main; sys.exit(main())", "serve", "--transport", "http", "--host", "127.0.0.1",
-         "--port", str(port), "--allow-remote", "--allowed-host", f"mljobs.invalid:{port}", "--backend", "local"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    argv = [sys.executable, "-c", "import sys; from mljobs.server.cli import main; sys.exit(main())", "serve",
+            "--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--allow-remote", "--allowed-host",
+            f"mljobs.invalid:{port}", "--backend", "local"]
+    with http_server(argv, port, env, startup_seconds=30, capture_stderr=True):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _post(port: int, headers: dict[str, str]) -> int:

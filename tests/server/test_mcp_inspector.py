@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.serving import free_port, http_server
 
 from .mcp_helpers import write_script
 
@@ -44,39 +45,16 @@ if __name__ == "__main__":
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`mljobs serve --transport http` on a free loopback port, stopped after the test."""
     if not INSPECTOR or not Path(INSPECTOR).exists():
         pytest.skip("set MLJOBS_INSPECTOR to the mcp-inspector binary (see the module docstring)")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MLJOBS_STATE_DIR": str(tmp_path / "state"), "SNOWFLAKE_HOME": str(tmp_path / "sf")}
-    proc = subprocess.Popen(
-        [str(MLJOBS), "serve", "--transport", "http", "--port", str(port), "--backend", "local"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "mljobs serve did not start"
-                time.sleep(0.2)
+    argv = [str(MLJOBS), "serve", "--transport", "http", "--port", str(port), "--backend", "local"]
+    with http_server(argv, port, env, startup_seconds=60):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def inspect(url: str, method: str, tool: str | None = None, **args: Any) -> tuple[dict[str, Any], float]:
