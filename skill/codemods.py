@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from .script_edit import RESULT_ENV, CodemodResult, unified_diff  # noqa: F401 - re-exported
+from .script_edit import RESULT_ENV, CodemodResult, unified_diff
 
 
 def _parse(source: str) -> cst.Module | str:
